@@ -1,0 +1,125 @@
+/**
+ * The only module that reads the environment (CONTRACT §1). Every option is validated here,
+ * documented where it is defined, and the result is frozen. A bad value becomes a ConfigError
+ * naming the variable; main.ts prints that one line and exits 78 (EX_CONFIG).
+ */
+import { z } from 'zod';
+
+export const EXIT_CONFIG = 78;
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
+    super(`invalid configuration: ${variable} ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const intString = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be between ${min} and ${max}`);
+
+const urlWithProtocol = (protocols: string[], what: string) =>
+  z.string().refine((value) => {
+    const url = URL.parse(value);
+    return url !== null && protocols.includes(url.protocol);
+  }, `must be a ${what} URL`);
+
+const schema = z.object({
+  /** Listen port. */
+  PORT: intString(0, 65535).default(3000),
+  /** External base URL; every issuer is `${PUBLIC_URL}/t/<slug>`. Never derived from the Host header. */
+  PUBLIC_URL: urlWithProtocol(['http:', 'https:'], 'http(s)')
+    .refine((v) => !URL.parse(v)?.search && !URL.parse(v)?.hash, 'must not have a query or fragment')
+    .optional(),
+  /** `postgresql://…` selects PostgreSQL; unset selects the embedded PGlite database in DATA_DIR. */
+  DATABASE_URL: urlWithProtocol(['postgresql:', 'postgres:'], 'postgresql://').optional(),
+  /** Embedded database files and generated local secrets. */
+  DATA_DIR: z.string().min(1).default('./.data'),
+  /** `redis://…` (or `rediss://`) selects Redis for shared state; unset keeps it in process. */
+  REDIS_URL: urlWithProtocol(['redis:', 'rediss:'], 'redis://').optional(),
+  /** 32 bytes, base64: encrypts private signing keys at rest and keys the client-secret hash. */
+  KEY_ENCRYPTION_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes encoded as base64')
+    .optional(),
+  /** Username of the first platform admin (tenant `system`). */
+  BOOTSTRAP_ADMIN_USERNAME: z.string().min(1).max(200).default('admin'),
+  /** Password of the first platform admin; unset → a random one is generated and printed once. */
+  BOOTSTRAP_ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+  /** pino log level. */
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /** Most tenants whose provider is kept in memory at once (least recently used are disposed). */
+  TENANT_CACHE_SIZE: intString(1, 1_000_000).default(500),
+  /** argon2id memory cost in KiB (OWASP minimum 19456). */
+  ARGON2_MEMORY_KIB: intString(8192, 4_194_304).default(19456),
+  /** argon2id iterations. */
+  ARGON2_TIME_COST: intString(1, 100).default(2),
+  /** argon2id parallelism. */
+  ARGON2_PARALLELISM: intString(1, 64).default(1),
+  /** Seconds an old client secret keeps working after a rotation. */
+  CLIENT_SECRET_GRACE_SECONDS: intString(0, 365 * 86400).default(86400),
+});
+
+export type Config = Readonly<{
+  port: number;
+  /** `${PUBLIC_URL}`, or `http://localhost:<port>` when unset (with PORT=0: the port actually bound) */
+  publicUrl: string;
+  publicUrlExplicit: boolean;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  redisUrl: string | undefined;
+  /** undefined only in embedded mode before the key file is read (see security/kek.ts) */
+  keyEncryptionKey: Buffer | undefined;
+  bootstrapAdminUsername: string;
+  bootstrapAdminPassword: string | undefined;
+  logLevel: (typeof LOG_LEVELS)[number];
+  tenantCacheSize: number;
+  argon2: Readonly<{ memoryCost: number; timeCost: number; parallelism: number }>;
+  clientSecretGraceSeconds: number;
+}>;
+
+/** Reads and validates configuration; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // empty strings count as unset, as in most 12-factor tooling
+  const input = Object.fromEntries(
+    Object.keys(schema.shape).flatMap((k) => (env[k] === undefined || env[k] === '' ? [] : [[k, env[k]]])),
+  );
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(variable, issue.message.replace(/^Invalid input: /, ''));
+  }
+  const e = parsed.data;
+  if (e.DATABASE_URL && !e.KEY_ENCRYPTION_KEY) {
+    throw new ConfigError('KEY_ENCRYPTION_KEY', 'is required when DATABASE_URL is set (32 bytes, base64)');
+  }
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  return Object.freeze({
+    port: e.PORT,
+    publicUrl,
+    publicUrlExplicit: e.PUBLIC_URL !== undefined,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    redisUrl: e.REDIS_URL,
+    keyEncryptionKey: e.KEY_ENCRYPTION_KEY ? Buffer.from(e.KEY_ENCRYPTION_KEY, 'base64') : undefined,
+    bootstrapAdminUsername: e.BOOTSTRAP_ADMIN_USERNAME,
+    bootstrapAdminPassword: e.BOOTSTRAP_ADMIN_PASSWORD,
+    logLevel: e.LOG_LEVEL,
+    tenantCacheSize: e.TENANT_CACHE_SIZE,
+    argon2: Object.freeze({
+      memoryCost: e.ARGON2_MEMORY_KIB,
+      timeCost: e.ARGON2_TIME_COST,
+      parallelism: e.ARGON2_PARALLELISM,
+    }),
+    clientSecretGraceSeconds: e.CLIENT_SECRET_GRACE_SECONDS,
+  });
+}

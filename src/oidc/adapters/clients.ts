@@ -1,0 +1,87 @@
+/**
+ * The read-only Client adapter and the tenant's client directory. Clients live in SQL (created by
+ * the services); oidc-provider sees them as metadata. The secret it is given is a placeholder:
+ * secrets are stored as keyed hashes, and createProvider replaces the provider's clear-text
+ * comparison with `verifySecret` (constant-time, any secret still inside its rotation grace).
+ */
+import { LRUCache } from 'lru-cache';
+import type { Adapter, ClientMetadata } from 'oidc-provider';
+import type { ClientRepository, ClientRow } from '../../repositories/clients.ts';
+import type { SecretBox } from '../../security/crypto.ts';
+import type { TenantModel } from '../../tenants/model.ts';
+
+export interface ClientDirectory {
+  get(clientId: string): Promise<ClientRow | undefined>;
+  /** the audience of the client's default resource, if it has one */
+  defaultResource(clientId: string): Promise<string | undefined>;
+  verifySecret(clientId: string, secret: string): Promise<boolean>;
+  adapter(supportedGrantTypes: ReadonlySet<string>): Adapter;
+}
+
+/** never compared: only there because oidc-provider's schema insists on a secret */
+const SECRET_PLACEHOLDER = 'stored-as-keyed-hash';
+
+export function createClientDirectory(repo: ClientRepository, model: TenantModel, secretBox: SecretBox): ClientDirectory {
+  // the directory dies with the tenant (rebuilt on every change), so positive entries need no TTL;
+  // unknown ids are remembered briefly so a flood of random ids does not become a flood of queries
+  const cache = new LRUCache<string, { row: ClientRow | undefined }>({ max: 10_000, ttl: 0 });
+  const get = async (clientId: string) => {
+    const hit = cache.get(clientId);
+    if (hit) return hit.row;
+    const row = (await repo.findByClientId(clientId)) ?? undefined;
+    cache.set(clientId, { row }, row ? {} : { ttl: 30_000 });
+    return row;
+  };
+
+  const toMetadata = (row: ClientRow, supported: ReadonlySet<string>): ClientMetadata => {
+    const grantTypes = row.grantTypes.filter((g) => supported.has(g));
+    const code = grantTypes.includes('authorization_code');
+    return {
+      client_id: row.clientId,
+      client_name: row.name,
+      grant_types: grantTypes,
+      response_types: code ? ['code'] : [],
+      redirect_uris: code ? row.redirectUris : [],
+      post_logout_redirect_uris: row.postLogoutRedirectUris,
+      token_endpoint_auth_method: row.tokenEndpointAuthMethod,
+      ...(row.tokenEndpointAuthMethod === 'none' ? {} : { client_secret: SECRET_PLACEHOLDER }),
+    };
+  };
+
+  return {
+    get,
+    async defaultResource(clientId) {
+      const id = (await get(clientId))?.defaultResourceId;
+      return id ? model.resourcesById.get(id)?.audience : undefined;
+    },
+    async verifySecret(clientId, secret) {
+      const row = await get(clientId);
+      if (!row || typeof secret !== 'string') return false;
+      const now = Date.now();
+      let ok = false;
+      // check every live secret (no early exit), each comparison constant-time
+      for (const s of row.secrets) {
+        if (s.expiresAt && s.expiresAt.getTime() <= now) continue;
+        if (secretBox.verifyKeyedHash(secret, s.hash)) ok = true;
+      }
+      return ok;
+    },
+    adapter(supported) {
+      const readOnly = async () => {
+        throw new Error('clients are managed through the Tessera admin API');
+      };
+      return {
+        async find(id: string) {
+          const row = await get(id);
+          return row && !row.disabled ? toMetadata(row, supported) : undefined;
+        },
+        upsert: readOnly,
+        consume: readOnly,
+        destroy: readOnly,
+        revokeByGrantId: readOnly,
+        findByUid: async () => undefined,
+        findByUserCode: async () => undefined,
+      };
+    },
+  };
+}

@@ -1,0 +1,63 @@
+/** Storage of oidc-provider models (see oidc/adapters/sql.ts). Ids arrive already digested. */
+import type { Db } from './db.ts';
+import type { InputJsonObject, JsonObject } from '../generated/prisma/internal/prismaNamespace.ts';
+
+export interface ArtifactRow {
+  payload: JsonObject;
+  consumedAt: Date | null;
+  expiresAt: Date | null;
+}
+const select = { payload: true, consumedAt: true, expiresAt: true } as const;
+
+export interface ArtifactWrite {
+  payload: InputJsonObject;
+  expiresAt: Date | null;
+  grantId: string | null;
+  uid: string | null;
+  userCode: string | null;
+}
+
+const live = (now: Date) => ({ OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] });
+
+export function createArtifactRepository(db: Db, tenantId: string) {
+  return {
+    async upsert(model: string, id: string, data: ArtifactWrite): Promise<void> {
+      await db.oidcArtifact.upsert({
+        where: { tenantId_model_id: { tenantId, model, id } },
+        create: { tenantId, model, id, ...data },
+        update: data,
+      });
+    },
+    find: async (model: string, id: string): Promise<ArtifactRow | null> =>
+      (await db.oidcArtifact.findFirst({ where: { tenantId, model, id, ...live(new Date()) }, select })) as ArtifactRow | null,
+    findByUid: async (model: string, uid: string): Promise<ArtifactRow | null> =>
+      (await db.oidcArtifact.findFirst({ where: { tenantId, model, uid, ...live(new Date()) }, select })) as ArtifactRow | null,
+    findByUserCode: async (model: string, userCode: string): Promise<ArtifactRow | null> =>
+      (await db.oidcArtifact.findFirst({ where: { tenantId, model, userCode, ...live(new Date()) }, select })) as ArtifactRow | null,
+    /** atomic compare-and-set: true only for the one caller that consumed it */
+    async consume(model: string, id: string): Promise<boolean> {
+      const { count } = await db.oidcArtifact.updateMany({
+        where: { tenantId, model, id, consumedAt: null },
+        data: { consumedAt: new Date() },
+      });
+      return count === 1;
+    },
+    async destroy(model: string, id: string): Promise<void> {
+      await db.oidcArtifact.deleteMany({ where: { tenantId, model, id } });
+    },
+    async revokeByGrantId(grantId: string): Promise<void> {
+      await db.oidcArtifact.deleteMany({ where: { tenantId, grantId } });
+    },
+  };
+}
+export type ArtifactRepository = ReturnType<typeof createArtifactRepository>;
+
+/** process-wide sweeper: removes expired artifacts and revocations of every tenant */
+export async function sweepExpired(db: Db, now = new Date()): Promise<number> {
+  const [a, t, g] = await Promise.all([
+    db.oidcArtifact.deleteMany({ where: { expiresAt: { lt: now } } }),
+    db.revokedToken.deleteMany({ where: { expiresAt: { lt: now } } }),
+    db.revokedGrant.deleteMany({ where: { expiresAt: { lt: now } } }),
+  ]);
+  return a.count + t.count + g.count;
+}

@@ -1,0 +1,58 @@
+import type { Db } from './db.ts';
+
+export interface UserRow {
+  id: string;
+  username: string;
+  email: string | null;
+  passwordHash: string;
+  disabled: boolean;
+  roles: string[];
+  createdAt: Date;
+}
+const select = {
+  id: true,
+  username: true,
+  email: true,
+  passwordHash: true,
+  disabled: true,
+  createdAt: true,
+  roles: { select: { role: { select: { name: true } } } },
+} as const;
+
+type Selected = Omit<UserRow, 'roles'> & { roles: { role: { name: string } }[] };
+const toRow = (u: Selected): UserRow => ({ ...u, roles: u.roles.map((r) => r.role.name).sort() });
+
+export function createUserRepository(db: Db, tenantId: string) {
+  return {
+    async create(data: { username: string; email?: string | null; passwordHash: string; roleIds: string[] }): Promise<UserRow> {
+      const user = await db.user.create({
+        data: {
+          tenantId,
+          username: data.username,
+          email: data.email ?? null,
+          passwordHash: data.passwordHash,
+          roles: { create: data.roleIds.map((roleId) => ({ roleId, tenantId })) },
+        },
+        select,
+      });
+      return toRow(user);
+    },
+    async findByUsername(username: string): Promise<UserRow | null> {
+      const user = await db.user.findUnique({ where: { tenantId_username: { tenantId, username } }, select });
+      return user && toRow(user);
+    },
+    async findById(id: string): Promise<UserRow | null> {
+      const user = await db.user.findFirst({ where: { tenantId, id }, select });
+      return user && toRow(user);
+    },
+    async setRoles(userId: string, roleIds: string[]): Promise<void> {
+      await db.userRole.deleteMany({ where: { tenantId, userId } });
+      await db.userRole.createMany({ data: roleIds.map((roleId) => ({ tenantId, userId, roleId })) });
+    },
+    count: (where: { roleName?: string } = {}): Promise<number> =>
+      db.user.count({
+        where: { tenantId, ...(where.roleName ? { roles: { some: { role: { name: where.roleName } } } } : {}) },
+      }),
+  };
+}
+export type UserRepository = ReturnType<typeof createUserRepository>;

@@ -1,0 +1,114 @@
+/**
+ * Tenants and their built-ins (CONTRACT §3): every tenant gets the admin API resource, the
+ * `tenant-admin` role (and `platform-admin` in `system`), the public `admin-cli` client and an
+ * active signing key, in the same transaction as the tenant row.
+ */
+import { AppError, isUniqueViolation } from '../errors.ts';
+import type { SigningAlg } from '../generated/prisma/enums.ts';
+import type { TenantRow } from '../repositories/tenants.ts';
+import {
+  ADMIN_CLI_CLIENT,
+  ADMIN_SCOPE,
+  PLATFORM_ADMIN_ROLE,
+  SLUG_PATTERN,
+  SYSTEM_ACTOR,
+  SYSTEM_TENANT,
+  TENANT_ADMIN_ROLE,
+  adminAudience,
+  issuerFor,
+  type Actor,
+  type ServiceDeps,
+  type TenantRepos,
+} from './deps.ts';
+import { createActiveKey } from './keys.ts';
+
+export interface CreateTenantInput {
+  slug: string;
+  name: string;
+  signingAlg?: SigningAlg;
+  admin?: { username: string; password: string };
+}
+
+export interface Tenant extends TenantRow {
+  issuer: string;
+}
+
+export function createTenantService(deps: ServiceDeps) {
+  const { repos, publicUrl } = deps;
+  const withIssuer = (t: TenantRow): Tenant => ({ ...t, issuer: issuerFor(publicUrl, t.slug) });
+
+  async function seedBuiltIns(r: TenantRepos, slug: string, alg: SigningAlg) {
+    const admin = await r.resources.create({
+      audience: adminAudience(publicUrl),
+      name: 'Tessera admin API',
+      scopes: [ADMIN_SCOPE],
+      accessTokenTtl: 3600,
+      builtIn: true,
+    });
+    const roleNames = slug === SYSTEM_TENANT ? [TENANT_ADMIN_ROLE, PLATFORM_ADMIN_ROLE] : [TENANT_ADMIN_ROLE];
+    for (const name of roleNames) {
+      await r.roles.create({
+        name,
+        builtIn: true,
+        description: name === PLATFORM_ADMIN_ROLE ? 'administers every tenant' : 'administers this tenant',
+        permissions: [{ resourceId: admin.id, scope: ADMIN_SCOPE }],
+      });
+    }
+    await r.clients.create({
+      clientId: ADMIN_CLI_CLIENT,
+      name: 'Tessera admin CLI',
+      grantTypes: ['password', 'refresh_token'],
+      redirectUris: [],
+      tokenEndpointAuthMethod: 'none',
+      defaultResourceId: admin.id,
+      firstParty: true,
+      builtIn: true,
+      roleIds: [],
+      secretHash: null,
+    });
+    await createActiveKey(r, deps.secretBox, alg);
+  }
+
+  return {
+    async create(input: CreateTenantInput, actor: Actor = SYSTEM_ACTOR, opts: { allowReserved?: boolean; adminRoles?: string[] } = {}): Promise<Tenant> {
+      if (!SLUG_PATTERN.test(input.slug)) {
+        throw new AppError('invalid_request', 'slug must match ^[a-z0-9][a-z0-9-]{1,62}$');
+      }
+      if (input.slug === SYSTEM_TENANT && !opts.allowReserved) {
+        throw new AppError('conflict', `tenant slug "${SYSTEM_TENANT}" is reserved`);
+      }
+      const alg = input.signingAlg ?? 'ES256';
+      // hash outside the transaction: argon2 is slow and the transaction holds locks
+      const adminHash = input.admin ? await deps.passwords.hash(input.admin.password) : undefined;
+      try {
+        return await repos.transaction(async (tx) => {
+          const tenant = await tx.tenants.create({ slug: input.slug, name: input.name, signingAlg: alg });
+          const r = tx.forTenant(tenant.id);
+          await seedBuiltIns(r, tenant.slug, alg);
+          if (input.admin && adminHash) {
+            const roles = await r.roles.findByNames(opts.adminRoles ?? [TENANT_ADMIN_ROLE]);
+            await r.users.create({ username: input.admin.username, passwordHash: adminHash, roleIds: roles.map((x) => x.id) });
+          }
+          await r.audit.record({ type: 'tenant.created', actor: actor.actor, requestId: actor.requestId ?? null, target: tenant.slug });
+          return withIssuer(tenant);
+        }).then((t) => {
+          deps.onTenantCreated(t.slug);
+          return t;
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new AppError('conflict', `tenant "${input.slug}" already exists`);
+        throw err;
+      }
+    },
+    async get(slug: string): Promise<Tenant> {
+      const t = await repos.tenants.findBySlug(slug);
+      if (!t) throw new AppError('not_found', `tenant "${slug}" not found`);
+      return withIssuer(t);
+    },
+    async find(slug: string): Promise<Tenant | null> {
+      const t = await repos.tenants.findBySlug(slug);
+      return t && withIssuer(t);
+    },
+  };
+}
+export type TenantService = ReturnType<typeof createTenantService>;

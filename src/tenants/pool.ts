@@ -1,0 +1,72 @@
+/**
+ * The tenant pool: an LRU of Promise<Tenant> (concurrent requests for a cold tenant share one
+ * build), bounded by TENANT_CACHE_SIZE, with a short negative cache for unknown slugs so a scan of
+ * random slugs does not become a scan of the database. `invalidate` drops a tenant so the next
+ * request rebuilds it from the database (clients, keys, roles or resources changed).
+ */
+import { LRUCache } from 'lru-cache';
+import type { Tenant } from './tenant.ts';
+
+export interface TenantPoolOptions {
+  max: number;
+  /** null when no tenant has this slug */
+  load: (slug: string) => Promise<{ id: string; build: () => Promise<Tenant> } | null>;
+  negativeTtlMs?: number;
+}
+
+export interface PoolStats {
+  size: number;
+  hits: number;
+  misses: number;
+  evictions: number;
+}
+
+export function createTenantPool(opts: TenantPoolOptions) {
+  const stats: PoolStats = { size: 0, hits: 0, misses: 0, evictions: 0 };
+  const slugById = new Map<string, string>();
+  const entries = new LRUCache<string, Promise<Tenant>>({
+    max: opts.max,
+    dispose: (_value, slug, reason) => {
+      if (reason === 'evict') stats.evictions++;
+      for (const [id, s] of slugById) if (s === slug) slugById.delete(id);
+    },
+  });
+  const unknown = new LRUCache<string, true>({ max: 10_000, ttl: opts.negativeTtlMs ?? 10_000 });
+
+  return {
+    async get(slug: string): Promise<Tenant | null> {
+      const cached = entries.get(slug);
+      if (cached) {
+        stats.hits++;
+        return cached;
+      }
+      if (unknown.has(slug)) return null;
+      stats.misses++;
+      const found = await opts.load(slug);
+      if (!found) {
+        unknown.set(slug, true);
+        return null;
+      }
+      // another request may have started the same build while we looked the slug up
+      const again = entries.get(slug);
+      if (again) return again;
+      const building = found.build();
+      entries.set(slug, building);
+      slugById.set(found.id, slug);
+      building.catch(() => {
+        if (entries.get(slug) === building) entries.delete(slug);
+      });
+      return building;
+    },
+    invalidate(tenantId: string): void {
+      const slug = slugById.get(tenantId);
+      if (slug !== undefined) entries.delete(slug);
+    },
+    forgetUnknown(slug: string): void {
+      unknown.delete(slug);
+    },
+    stats: (): PoolStats => ({ ...stats, size: entries.size }),
+    clear: () => entries.clear(),
+  };
+}
+export type TenantPool = ReturnType<typeof createTenantPool>;

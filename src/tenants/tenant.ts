@@ -1,0 +1,56 @@
+/**
+ * Builds one tenant: its repositories (scope fixed here), its in-memory model, its client
+ * directory and its oidc-provider, plus the request handler the server hands `/t/<slug>/*` to.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type Provider from 'oidc-provider';
+import type { Repositories } from '../repositories/index.ts';
+import type { TenantRow } from '../repositories/tenants.ts';
+import type { SecretBox } from '../security/crypto.ts';
+import { openPrivateJwk } from '../services/keys.ts';
+import { issuerFor } from '../services/deps.ts';
+import { createClientDirectory } from '../oidc/adapters/clients.ts';
+import { createProvider } from '../oidc/provider.ts';
+import { buildTenantModel, type TenantModel } from './model.ts';
+
+export interface Tenant {
+  readonly model: TenantModel;
+  readonly provider: Provider;
+  readonly handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+}
+
+export interface TenantBuildDeps {
+  repos: Repositories;
+  secretBox: SecretBox;
+  publicUrl: string;
+  cookieKeys: string[];
+}
+
+export async function buildTenant(deps: TenantBuildDeps, row: TenantRow): Promise<Tenant> {
+  const repos = deps.repos.forTenant(row.id);
+  const [resources, roles, keys] = await Promise.all([repos.resources.listAll(), repos.roles.listAll(), repos.keys.listPublished()]);
+  const active = keys.find((k) => k.state === 'active');
+  if (!active) throw new Error(`tenant ${row.slug} has no active signing key`);
+  const ordered = [active, ...keys.filter((k) => k !== active)];
+  const model = buildTenantModel({
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    issuer: issuerFor(deps.publicUrl, row.slug),
+    signingAlg: row.signingAlg,
+    resources,
+    roles,
+    keys: ordered.map((k) => openPrivateJwk(k, row.id, deps.secretBox)),
+    activeKid: active.kid,
+  });
+  const clients = createClientDirectory(repos.clients, model, deps.secretBox);
+  const provider = createProvider({
+    model,
+    repos,
+    clients,
+    cookieKeys: deps.cookieKeys,
+    secureCookies: deps.publicUrl.startsWith('https:'),
+  });
+  const callback = provider.callback();
+  return { model, provider, handle: (req, res) => callback(req, res) as Promise<void> };
+}

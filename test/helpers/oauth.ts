@@ -1,0 +1,28 @@
+/** Small HTTP helpers that speak OAuth to a running Tessera. */
+export interface TokenResponse {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+}
+
+export async function discover(url: string, tenant: string): Promise<Record<string, string>> {
+  const res = await fetch(`${url}/t/${tenant}/.well-known/openid-configuration`);
+  if (res.status !== 200) throw new Error(`discovery for ${tenant} answered ${res.status}`);
+  return (await res.json()) as Record<string, string>;
+}
+
+export async function tokenRequest(
+  tokenEndpoint: string,
+  form: Record<string, string | string[]>,
+  auth?: { clientId: string; clientSecret: string },
+): Promise<TokenResponse> {
+  const body = new URLSearchParams();
+  for (const [k, v] of Object.entries(form)) for (const item of [v].flat()) body.append(k, item);
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+  if (auth) {
+    const enc = (s: string) => encodeURIComponent(s);
+    headers.authorization = `Basic ${Buffer.from(`${enc(auth.clientId)}:${enc(auth.clientSecret)}`).toString('base64')}`;
+  }
+  const res = await fetch(tokenEndpoint, { method: 'POST', headers, body });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
+}
