@@ -2,9 +2,7 @@
  * The process: configuration (exit 78 on a bad value), start, print a generated admin password
  * once, stop gracefully on SIGTERM/SIGINT.
  */
-import { startTessera } from './app.ts';
 import { ConfigError, EXIT_CONFIG, loadConfig, type Config } from './config/index.ts';
-import { createLogger } from './observability/log.ts';
 
 let config: Config;
 try {
@@ -17,6 +15,9 @@ try {
   throw err;
 }
 
+// loaded only after the configuration is valid, so a bad value prints exactly one line
+const { startTessera } = await import('./app.ts');
+const { createLogger } = await import('./observability/log.ts');
 const log = createLogger(config);
 try {
   const tessera = await startTessera(config, { log });

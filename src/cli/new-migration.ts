@@ -11,11 +11,6 @@ import { createSchemaEngine } from '../db/schema-engine.ts';
 import { MIGRATIONS_DIR, readMigrationsList, readSchema } from '../db/migrate.ts';
 
 const name = (process.argv[2] ?? '').trim();
-if (!/^[a-z0-9_]+$/.test(name)) {
-  console.error('usage: npm run db:migration -- <name>   (lower-case letters, digits and _)');
-  process.exit(64);
-}
-
 const schema = await readSchema();
 const shadow = await PGlite.create();
 const engine = await createSchemaEngine(schema, new PrismaPGlite(shadow));
@@ -35,6 +30,14 @@ const sql = (stdout ?? '').trim();
 if (!sql || /^-- This is an empty migration\.?$/.test(sql)) {
   console.log('schema and migrations agree: nothing to do');
   process.exit(0);
+}
+if (!/^[a-z0-9_]+$/.test(name)) {
+  console.error('usage: npm run db:migration -- <name>   (lower-case letters, digits and _)');
+  process.exit(64);
+}
+if (process.env.TESSERA_MIGRATION_DRY_RUN === '1') {
+  console.log(`schema and migrations differ:\n${sql}`);
+  process.exit(1);
 }
 const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
 const dir = join(MIGRATIONS_DIR, `${stamp}_${name}`);

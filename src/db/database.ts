@@ -17,8 +17,11 @@ export type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
 export interface Database {
   readonly kind: 'postgresql' | 'pglite';
   readonly prisma: PrismaClient;
-  /** for the schema engine (migrations) */
-  readonly adapterFactory: SqlMigrationAwareDriverAdapterFactory;
+  /**
+   * a connection for the schema engine, closed by `release`: the engine takes Prisma's
+   * session-level advisory lock and relies on the connection closing to drop it
+   */
+  migrationAdapter(): { factory: SqlMigrationAwareDriverAdapterFactory; release(): Promise<void> };
   /** runs `fn` while holding a session-level advisory lock (serialises migrations and bootstrap across processes) */
   withLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
   /** a cheap round trip, for readiness checks */
@@ -46,7 +49,11 @@ function openPostgres(url: string, max: number): Database {
   return {
     kind: 'postgresql',
     prisma,
-    adapterFactory,
+    migrationAdapter() {
+      const own = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 5000 });
+      own.on('error', () => {});
+      return { factory: new PrismaPg(own), release: () => own.end().catch(() => {}) };
+    },
     async withLock(key, fn) {
       const client = await pool.connect();
       try {
@@ -79,7 +86,7 @@ async function openPglite(dataDir: string): Promise<Database> {
   return {
     kind: 'pglite',
     prisma,
-    adapterFactory,
+    migrationAdapter: () => ({ factory: adapterFactory, release: async () => {} }),
     // PGlite is one connection inside this process: only one process can open DATA_DIR, and
     // PGlite serialises queries, so the lock is a no-op beyond running fn.
     withLock: (_key, fn) => fn(),

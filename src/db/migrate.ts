@@ -46,8 +46,17 @@ export function readSchema(): Promise<string> {
 export async function migrate(db: Database): Promise<string[]> {
   const [schema, migrationsList] = await Promise.all([readSchema(), readMigrationsList()]);
   return db.withLock(MIGRATION_LOCK_KEY, async () => {
-    const engine = await createSchemaEngine(schema, db.adapterFactory);
-    const result = await engine.applyMigrations({ migrationsList, filters: noFilters });
-    return result.appliedMigrationNames;
+    const adapter = db.migrationAdapter();
+    try {
+      const engine = await createSchemaEngine(schema, adapter.factory);
+      try {
+        const result = await engine.applyMigrations({ migrationsList, filters: noFilters });
+        return result.appliedMigrationNames;
+      } finally {
+        engine.free();
+      }
+    } finally {
+      await adapter.release();
+    }
   });
 }

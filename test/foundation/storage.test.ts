@@ -1,0 +1,81 @@
+/**
+ * What is at rest: private keys encrypted (AES-256-GCM), client secrets and passwords never in
+ * clear, oidc-provider artifacts stored under digests, and `consume` an atomic compare-and-set.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PrismaClient } from '../../src/db/database.ts';
+import { createSqlAdapter } from '../../src/oidc/adapters/sql.ts';
+import { createArtifactRepository } from '../../src/repositories/artifacts.ts';
+import { createSecretBox, digest } from '../../src/security/crypto.ts';
+import { BACKENDS, ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/tessera.ts';
+
+describe.each(BACKENDS)('storage on %s', (backend) => {
+  let server: TestServer;
+  let prisma: PrismaClient;
+  let tenantId: string;
+  let secret: string;
+
+  beforeAll(async () => {
+    server = await startTestServer(backend);
+    prisma = server.tessera.db.prisma;
+    const t = await server.tessera.services.tenants.create({ slug: 'storage', name: 'Storage', signingAlg: 'RS256' });
+    tenantId = t.id;
+    const created = await server.tessera.services.forTenant(t.id).clients.create({ name: 'c', grantTypes: ['client_credentials'] });
+    secret = created.clientSecret!;
+  });
+  afterAll(() => server?.stop());
+
+  it('keeps private signing keys encrypted', async () => {
+    const keys = await prisma.signingKey.findMany({ where: { tenantId } });
+    expect(keys).toHaveLength(1);
+    const row = keys[0]!;
+    expect(row.privateJwkEncrypted).toMatch(/^v1\.[\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(row.privateJwkEncrypted).not.toContain('"d"');
+    expect(JSON.stringify(row.publicJwk)).not.toMatch(/"(d|p|q|dp|dq|qi)"/);
+    // another key cannot open it, and the ciphertext is bound to its row
+    expect(() => createSecretBox(randomBytes(32)).decrypt(row.privateJwkEncrypted, `signing-key:${tenantId}:${row.kid}`)).toThrow();
+  });
+
+  it('stores client secrets as keyed hashes and passwords as argon2id', async () => {
+    const secrets = await prisma.clientSecret.findMany({ where: { tenantId } });
+    expect(secrets).toHaveLength(1);
+    expect(secrets[0]!.hash).not.toContain(secret);
+    expect(secrets[0]!.hash).toMatch(/^[\w-]{43}$/);
+    const admin = await prisma.user.findFirstOrThrow({ where: { tenant: { slug: 'system' } } });
+    expect(admin.passwordHash).toMatch(/^\$argon2id\$/);
+    expect(admin.passwordHash).not.toContain(ADMIN_PASSWORD);
+  });
+
+  it('stores artifacts under digests, without the token value', async () => {
+    const adapter = createSqlAdapter('RefreshToken', createArtifactRepository(prisma, tenantId));
+    const value = randomBytes(24).toString('base64url');
+    await adapter.upsert(value, { jti: value, grantId: 'g1', kind: 'RefreshToken', iat: 1 }, 60);
+    const rows = await prisma.oidcArtifact.findMany({ where: { tenantId, model: 'RefreshToken' } });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.id).toBe(digest(value));
+    expect(JSON.stringify(rows[0])).not.toContain(value);
+    expect(await adapter.find(value)).toMatchObject({ jti: value, grantId: 'g1' });
+    await adapter.revokeByGrantId('g1');
+    expect(await adapter.find(value)).toBeUndefined();
+  });
+
+  it('lets exactly one of many parallel consumers consume an artifact', async () => {
+    const adapter = createSqlAdapter('AuthorizationCode', createArtifactRepository(prisma, tenantId));
+    const value = randomBytes(24).toString('base64url');
+    await adapter.upsert(value, { jti: value, kind: 'AuthorizationCode', iat: 1 }, 60);
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => adapter.consume(value)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results.filter((x) => x.status === 'rejected')) {
+      expect((r as PromiseRejectedResult).reason).toMatchObject({ error: 'invalid_grant' });
+    }
+    expect((await adapter.find(value))?.consumed).toBeTypeOf('number');
+  });
+
+  it('hides expired artifacts', async () => {
+    const adapter = createSqlAdapter('Interaction', createArtifactRepository(prisma, tenantId));
+    await adapter.upsert('expired-one', { jti: 'expired-one', kind: 'Interaction', iat: 1 }, 0.001);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await adapter.find('expired-one')).toBeUndefined();
+  });
+});
