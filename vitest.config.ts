@@ -7,6 +7,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     fileParallelism: true,
-    globalSetup: [],
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });
