@@ -15,7 +15,10 @@ import { createRepositories } from './repositories/index.ts';
 import { createSecretBox } from './security/crypto.ts';
 import { resolveKeyEncryptionKey } from './security/kek.ts';
 import { createPasswordHasher } from './security/passwords.ts';
+import { createLoginGuard } from './security/login-guard.ts';
+import { createWorkLimiter } from './security/work-limiter.ts';
 import { createServer } from './server.ts';
+import { createStore, type Store } from './store/index.ts';
 import { createServices, type Services } from './services/index.ts';
 import { createTenantPool, type TenantPool } from './tenants/pool.ts';
 import { buildTenant } from './tenants/tenant.ts';
@@ -25,6 +28,7 @@ export interface Tessera {
   readonly publicUrl: string;
   readonly port: number;
   readonly db: Database;
+  readonly store: Store;
   readonly services: Services;
   readonly pool: TenantPool;
   readonly bootstrap: BootstrapResult;
@@ -54,7 +58,12 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
   const kek = await resolveKeyEncryptionKey(config);
   const secretBox = createSecretBox(kek);
   const cookieKeys = [Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera/cookie-keys', 32)).toString('base64url')];
-  const passwords = createPasswordHasher(config.argon2);
+  const passwords = createPasswordHasher(
+    config.argon2,
+    createWorkLimiter({ concurrency: config.passwordHashConcurrency, queue: config.passwordHashQueue }),
+  );
+  const store = createStore(config.redisUrl);
+  const guard = createLoginGuard(store);
 
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   let sweeper: NodeJS.Timeout | undefined;
@@ -73,11 +82,22 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       onTenantChanged: (tenantId) => pool?.invalidate(tenantId),
       onTenantCreated: (slug) => pool?.forgetUnknown(slug),
     });
+    const tenantDeps = {
+      repos,
+      secretBox,
+      publicUrl,
+      cookieKeys,
+      passwords,
+      guard,
+      refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl,
+      refreshTokenIdleTtl: config.refreshTokenIdleTtl,
+      onServerError: (err: Error) => log.error({ err: { name: err.name, message: err.message } }, 'oidc server error'),
+    };
     pool = createTenantPool({
       max: config.tenantCacheSize,
       load: async (slug) => {
         const row = await repos.tenants.findBySlug(slug);
-        return row && { id: row.id, build: () => buildTenant({ repos, secretBox, publicUrl, cookieKeys }, row) };
+        return row && { id: row.id, build: () => buildTenant(tenantDeps, row) };
       },
     });
 
@@ -90,7 +110,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       password: config.bootstrapAdminPassword,
     });
 
-    const app = createServer({ publicUrl, pool, db, log });
+    const app = createServer({ publicUrl, pool, db, log, trustProxy: config.trustProxy });
     http.on('request', app.callback());
     sweeper = setInterval(() => {
       sweepExpired(db.prisma).catch((err: Error) => log.warn({ err: { message: err.message } }, 'sweep failed'));
@@ -103,6 +123,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       publicUrl,
       port,
       db,
+      store,
       services,
       pool,
       bootstrap: boot,
@@ -115,6 +136,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
             http.closeIdleConnections();
           });
           await db.close();
+          await store.close();
         })();
         return closing;
       },
@@ -123,6 +145,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
     clearInterval(sweeper);
     http.close();
     await db.close().catch(() => {});
+    await store.close();
     throw err;
   }
 }

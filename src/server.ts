@@ -14,13 +14,15 @@ import { AppError } from './errors.ts';
 
 export interface ServerDeps {
   publicUrl: string;
+  /** take the client address from X-Forwarded-For (TRUST_PROXY) */
+  trustProxy: boolean;
   pool: TenantPool;
   db: Database;
   log: Logger;
 }
 
 export function createServer(deps: ServerDeps): Koa {
-  const app = new Koa();
+  const app = new Koa({ proxy: deps.trustProxy });
   const base = new URL(deps.publicUrl);
   const basePath = base.pathname.replace(/\/$/, '');
   const forwardedProto = base.protocol.slice(0, -1);

@@ -3,6 +3,7 @@
  * documented where it is defined, and the result is frozen. A bad value becomes a ConfigError
  * naming the variable; main.ts prints that one line and exits 78 (EX_CONFIG).
  */
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 export const EXIT_CONFIG = 78;
@@ -54,6 +55,8 @@ const schema = z.object({
   BOOTSTRAP_ADMIN_USERNAME: z.string().min(1).max(200).default('admin'),
   /** Password of the first platform admin; unset → a random one is generated and printed once. */
   BOOTSTRAP_ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+  /** `true` when behind a reverse proxy: the client address is taken from X-Forwarded-For. */
+  TRUST_PROXY: z.enum(['true', 'false', '1', '0']).default('false'),
   /** pino log level. */
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   /** Most tenants whose provider is kept in memory at once (least recently used are disposed). */
@@ -64,6 +67,14 @@ const schema = z.object({
   ARGON2_TIME_COST: intString(1, 100).default(2),
   /** argon2id parallelism. */
   ARGON2_PARALLELISM: intString(1, 64).default(1),
+  /** argon2 jobs run at once (default: CPU cores, at most 3 so WebCrypto signing keeps a libuv thread). */
+  PASSWORD_HASH_CONCURRENCY: intString(1, 256).optional(),
+  /** argon2 jobs allowed to wait; beyond that sign-ins answer 503 + Retry-After. */
+  PASSWORD_HASH_QUEUE: intString(0, 10_000).default(32),
+  /** Refresh-token absolute lifetime in seconds (per-client override in the admin API). */
+  REFRESH_TOKEN_ABSOLUTE_TTL: intString(60, 365 * 86400).default(30 * 86400),
+  /** Refresh-token idle lifetime in seconds: unused this long, it expires. */
+  REFRESH_TOKEN_IDLE_TTL: intString(60, 365 * 86400).default(7 * 86400),
   /** Seconds an old client secret keeps working after a rotation. */
   CLIENT_SECRET_GRACE_SECONDS: intString(0, 365 * 86400).default(86400),
 });
@@ -81,9 +92,14 @@ export type Config = Readonly<{
   bootstrapAdminUsername: string;
   bootstrapAdminPassword: string | undefined;
   logLevel: (typeof LOG_LEVELS)[number];
+  trustProxy: boolean;
   tenantCacheSize: number;
   argon2: Readonly<{ memoryCost: number; timeCost: number; parallelism: number }>;
   clientSecretGraceSeconds: number;
+  passwordHashConcurrency: number;
+  passwordHashQueue: number;
+  refreshTokenAbsoluteTtl: number;
+  refreshTokenIdleTtl: number;
 }>;
 
 /** Reads and validates configuration; throws ConfigError naming the first bad variable. */
@@ -114,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bootstrapAdminUsername: e.BOOTSTRAP_ADMIN_USERNAME,
     bootstrapAdminPassword: e.BOOTSTRAP_ADMIN_PASSWORD,
     logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY === 'true' || e.TRUST_PROXY === '1',
     tenantCacheSize: e.TENANT_CACHE_SIZE,
     argon2: Object.freeze({
       memoryCost: e.ARGON2_MEMORY_KIB,
@@ -121,5 +138,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       parallelism: e.ARGON2_PARALLELISM,
     }),
     clientSecretGraceSeconds: e.CLIENT_SECRET_GRACE_SECONDS,
+    passwordHashConcurrency: e.PASSWORD_HASH_CONCURRENCY ?? Math.max(1, Math.min(3, availableParallelism())),
+    passwordHashQueue: e.PASSWORD_HASH_QUEUE,
+    refreshTokenAbsoluteTtl: e.REFRESH_TOKEN_ABSOLUTE_TTL,
+    refreshTokenIdleTtl: e.REFRESH_TOKEN_IDLE_TTL,
   });
 }

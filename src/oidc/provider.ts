@@ -6,35 +6,71 @@
 import Provider, { errors } from 'oidc-provider';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import type { TenantRepos } from '../repositories/index.ts';
-import type { TenantModel } from '../tenants/model.ts';
-import { createSqlAdapter } from './adapters/sql.ts';
+import type { LoginGuard } from '../security/login-guard.ts';
+import type { PasswordHasher } from '../security/passwords.ts';
+import { grantedScopes, type TenantModel } from '../tenants/model.ts';
+import { isTesseraAccount, toAccount } from './account.ts';
 import type { ClientDirectory } from './adapters/clients.ts';
+import { createSqlAdapter } from './adapters/sql.ts';
+import { RefreshTokenReuse } from './errors.ts';
 import * as clientCredentials from './grants/client-credentials.ts';
+import * as password from './grants/password.ts';
 
 export interface ProviderDeps {
   model: TenantModel;
   repos: TenantRepos;
   clients: ClientDirectory;
+  passwords: PasswordHasher;
+  guard: LoginGuard;
   /** keys that sign oidc-provider's cookies (derived from KEY_ENCRYPTION_KEY) */
   cookieKeys: string[];
   secureCookies: boolean;
+  refreshTokenAbsoluteTtl: number;
+  refreshTokenIdleTtl: number;
+  onServerError: (err: Error) => void;
 }
 
 /** grant types this build serves; a client's other grant types are hidden from oidc-provider */
-export const SUPPORTED_GRANT_TYPES: ReadonlySet<string> = new Set(['client_credentials', 'refresh_token', 'authorization_code']);
+export const SUPPORTED_GRANT_TYPES: ReadonlySet<string> = new Set([
+  'client_credentials',
+  'password',
+  'refresh_token',
+  'authorization_code',
+]);
+
+const NOT_ALLOWED = 'requested grant type is not allowed for this client';
 
 export function createProvider(deps: ProviderDeps): Provider {
   const { model, repos, clients } = deps;
+  const now = () => Math.floor(Date.now() / 1000);
 
-  const resourceServerInfo = (audience: string) => {
+  const resourceServerInfo = (ctx: KoaContextWithOIDC, audience: string) => {
     const resource = model.resources.get(audience);
     if (!resource) throw new errors.InvalidTarget('the requested resource is not known to this tenant');
+    // with a signed-in subject (refresh, code), only what its current roles grant: a role
+    // removed since the sign-in disappears from the next token
+    const account = ctx.oidc.account;
+    let scopes = resource.scopes;
+    if (isTesseraAccount(account)) {
+      scopes = grantedScopes(model, account.roles, resource);
+      if (!scopes.length && resource.scopes.length && ctx.oidc.params?.grant_type === 'refresh_token') {
+        throw new errors.InvalidGrant('the subject is no longer granted any scope on this resource');
+      }
+    }
     return {
       audience: resource.audience,
-      scope: resource.scopes.join(' '),
+      scope: scopes.join(' '),
       accessTokenTTL: resource.accessTokenTtl,
       accessTokenFormat: 'jwt' as const,
       jwt: { sign: { alg: model.signingAlg, kid: model.activeKid } },
+    };
+  };
+
+  const refreshLifetimes = (clientId: string | undefined) => {
+    const row = clientId ? clients.peek(clientId) : undefined;
+    return {
+      absolute: row?.refreshTokenAbsoluteTtl ?? deps.refreshTokenAbsoluteTtl,
+      idle: row?.refreshTokenIdleTtl ?? deps.refreshTokenIdleTtl,
     };
   };
 
@@ -50,7 +86,6 @@ export function createProvider(deps: ProviderDeps): Provider {
     responseTypes: ['code'],
     pkce: { required: () => true },
     enabledJWA: {
-      // only the tenant's algorithm, for everything we sign
       idTokenSigningAlgValues: [model.signingAlg],
       userinfoSigningAlgValues: [model.signingAlg],
     },
@@ -68,15 +103,21 @@ export function createProvider(deps: ProviderDeps): Provider {
       resourceIndicators: {
         enabled: true,
         defaultResource: async (_ctx: KoaContextWithOIDC, client) => (client ? clients.defaultResource(client.clientId) : undefined),
-        getResourceServerInfo: async (_ctx: KoaContextWithOIDC, resourceIndicator: string) => resourceServerInfo(resourceIndicator),
+        getResourceServerInfo: async (ctx: KoaContextWithOIDC, resourceIndicator: string) => resourceServerInfo(ctx, resourceIndicator),
         useGrantedResource: async () => true,
       },
     },
-    extraTokenClaims: async (_ctx, token) => {
+    // every use of a refresh token rotates it, for confidential and public clients alike
+    rotateRefreshToken: true,
+    extraTokenClaims: async (ctx, token) => {
       const claims: Record<string, unknown> = { tenant_id: model.slug };
       if (token.kind === 'ClientCredentials') {
-        const row = await clients.get((token as unknown as { clientId: string }).clientId);
-        claims.roles = row?.roles ?? [];
+        claims.roles = (await clients.get((token as unknown as { clientId: string }).clientId))?.roles ?? [];
+      } else {
+        const accountId = (token as unknown as { accountId?: string }).accountId;
+        const account = ctx.oidc.account;
+        if (isTesseraAccount(account) && account.accountId === accountId) claims.roles = account.roles;
+        else claims.roles = accountId ? ((await repos.users.findById(accountId))?.roles ?? []) : [];
       }
       return claims;
     },
@@ -86,14 +127,19 @@ export function createProvider(deps: ProviderDeps): Provider {
       AuthorizationCode: 60,
       Interaction: 600,
       Session: 8 * 3600,
-      Grant: 30 * 86400,
-      RefreshToken: 30 * 86400,
+      Grant: (_ctx, grant) => refreshLifetimes(grant.clientId).absolute,
       IdToken: 3600,
+      // idle lifetime, never beyond the absolute lifetime counted from the first sign-in (iiat)
+      RefreshToken: (_ctx, token, client) => {
+        const { absolute, idle } = refreshLifetimes(client?.clientId);
+        const iiat = (token as unknown as { iiat?: number }).iiat ?? now();
+        return Math.max(1, Math.min(idle, iiat + absolute - now()));
+      },
     },
+    // re-read at every refresh: a disabled or deleted user gets no new tokens (invalid_grant)
     findAccount: async (_ctx, sub) => {
       const user = await repos.users.findById(sub);
-      if (!user || user.disabled) return undefined;
-      return { accountId: user.id, claims: async () => ({ sub: user.id, preferred_username: user.username }) };
+      return user && !user.disabled ? toAccount(user) : undefined;
     },
     renderError: async (ctx, out) => {
       ctx.type = 'json';
@@ -110,9 +156,40 @@ export function createProvider(deps: ProviderDeps): Provider {
     clientCredentials.parameters,
     ['resource'],
   );
+  provider.registerGrantType(
+    password.grantType,
+    password.buildHandler({ provider, model, repos, clients, passwords: deps.passwords, guard: deps.guard }),
+    password.parameters,
+    ['resource'],
+  );
   // client secrets are keyed hashes: replace the clear-text comparison
   provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientId: string }, actual: string) {
     return clients.verifySecret(this.clientId, actual);
   };
+
+  const audit = (ctx: KoaContextWithOIDC, type: string, data: Record<string, string>) =>
+    repos.audit
+      .record({ type, actor: ctx.oidc.client ? `client:${ctx.oidc.client.clientId}` : 'anonymous', requestId: ctx.get('x-request-id') || null, data })
+      .catch(() => {});
+
+  // the error handler has written the body by the time these (synchronous) events fire
+  provider.on('grant.error', (ctx: KoaContextWithOIDC, err: Error & { retryAfter?: number; error_description?: string }) => {
+    if (err.retryAfter) ctx.set('Retry-After', String(err.retryAfter));
+    // RFC 6749 §5.2: a grant the client may not use is unauthorized_client (oidc-provider says invalid_request)
+    if (err instanceof errors.InvalidRequest && err.error_description === NOT_ALLOWED) {
+      ctx.body = { error: 'unauthorized_client', error_description: NOT_ALLOWED };
+    }
+    if (err instanceof RefreshTokenReuse && err.grantId) void audit(ctx, 'refresh.reuse_detected', { grant_id: err.grantId });
+  });
+  provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
+    if (ctx.oidc?.params?.grant_type === 'refresh_token') void audit(ctx, 'refresh.reuse_detected', { grant_id: grantId });
+  });
+  // an unexpected failure (database down, bug) is a 503 for the caller, with no details
+  provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
+    deps.onServerError(err);
+    ctx.status = 503;
+    ctx.set('Retry-After', '5');
+    ctx.body = { error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable' };
+  });
   return provider;
 }

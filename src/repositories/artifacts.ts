@@ -42,11 +42,30 @@ export function createArtifactRepository(db: Db, tenantId: string) {
       });
       return count === 1;
     },
+    /**
+     * refresh-token rotation in one transaction: consume `oldId` only if nobody did yet, and store
+     * the successor; false (and nothing stored) when the old one was already consumed
+     */
+    async rotate(model: string, oldId: string, id: string, data: ArtifactWrite): Promise<boolean> {
+      const run = async (tx: Db) => {
+        const { count } = await tx.oidcArtifact.updateMany({
+          where: { tenantId, model, id: oldId, consumedAt: null },
+          data: { consumedAt: new Date() },
+        });
+        if (count !== 1) return false;
+        await tx.oidcArtifact.create({ data: { tenantId, model, id, ...data } });
+        return true;
+      };
+      return '$transaction' in db ? db.$transaction(run) : run(db);
+    },
     async destroy(model: string, id: string): Promise<void> {
       await db.oidcArtifact.deleteMany({ where: { tenantId, model, id } });
     },
-    async revokeByGrantId(grantId: string): Promise<void> {
+    /** deletes every artifact of the grant and remembers the grant as revoked until `until` */
+    async revokeByGrantId(grantId: string, until: Date): Promise<void> {
       await db.oidcArtifact.deleteMany({ where: { tenantId, grantId } });
+      // INSERT … ON CONFLICT DO NOTHING: several revocations of one grant may run at once
+      await db.revokedGrant.createMany({ data: [{ tenantId, grantId, expiresAt: until }], skipDuplicates: true });
     },
   };
 }

@@ -45,9 +45,20 @@ export function createUserRepository(db: Db, tenantId: string) {
       const user = await db.user.findFirst({ where: { tenantId, id }, select });
       return user && toRow(user);
     },
+    async update(userId: string, data: { disabled?: boolean; passwordHash?: string }): Promise<boolean> {
+      const { count } = await db.user.updateMany({
+        where: { tenantId, id: userId },
+        data: { ...data, ...(data.passwordHash ? { passwordChangedAt: new Date() } : {}) },
+      });
+      return count === 1;
+    },
     async setRoles(userId: string, roleIds: string[]): Promise<void> {
       await db.userRole.deleteMany({ where: { tenantId, userId } });
       await db.userRole.createMany({ data: roleIds.map((roleId) => ({ tenantId, userId, roleId })) });
+    },
+    /** rehash after sign-in: only if nobody changed the password meanwhile */
+    async updatePasswordHash(userId: string, hash: string, previous: string): Promise<void> {
+      await db.user.updateMany({ where: { tenantId, id: userId, passwordHash: previous }, data: { passwordHash: hash } });
     },
     count: (where: { roleName?: string } = {}): Promise<number> =>
       db.user.count({

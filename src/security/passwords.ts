@@ -5,6 +5,7 @@
  */
 import argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
+import type { WorkLimiter } from './work-limiter.ts';
 
 export interface Argon2Params {
   memoryCost: number;
@@ -20,22 +21,18 @@ export interface PasswordHasher {
   needsRehash(hash: string): boolean;
 }
 
-export function createPasswordHasher(params: Argon2Params): PasswordHasher {
+/** every argon2 call goes through `limiter` (when given): it may throw OverloadedError */
+export function createPasswordHasher(params: Argon2Params, limiter?: WorkLimiter): PasswordHasher {
   const options = { type: argon2.argon2id, ...params } as const;
+  const bounded = <T>(fn: () => Promise<T>) => (limiter ? limiter.run(fn) : fn());
   let dummy: Promise<string> | undefined;
   const dummyHash = () => (dummy ??= argon2.hash(randomBytes(16).toString('hex'), options));
   return {
-    hash: (password) => argon2.hash(password, options),
+    hash: (password) => bounded(() => argon2.hash(password, options)),
     async verify(hash, password) {
-      if (hash === undefined) {
-        await argon2.verify(await dummyHash(), password).catch(() => false);
-        return false;
-      }
-      try {
-        return await argon2.verify(hash, password);
-      } catch {
-        return false;
-      }
+      const target = hash ?? (await dummyHash());
+      const ok = await bounded(() => argon2.verify(target, password).catch(() => false));
+      return hash !== undefined && ok;
     },
     needsRehash: (hash) => argon2.needsRehash(hash, params),
   };

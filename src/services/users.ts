@@ -17,6 +17,14 @@ export interface UserView {
   disabled: boolean;
 }
 
+export interface UpdateUserInput {
+  roles?: string[];
+  disabled?: boolean;
+  password?: string;
+}
+
+const view = (u: UserView): UserView => ({ id: u.id, username: u.username, email: u.email, roles: u.roles, disabled: u.disabled });
+
 export function createUserService(deps: ServiceDeps, tenantId: string) {
   const r = deps.repos.forTenant(tenantId);
   return {
@@ -28,12 +36,34 @@ export function createUserService(deps: ServiceDeps, tenantId: string) {
           const t = tx.forTenant(tenantId);
           const u = await t.users.create({ username: input.username, email: input.email ?? null, passwordHash, roleIds });
           await t.audit.record({ type: 'user.created', actor: actor.actor, requestId: actor.requestId ?? null, target: u.id });
-          return { id: u.id, username: u.username, email: u.email, roles: u.roles, disabled: u.disabled };
+          return view(u);
         });
       } catch (err) {
         if (isUniqueViolation(err)) throw new AppError('conflict', `username "${input.username}" is already taken`);
         throw err;
       }
+    },
+    async get(id: string): Promise<UserView> {
+      const u = await r.users.findById(id);
+      if (!u) throw new AppError('not_found', 'user not found');
+      return view(u);
+    },
+    /** roles, disabled state and password; takes effect at the next sign-in or refresh */
+    async update(id: string, input: UpdateUserInput, actor: Actor = SYSTEM_ACTOR): Promise<UserView> {
+      const roleIds = input.roles ? await resolveRoleIds(r, input.roles) : undefined;
+      const passwordHash = input.password !== undefined ? await deps.passwords.hash(input.password) : undefined;
+      await deps.repos.transaction(async (tx) => {
+        const t = tx.forTenant(tenantId);
+        const found = await t.users.update(id, {
+          ...(input.disabled !== undefined ? { disabled: input.disabled } : {}),
+          ...(passwordHash ? { passwordHash } : {}),
+        });
+        if (!found) throw new AppError('not_found', 'user not found');
+        if (roleIds) await t.users.setRoles(id, roleIds);
+        const changed = Object.keys(input).filter((k) => k !== 'password' || passwordHash);
+        await t.audit.record({ type: 'user.updated', actor: actor.actor, requestId: actor.requestId ?? null, target: id, data: { changed } });
+      });
+      return this.get(id);
     },
   };
 }

@@ -11,6 +11,9 @@ import { openPrivateJwk } from '../services/keys.ts';
 import { issuerFor } from '../services/deps.ts';
 import { createClientDirectory } from '../oidc/adapters/clients.ts';
 import { createProvider } from '../oidc/provider.ts';
+import { requestContext } from '../oidc/request-context.ts';
+import type { LoginGuard } from '../security/login-guard.ts';
+import type { PasswordHasher } from '../security/passwords.ts';
 import { buildTenantModel, type TenantModel } from './model.ts';
 
 export interface Tenant {
@@ -24,6 +27,11 @@ export interface TenantBuildDeps {
   secretBox: SecretBox;
   publicUrl: string;
   cookieKeys: string[];
+  passwords: PasswordHasher;
+  guard: LoginGuard;
+  refreshTokenAbsoluteTtl: number;
+  refreshTokenIdleTtl: number;
+  onServerError: (err: Error) => void;
 }
 
 export async function buildTenant(deps: TenantBuildDeps, row: TenantRow): Promise<Tenant> {
@@ -50,7 +58,17 @@ export async function buildTenant(deps: TenantBuildDeps, row: TenantRow): Promis
     clients,
     cookieKeys: deps.cookieKeys,
     secureCookies: deps.publicUrl.startsWith('https:'),
+    passwords: deps.passwords,
+    guard: deps.guard,
+    refreshTokenAbsoluteTtl: deps.refreshTokenAbsoluteTtl,
+    refreshTokenIdleTtl: deps.refreshTokenIdleTtl,
+    onServerError: deps.onServerError,
   });
   const callback = provider.callback();
-  return { model, provider, handle: (req, res) => callback(req, res) as Promise<void> };
+  return {
+    model,
+    provider,
+    // every request gets its own context (see oidc/request-context.ts)
+    handle: (req, res) => requestContext.run({}, () => callback(req, res) as Promise<void>),
+  };
 }

@@ -15,10 +15,11 @@ export async function tokenRequest(
   tokenEndpoint: string,
   form: Record<string, string | string[]>,
   auth?: { clientId: string; clientSecret: string },
+  extraHeaders: Record<string, string> = {},
 ): Promise<TokenResponse> {
   const body = new URLSearchParams();
   for (const [k, v] of Object.entries(form)) for (const item of [v].flat()) body.append(k, item);
-  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', ...extraHeaders };
   if (auth) {
     const enc = (s: string) => encodeURIComponent(s);
     headers.authorization = `Basic ${Buffer.from(`${enc(auth.clientId)}:${enc(auth.clientSecret)}`).toString('base64')}`;

@@ -49,6 +49,11 @@ export async function createPostgresDatabase(): Promise<TestDatabase> {
   };
 }
 
+/** PostgreSQL runs with Redis as the store when TEST_REDIS_URL is set; PGlite with the in-process store */
+function storeEnv(backend: Backend): Record<string, string> {
+  return backend === 'postgres' && process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {};
+}
+
 /** a fresh DATA_DIR for the embedded database (removed by drop()) */
 export async function createPgliteDirectory(): Promise<TestDatabase> {
   const dir = await mkdtemp(join(tmpdir(), 'tessera-test-'));
@@ -78,7 +83,7 @@ export interface TestServer {
 export async function startTestServer(backend: Backend, env: Record<string, string> = {}): Promise<TestServer> {
   const database = await createTestDatabase(backend);
   try {
-    const tessera = await startTessera(loadConfig({ ...TEST_ENV, ...database.env, ...env }));
+    const tessera = await startTessera(loadConfig({ ...TEST_ENV, ...database.env, ...storeEnv(backend), ...env }));
     return {
       tessera,
       url: tessera.publicUrl,

@@ -12,6 +12,8 @@ import type { TenantModel } from '../../tenants/model.ts';
 
 export interface ClientDirectory {
   get(clientId: string): Promise<ClientRow | undefined>;
+  /** the cached row, without I/O (for oidc-provider's synchronous TTL callbacks) */
+  peek(clientId: string): ClientRow | undefined;
   /** the audience of the client's default resource, if it has one */
   defaultResource(clientId: string): Promise<string | undefined>;
   verifySecret(clientId: string, secret: string): Promise<boolean>;
@@ -50,6 +52,7 @@ export function createClientDirectory(repo: ClientRepository, model: TenantModel
 
   return {
     get,
+    peek: (clientId) => cache.peek(clientId)?.row,
     async defaultResource(clientId) {
       const id = (await get(clientId))?.defaultResourceId;
       return id ? model.resourcesById.get(id)?.audience : undefined;

@@ -10,6 +10,19 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { ArtifactRepository, ArtifactRow } from '../../repositories/artifacts.ts';
 import type { InputJsonObject } from '../../generated/prisma/internal/prismaNamespace.ts';
 import { digest } from '../../security/crypto.ts';
+import { RefreshTokenReuse } from '../errors.ts';
+import { requestContext } from '../request-context.ts';
+
+/** how long a revoked grant is remembered: longer than any access token lives (max TTL 86400 s) */
+const REVOKED_GRANT_MEMORY_MS = 86_400_000 + 60_000;
+
+/**
+ * Refresh tokens rotate transactionally: within a request, `consume` only notes the old token,
+ * and the successor's `upsert` consumes it and inserts the successor in one transaction. The
+ * loser of a race (or a replay) finds it consumed: the whole grant is revoked (reuse detection)
+ * and the request fails with invalid_grant.
+ */
+const ROTATES = new Set(['RefreshToken']);
 
 /**
  * Sessions are also found by uid (not by their value), and oidc-provider needs their jti back
@@ -29,13 +42,24 @@ export function createSqlAdapter(model: string, repo: ArtifactRepository): Adapt
     async upsert(id, payload, expiresIn) {
       const { jti: _value, ...rest } = payload;
       const stored = KEEPS_JTI.has(model) ? payload : rest;
-      await repo.upsert(model, digest(id), {
+      const data = {
         payload: stored as InputJsonObject,
         expiresAt: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
         grantId: payload.grantId ?? null,
         uid: payload.uid ?? null,
         userCode: payload.userCode ?? null,
-      });
+      };
+      const state = requestContext.getStore();
+      const pending = state?.pendingConsume;
+      if (pending && pending.model === model) {
+        state.pendingConsume = undefined;
+        if (!(await repo.rotate(model, pending.id, digest(id), data))) {
+          if (payload.grantId) await repo.revokeByGrantId(payload.grantId, new Date(Date.now() + REVOKED_GRANT_MEMORY_MS));
+          throw new RefreshTokenReuse(payload.grantId);
+        }
+        return;
+      }
+      await repo.upsert(model, digest(id), data);
     },
     async find(id) {
       return revive(await repo.find(model, digest(id)), id);
@@ -47,6 +71,11 @@ export function createSqlAdapter(model: string, repo: ArtifactRepository): Adapt
       return revive(await repo.findByUserCode(model, userCode), undefined);
     },
     async consume(id) {
+      const state = requestContext.getStore();
+      if (state && ROTATES.has(model)) {
+        state.pendingConsume = { model, id: digest(id) };
+        return;
+      }
       if (!(await repo.consume(model, digest(id)))) {
         throw new errors.InvalidGrant(`${model} was already used`);
       }
@@ -55,7 +84,7 @@ export function createSqlAdapter(model: string, repo: ArtifactRepository): Adapt
       await repo.destroy(model, digest(id));
     },
     async revokeByGrantId(grantId) {
-      await repo.revokeByGrantId(grantId);
+      await repo.revokeByGrantId(grantId, new Date(Date.now() + REVOKED_GRANT_MEMORY_MS));
     },
   };
 }

@@ -1,0 +1,129 @@
+/**
+ * The resource-owner password grant (RFC 6749 §4.3), which oidc-provider does not ship. Staff of
+ * a tenant sign in with username and password through a client created with the `password` grant
+ * (confidential, or the public `admin-cli`). The audience and scope rules are CONTRACT §4's; the
+ * result is a Grant, a JWT access token and, when the client may refresh, a refresh token that
+ * oidc-provider's own refresh_token grant rotates.
+ *
+ * Unknown user, wrong password and disabled user get the same `invalid_grant` body, and the
+ * unknown-user path still runs one argon2 verification (against a dummy hash), so neither the
+ * answer nor its timing tells which usernames exist.
+ */
+import { errors } from 'oidc-provider';
+import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
+import type { LoginGuard } from '../../security/login-guard.ts';
+import type { PasswordHasher } from '../../security/passwords.ts';
+import { OverloadedError } from '../../security/work-limiter.ts';
+import { StoreUnavailableError } from '../../store/index.ts';
+import type { TenantRepos } from '../../repositories/index.ts';
+import { grantedScopes, type TenantModel } from '../../tenants/model.ts';
+import type { ClientDirectory } from '../adapters/clients.ts';
+import { TemporarilyUnavailable, TooManyRequests } from '../errors.ts';
+import { resolveRequestedResources } from '../internals.ts';
+import { decideScope } from '../scope.ts';
+import { toAccount } from '../account.ts';
+
+export const grantType = 'password';
+export const parameters = ['username', 'password', 'scope', 'resource'];
+
+export interface Deps {
+  provider: Provider;
+  model: TenantModel;
+  repos: TenantRepos;
+  clients: ClientDirectory;
+  passwords: PasswordHasher;
+  guard: LoginGuard;
+}
+
+const INVALID_CREDENTIALS = 'invalid username or password';
+
+export function buildHandler({ provider, model, repos, clients, passwords, guard }: Deps) {
+  const audit = (type: string, ctx: KoaContextWithOIDC, actor: string, data: Record<string, string>) =>
+    repos.audit.record({ type, actor, target: actor, requestId: ctx.get('x-request-id') || null, data }).catch(() => {});
+
+  return async function passwordHandler(ctx: KoaContextWithOIDC): Promise<void> {
+    const client = ctx.oidc.client!;
+    const params = ctx.oidc.params as Record<string, string | undefined>;
+    const username = params.username;
+    const password = params.password;
+    if (!username) throw new errors.InvalidRequest('missing required parameter(s) (username)');
+    if (!password) throw new errors.InvalidRequest('missing required parameter(s) (password)');
+    const address = ctx.ip;
+
+    // audience and scope errors come first: they do not depend on the credentials
+    const [resourceServer, ...more] = await resolveRequestedResources(provider, ctx);
+    if (!resourceServer) throw new errors.InvalidTarget('no resource requested and the client has no default resource');
+    if (more.length) throw new errors.InvalidTarget('only a single resource indicator value is supported');
+    const resource = model.resources.get(resourceServer.audience as string)!;
+
+    let user;
+    try {
+      const lock = await guard.check(model.id, username, address);
+      if (lock) throw new TooManyRequests(lock.retryAfterSec);
+      user = await repos.users.findByUsername(username);
+      const ok = await passwords.verify(user?.passwordHash, password);
+      if (!ok || !user || user.disabled) {
+        if (!ok) {
+          const started = await guard.fail(model.id, username, address);
+          if (started) void audit('signin.lockout', ctx, `username:${username}`, { client_id: client.clientId, scope: started.scope, address });
+        }
+        void audit('signin.failure', ctx, user ? `user:${user.id}` : `username:${username}`, {
+          client_id: client.clientId,
+          reason: ok ? 'disabled' : 'invalid_credentials',
+          address,
+        });
+        throw new errors.InvalidGrant(INVALID_CREDENTIALS);
+      }
+      await guard.succeed(model.id, username, address);
+    } catch (err) {
+      if (err instanceof OverloadedError) throw new TemporarilyUnavailable(1);
+      // without the shared counters we cannot rate-limit: refuse rather than guess
+      if (err instanceof StoreUnavailableError) throw new TemporarilyUnavailable(5, 'sign-in is temporarily unavailable');
+      throw err;
+    }
+    if (passwords.needsRehash(user.passwordHash)) {
+      const hash = await passwords.hash(password).catch(() => undefined);
+      if (hash) await repos.users.updatePasswordHash(user.id, hash, user.passwordHash).catch(() => {});
+    }
+
+    const scope = decideScope(params.scope, grantedScopes(model, user.roles, resource), resource.scopes).join(' ');
+    const account = toAccount(user);
+    ctx.oidc.entity('Account', account);
+
+    const grant = new provider.Grant({ accountId: user.id, clientId: client.clientId });
+    grant.addResourceScope(resource.audience, scope);
+    const grantId = await grant.save();
+    ctx.oidc.entity('Grant', grant);
+
+    const at = new provider.AccessToken({ accountId: user.id, client, grantId, gty: grantType, scope: scope || undefined });
+    at.resourceServer = resourceServer;
+    ctx.oidc.entity('AccessToken', at);
+    const accessToken = await at.save();
+
+    let refreshToken: string | undefined;
+    const record = await clients.get(client.clientId);
+    if (record?.grantTypes.includes('refresh_token')) {
+      const rt = new provider.RefreshToken({
+        accountId: user.id,
+        client,
+        grantId,
+        gty: grantType,
+        scope,
+        resource: resource.audience,
+        rotations: 0,
+        iiat: Math.floor(Date.now() / 1000),
+      });
+      ctx.oidc.entity('RefreshToken', rt);
+      refreshToken = await rt.save();
+    }
+    void audit('signin.success', ctx, `user:${user.id}`, { client_id: client.clientId, address });
+
+    ctx.body = {
+      access_token: accessToken,
+      expires_in: at.expiration,
+      token_type: 'Bearer',
+      ...(scope ? { scope } : {}),
+      ...(refreshToken ? { refresh_token: refreshToken } : {}),
+    };
+  };
+}

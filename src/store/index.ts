@@ -1,0 +1,10 @@
+import { createMemoryStore } from './memory.ts';
+import { createRedisStore } from './redis.ts';
+import type { Store } from './types.ts';
+
+export type { Store } from './types.ts';
+export { StoreUnavailableError } from './types.ts';
+
+export function createStore(redisUrl: string | undefined): Store {
+  return redisUrl ? createRedisStore(redisUrl) : createMemoryStore();
+}

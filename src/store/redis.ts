@@ -1,0 +1,59 @@
+/**
+ * Redis store backend (ioredis). Commands fail fast while Redis is unreachable (no offline
+ * queue) and surface as StoreUnavailableError; ioredis reconnects on its own, so recovery needs
+ * no restart.
+ */
+import { Redis } from 'ioredis';
+import { StoreUnavailableError, type Store } from './types.ts';
+
+export function createRedisStore(url: string, opts: { prefix?: string } = {}): Store {
+  const redis = new Redis(url, {
+    keyPrefix: opts.prefix ?? 'tessera:',
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    lazyConnect: false,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+  // connection errors are reported through failing commands; keep them off stderr
+  redis.on('error', () => {});
+  const wrap = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      throw new StoreUnavailableError(err);
+    }
+  };
+
+  return {
+    kind: 'redis',
+    increment: (key, ttlMs) =>
+      wrap(async () => {
+        const res = await redis.multi().incr(key).pexpire(key, ttlMs).exec();
+        const [err, value] = res?.[0] ?? [new Error('empty reply'), null];
+        if (err) throw err;
+        return Number(value);
+      }),
+    set: (key, value, ttlMs) =>
+      wrap(async () => {
+        await redis.set(key, value, 'PX', ttlMs);
+      }),
+    get: (key) => wrap(() => redis.get(key)),
+    ttl: (key) =>
+      wrap(async () => {
+        const ms = await redis.pttl(key);
+        return ms > 0 ? ms : 0;
+      }),
+    delete: (...keys) =>
+      wrap(async () => {
+        if (keys.length) await redis.del(...keys);
+      }),
+    ping: () =>
+      wrap(async () => {
+        await redis.ping();
+      }),
+    async close() {
+      redis.disconnect();
+    },
+  };
+}
