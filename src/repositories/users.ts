@@ -46,6 +46,9 @@ export function createUserRepository(db: Db, tenantId: string) {
       return user && toRow(user);
     },
     async update(userId: string, data: { disabled?: boolean; passwordHash?: string }): Promise<boolean> {
+      if (data.disabled === undefined && data.passwordHash === undefined) {
+        return (await db.user.count({ where: { tenantId, id: userId } })) === 1;
+      }
       const { count } = await db.user.updateMany({
         where: { tenantId, id: userId },
         data: { ...data, ...(data.passwordHash ? { passwordChangedAt: new Date() } : {}) },
