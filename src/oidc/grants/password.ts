@@ -9,6 +9,7 @@
  * unknown-user path still runs one argon2 verification (against a dummy hash), so neither the
  * answer nor its timing tells which usernames exist.
  */
+import { randomBytes } from 'node:crypto';
 import { errors } from 'oidc-provider';
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import type { LoginGuard } from '../../security/login-guard.ts';
@@ -90,9 +91,13 @@ export function buildHandler({ provider, model, repos, clients, passwords, guard
     const account = toAccount(user);
     ctx.oidc.entity('Account', account);
 
+    const record = await clients.get(client.clientId);
+    const refreshable = record?.grantTypes.includes('refresh_token') === true;
+    // the grant is persisted only when a refresh token will point at it; otherwise its id still
+    // names the sign-in in the access token, and nothing needs to find it later
     const grant = new provider.Grant({ accountId: user.id, clientId: client.clientId });
     grant.addResourceScope(resource.audience, scope);
-    const grantId = await grant.save();
+    const grantId = refreshable ? await grant.save() : randomBytes(16).toString('base64url');
     ctx.oidc.entity('Grant', grant);
 
     const at = new provider.AccessToken({ accountId: user.id, client, grantId, gty: grantType, scope: scope || undefined });
@@ -101,8 +106,7 @@ export function buildHandler({ provider, model, repos, clients, passwords, guard
     const accessToken = await at.save();
 
     let refreshToken: string | undefined;
-    const record = await clients.get(client.clientId);
-    if (record?.grantTypes.includes('refresh_token')) {
+    if (refreshable) {
       const rt = new provider.RefreshToken({
         accountId: user.id,
         client,
