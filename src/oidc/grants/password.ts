@@ -66,9 +66,9 @@ export function buildHandler({ provider, model, repos, clients, passwords, guard
       if (!ok || !user || user.disabled) {
         if (!ok) {
           const started = await guard.fail(model.id, username, address);
-          if (started) void audit('signin.lockout', ctx, `username:${username}`, { client_id: client.clientId, scope: started.scope, address });
+          if (started) await audit('signin.lockout', ctx, `username:${username}`, { client_id: client.clientId, scope: started.scope, address });
         }
-        void audit('signin.failure', ctx, user ? `user:${user.id}` : `username:${username}`, {
+        await audit('signin.failure', ctx, user ? `user:${user.id}` : `username:${username}`, {
           client_id: client.clientId,
           reason: ok ? 'disabled' : 'invalid_credentials',
           address,
@@ -120,7 +120,7 @@ export function buildHandler({ provider, model, repos, clients, passwords, guard
       ctx.oidc.entity('RefreshToken', rt);
       refreshToken = await rt.save();
     }
-    void audit('signin.success', ctx, `user:${user.id}`, { client_id: client.clientId, address });
+    await audit('signin.success', ctx, `user:${user.id}`, { client_id: client.clientId, address });
 
     ctx.body = {
       access_token: accessToken,
