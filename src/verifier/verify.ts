@@ -19,6 +19,8 @@ import type { Verifier, VerifierOptions, VerifyResult } from './types.ts';
 
 /** longest token accepted; anything longer is refused before parsing */
 const MAX_TOKEN_LENGTH = 16 * 1024;
+/** most distinct protected-header segments remembered (an issuer uses one per key) */
+const MAX_KNOWN_HEADERS = 64;
 const utf8 = new TextDecoder();
 
 interface IssuerContext {
@@ -92,16 +94,39 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return ctx.keys.get(kid, header.alg) ?? slowKey(ctx, kid, header.alg, jws);
   }
 
+  // Fast path (one issuer): an issuer signs every token of a key with the same protected-header
+  // bytes. Once a header segment has passed checkHeader and produced a verified token, its kid and
+  // alg are remembered, so later tokens with the very same segment skip the key-resolution callback
+  // (measured ~3% of a verification). Only segments of successfully verified tokens are stored, so
+  // an attacker cannot fill this map; the key itself is still looked up in the key store each time.
+  const knownHeaders = new Map<string, { kid: string; alg: string }>();
+
+  function fastKey(token: string): CryptoKey | undefined {
+    if (!only) return undefined;
+    const known = knownHeaders.get(token.slice(0, token.indexOf('.')));
+    return known && only.keys.get(known.kid, known.alg);
+  }
+
+  function remember(token: string, header: JWTHeaderParameters): void {
+    if (!only || typeof header.kid !== 'string') return;
+    const segment = token.slice(0, token.indexOf('.'));
+    if (knownHeaders.has(segment)) return;
+    if (knownHeaders.size >= MAX_KNOWN_HEADERS) knownHeaders.clear();
+    knownHeaders.set(segment, { kid: header.kid, alg: header.alg });
+  }
+
   async function verify(token: string): Promise<VerifyResult> {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
       throw new VerifierError('ERR_MALFORMED', 'the token is malformed');
     }
     let result: VerifyResult;
+    const key = fastKey(token);
     try {
-      result = (await jwtVerify(token, getKey, joseOptions)) as unknown as VerifyResult;
+      result = (await jwtVerify(token, key ?? getKey, joseOptions)) as unknown as VerifyResult;
     } catch (err) {
       throw toVerifierError(err, token);
     }
+    if (key === undefined) remember(token, result.protectedHeader);
     const { payload } = result;
     if (typeof payload.sub !== 'string' || typeof payload.jti !== 'string' || typeof payload.client_id !== 'string') {
       throw new VerifierError('ERR_MALFORMED', 'the "sub", "jti" and "client_id" claims must be strings');

@@ -22,7 +22,7 @@ function startFastApi(env: Record<string, string>): Promise<number> {
     const proc = spawn('/usr/bin/python3', ['serve.py'], {
       cwd: EXAMPLE,
       // a minimal environment: no proxy variables, so nothing leaves 127.0.0.1/localhost
-      env: { PATH: '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', NO_PROXY: '*', HOST: '127.0.0.1', PORT: '0', ...env },
+      env: { PATH: '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', NO_PROXY: '*', PYTHONDONTWRITEBYTECODE: '1', HOST: '127.0.0.1', PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = proc;
