@@ -5,6 +5,7 @@
 import { hkdfSync } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createAdminRouter } from './admin/index.ts';
 import { bootstrap, type BootstrapResult } from './bootstrap.ts';
 import type { Config } from './config/index.ts';
 import { openDatabase, type Database } from './db/database.ts';
@@ -110,7 +111,8 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       password: config.bootstrapAdminPassword,
     });
 
-    const app = createServer({ publicUrl, pool, db, log, trustProxy: config.trustProxy });
+    const { router: admin } = createAdminRouter({ publicUrl, services, repos, pool, log });
+    const app = createServer({ publicUrl, pool, db, log, trustProxy: config.trustProxy, admin });
     http.on('request', app.callback());
     sweeper = setInterval(() => {
       sweepExpired(db.prisma).catch((err: Error) => log.warn({ err: { message: err.message } }, 'sweep failed'));

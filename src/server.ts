@@ -5,6 +5,7 @@
  * sees the request, so a forged Host can never change what discovery advertises.
  */
 import { randomUUID } from 'node:crypto';
+import type Router from '@koa/router';
 import Koa from 'koa';
 import type { Database } from './db/database.ts';
 import type { Logger } from './observability/log.ts';
@@ -13,6 +14,8 @@ import type { TenantPool } from './tenants/pool.ts';
 import { AppError } from './errors.ts';
 
 export interface ServerDeps {
+  /** the admin API router (mounted at /admin) */
+  admin: Router;
   publicUrl: string;
   /** take the client address from X-Forwarded-For (TRUST_PROXY) */
   trustProxy: boolean;
@@ -91,6 +94,8 @@ export function createServer(deps: ServerDeps): Koa {
     ctx.respond = false;
     await tenant.handle(req, ctx.res);
   });
+
+  app.use(deps.admin.routes());
 
   app.use((ctx) => {
     ctx.status = 404;

@@ -61,6 +61,10 @@ export function createArtifactRepository(db: Db, tenantId: string) {
     async destroy(model: string, id: string): Promise<void> {
       await db.oidcArtifact.deleteMany({ where: { tenantId, model, id } });
     },
+    /** forgets every grant, refresh token and code of an account (user deleted) */
+    async revokeByAccount(accountId: string): Promise<void> {
+      await db.oidcArtifact.deleteMany({ where: { tenantId, payload: { path: ['accountId'], equals: accountId } } });
+    },
     /** deletes every artifact of the grant and remembers the grant as revoked until `until` */
     async revokeByGrantId(grantId: string, until: Date): Promise<void> {
       await db.oidcArtifact.deleteMany({ where: { tenantId, grantId } });

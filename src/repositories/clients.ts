@@ -1,4 +1,4 @@
-import type { Db } from './db.ts';
+import { after, type Db, type Page } from './db.ts';
 import type { TokenEndpointAuthMethod } from '../generated/prisma/enums.ts';
 
 export interface ClientRow {
@@ -65,6 +65,28 @@ export function createClientRepository(db: Db, tenantId: string) {
       });
       return toRow(client);
     },
+    async page(opts: Page): Promise<ClientRow[]> {
+      const rows = await db.client.findMany({ where: { tenantId, ...after(opts) }, select: select(new Date()), orderBy: { id: 'asc' }, take: opts.limit });
+      return rows.map(toRow);
+    },
+    async update(
+      id: string,
+      data: Partial<Pick<ClientRow, 'name' | 'grantTypes' | 'redirectUris' | 'defaultResourceId' | 'disabled' | 'firstParty' | 'refreshTokenAbsoluteTtl' | 'refreshTokenIdleTtl' | 'rateLimitPerHour'>>,
+      roleIds?: string[],
+    ): Promise<void> {
+      if (Object.keys(data).length) await db.client.updateMany({ where: { tenantId, id }, data });
+      if (roleIds) {
+        await db.clientRole.deleteMany({ where: { tenantId, clientId: id } });
+        await db.clientRole.createMany({ data: roleIds.map((roleId) => ({ tenantId, clientId: id, roleId })) });
+      }
+    },
+    /** a new secret; secrets without an expiry (the current one) now expire at `graceUntil` */
+    async addSecret(id: string, hash: string, graceUntil: Date): Promise<void> {
+      await db.clientSecret.updateMany({ where: { tenantId, clientId: id, expiresAt: null }, data: { expiresAt: graceUntil } });
+      await db.clientSecret.updateMany({ where: { tenantId, clientId: id, expiresAt: { gt: graceUntil } }, data: { expiresAt: graceUntil } });
+      await db.clientSecret.create({ data: { tenantId, clientId: id, hash } });
+    },
+    delete: async (id: string): Promise<boolean> => (await db.client.deleteMany({ where: { tenantId, id } })).count === 1,
     async findByClientId(clientId: string): Promise<ClientRow | null> {
       const client = await db.client.findUnique({
         where: { tenantId_clientId: { tenantId, clientId } },

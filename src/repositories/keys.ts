@@ -27,6 +27,11 @@ export function createSigningKeyRepository(db: Db, tenantId: string) {
   return {
     create: (data: Omit<SigningKeyRow, 'createdAt' | 'publishedUntil'>) =>
       db.signingKey.create({ data: { ...data, tenantId }, select: { kid: true } }),
+    findByState: async (state: KeyState): Promise<SigningKeyRow[]> =>
+      (await db.signingKey.findMany({ where: { tenantId, state }, select, orderBy: { createdAt: 'desc' } })) as SigningKeyRow[],
+    async setState(kid: string, state: KeyState, at: { activatedAt?: Date; retiredAt?: Date; publishedUntil?: Date }): Promise<void> {
+      await db.signingKey.updateMany({ where: { tenantId, kid }, data: { state, ...at } });
+    },
     /** keys that belong in JWKS now: next, active, and retired ones whose tokens may still be alive */
     async listPublished(now = new Date()): Promise<SigningKeyRow[]> {
       const rows = await db.signingKey.findMany({

@@ -1,4 +1,4 @@
-import type { Db } from './db.ts';
+import { after, isUuid, type Db, type Page } from './db.ts';
 
 export interface ResourceRow {
   id: string;
@@ -16,7 +16,12 @@ export function createResourceRepository(db: Db, tenantId: string) {
       db.resource.create({ data: { ...data, tenantId }, select }),
     findByAudience: (audience: string): Promise<ResourceRow | null> =>
       db.resource.findUnique({ where: { tenantId_audience: { tenantId, audience } }, select }),
-    findById: (id: string): Promise<ResourceRow | null> => db.resource.findFirst({ where: { tenantId, id }, select }),
+    findById: async (id: string): Promise<ResourceRow | null> => !isUuid(id) ? null : db.resource.findFirst({ where: { tenantId, id }, select }),
+    page: (opts: Page): Promise<ResourceRow[]> =>
+      db.resource.findMany({ where: { tenantId, ...after(opts) }, select, orderBy: { id: 'asc' }, take: opts.limit }),
+    update: async (id: string, data: Partial<Pick<ResourceRow, 'name' | 'scopes' | 'accessTokenTtl'>>): Promise<ResourceRow | null> =>
+      (await db.resource.updateMany({ where: { tenantId, id }, data })).count ? db.resource.findFirst({ where: { tenantId, id }, select }) : null,
+    delete: async (id: string): Promise<boolean> => (await db.resource.deleteMany({ where: { tenantId, id } })).count === 1,
     listAll: (): Promise<ResourceRow[]> => db.resource.findMany({ where: { tenantId }, select, orderBy: { audience: 'asc' } }),
   };
 }

@@ -18,6 +18,8 @@ export function createTenantRepository(db: Db) {
     findById: (id: string): Promise<TenantRow | null> => db.tenant.findUnique({ where: { id }, select }),
     create: (data: { slug: string; name: string; signingAlg: SigningAlg }): Promise<TenantRow> =>
       db.tenant.create({ data, select }),
+    page: (opts: { after?: string | undefined; limit: number }): Promise<TenantRow[]> =>
+      db.tenant.findMany({ select, orderBy: { id: 'asc' }, take: opts.limit, ...(opts.after ? { where: { id: { gt: opts.after } } } : {}) }),
     list: (opts: { after?: string | undefined; limit: number }): Promise<TenantRow[]> =>
       db.tenant.findMany({
         select,

@@ -1,4 +1,4 @@
-import type { Db } from './db.ts';
+import { after, isUuid, type Db, type Page } from './db.ts';
 
 export interface UserRow {
   id: string;
@@ -42,10 +42,12 @@ export function createUserRepository(db: Db, tenantId: string) {
       return user && toRow(user);
     },
     async findById(id: string): Promise<UserRow | null> {
+      if (!isUuid(id)) return null;
       const user = await db.user.findFirst({ where: { tenantId, id }, select });
       return user && toRow(user);
     },
     async update(userId: string, data: { disabled?: boolean; passwordHash?: string }): Promise<boolean> {
+      if (!isUuid(userId)) return false;
       if (data.disabled === undefined && data.passwordHash === undefined) {
         return (await db.user.count({ where: { tenantId, id: userId } })) === 1;
       }
@@ -63,6 +65,11 @@ export function createUserRepository(db: Db, tenantId: string) {
     async updatePasswordHash(userId: string, hash: string, previous: string): Promise<void> {
       await db.user.updateMany({ where: { tenantId, id: userId, passwordHash: previous }, data: { passwordHash: hash } });
     },
+    async page(opts: Page): Promise<UserRow[]> {
+      const rows = await db.user.findMany({ where: { tenantId, ...after(opts) }, select, orderBy: { id: 'asc' }, take: opts.limit });
+      return rows.map(toRow);
+    },
+    delete: async (id: string): Promise<boolean> => isUuid(id) && (await db.user.deleteMany({ where: { tenantId, id } })).count === 1,
     count: (where: { roleName?: string } = {}): Promise<number> =>
       db.user.count({
         where: { tenantId, ...(where.roleName ? { roles: { some: { role: { name: where.roleName } } } } : {}) },

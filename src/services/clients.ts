@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { AppError, isUniqueViolation } from '../errors.ts';
 import type { TokenEndpointAuthMethod } from '../generated/prisma/enums.ts';
 import { randomSecret } from '../security/crypto.ts';
-import { SYSTEM_ACTOR, type Actor, type ServiceDeps } from './deps.ts';
+import { ADMIN_CLI_CLIENT, SYSTEM_ACTOR, assertMayAssign, type Actor, type ServiceDeps } from './deps.ts';
+import { paginate, type PageInput } from './page.ts';
+import type { ClientRow } from '../repositories/clients.ts';
 import { resolveRoleIds } from './roles.ts';
 
 export const GRANT_TYPES = ['client_credentials', 'password', 'refresh_token', 'authorization_code'] as const;
@@ -26,10 +28,138 @@ export interface CreatedClient {
   clientSecret?: string;
 }
 
+export interface UpdateClientInput {
+  name?: string;
+  grantTypes?: GrantType[];
+  roles?: string[];
+  defaultResource?: string | null;
+  redirectUris?: string[];
+  disabled?: boolean;
+  refreshTokenAbsoluteTtl?: number | null;
+  refreshTokenIdleTtl?: number | null;
+}
+
+export interface ClientView {
+  clientId: string;
+  name: string;
+  grantTypes: string[];
+  roles: string[];
+  defaultResource: string | null;
+  redirectUris: string[];
+  tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  builtIn: boolean;
+  disabled: boolean;
+  refreshTokenAbsoluteTtl: number | null;
+  refreshTokenIdleTtl: number | null;
+}
+
+function checkRedirectUris(uris: string[]) {
+  for (const uri of uris) {
+    const u = URL.parse(uri);
+    if (!u || u.hash) throw new AppError('invalid_request', `invalid redirect URI "${uri}"`);
+  }
+}
+
 export function createClientService(deps: ServiceDeps, tenantId: string) {
   const r = deps.repos.forTenant(tenantId);
+  const audiences = async () => new Map((await r.resources.listAll()).map((x) => [x.id, x.audience]));
+  const toView = (row: ClientRow, aud: Map<string, string>): ClientView => ({
+    clientId: row.clientId,
+    name: row.name,
+    grantTypes: row.grantTypes,
+    roles: row.roles,
+    defaultResource: row.defaultResourceId ? (aud.get(row.defaultResourceId) ?? null) : null,
+    redirectUris: row.redirectUris,
+    tokenEndpointAuthMethod: row.tokenEndpointAuthMethod,
+    builtIn: row.builtIn,
+    disabled: row.disabled,
+    refreshTokenAbsoluteTtl: row.refreshTokenAbsoluteTtl,
+    refreshTokenIdleTtl: row.refreshTokenIdleTtl,
+  });
+  const find = async (clientId: string) => {
+    const row = await r.clients.findByClientId(clientId);
+    if (!row) throw new AppError('not_found', `client "${clientId}" not found`);
+    return row;
+  };
+  const resourceId = async (audience: string) => {
+    const res = await r.resources.findByAudience(audience);
+    if (!res) throw new AppError('invalid_request', `unknown resource "${audience}"`);
+    return res.id;
+  };
+
   return {
+    async get(clientId: string): Promise<ClientView> {
+      return toView(await find(clientId), await audiences());
+    },
+    async list(page: PageInput = {}) {
+      const aud = await audiences();
+      return paginate(page, (o) => r.clients.page(o), (row) => toView(row, aud));
+    },
+    async update(clientId: string, input: UpdateClientInput, actor: Actor = SYSTEM_ACTOR): Promise<ClientView> {
+      assertMayAssign(input.roles, actor);
+      const row = await find(clientId);
+      if (row.builtIn && (input.grantTypes || input.defaultResource !== undefined || input.disabled)) {
+        throw new AppError('conflict', 'the grants, default resource and state of a built-in client cannot change');
+      }
+      const grantTypes = input.grantTypes ? [...new Set(input.grantTypes)] : row.grantTypes;
+      if (!grantTypes.length) throw new AppError('invalid_request', 'grantTypes must not be empty');
+      if (row.tokenEndpointAuthMethod === 'none' && grantTypes.includes('client_credentials')) {
+        throw new AppError('invalid_request', 'a public client cannot use client_credentials');
+      }
+      if (input.redirectUris) checkRedirectUris(input.redirectUris);
+      const redirectUris = input.redirectUris ?? row.redirectUris;
+      if (grantTypes.includes('authorization_code') && !redirectUris.length) {
+        throw new AppError('invalid_request', 'authorization_code needs at least one redirect URI');
+      }
+      const roleIds = input.roles ? await resolveRoleIds(r, input.roles) : undefined;
+      const defaultResourceId =
+        input.defaultResource === undefined ? undefined : input.defaultResource === null ? null : await resourceId(input.defaultResource);
+      await deps.repos.transaction(async (tx) => {
+        const t = tx.forTenant(tenantId);
+        await t.clients.update(
+          row.id,
+          {
+            ...(input.name !== undefined ? { name: input.name } : {}),
+            ...(input.grantTypes ? { grantTypes } : {}),
+            ...(input.redirectUris ? { redirectUris } : {}),
+            ...(defaultResourceId !== undefined ? { defaultResourceId } : {}),
+            ...(input.disabled !== undefined ? { disabled: input.disabled } : {}),
+            ...(input.refreshTokenAbsoluteTtl !== undefined ? { refreshTokenAbsoluteTtl: input.refreshTokenAbsoluteTtl } : {}),
+            ...(input.refreshTokenIdleTtl !== undefined ? { refreshTokenIdleTtl: input.refreshTokenIdleTtl } : {}),
+          },
+          roleIds,
+        );
+        await t.audit.record({ type: 'client.updated', actor: actor.actor, requestId: actor.requestId ?? null, target: clientId, data: { changed: Object.keys(input) } });
+      });
+      deps.onTenantChanged(tenantId);
+      return this.get(clientId);
+    },
+    /** a new secret, returned once; the previous one keeps working for the grace period */
+    async rotateSecret(clientId: string, actor: Actor = SYSTEM_ACTOR): Promise<{ clientSecret: string; previousSecretExpiresAt: string }> {
+      const row = await find(clientId);
+      if (row.tokenEndpointAuthMethod === 'none') throw new AppError('conflict', 'a public client has no secret');
+      const clientSecret = randomSecret(32);
+      const graceUntil = new Date(Date.now() + deps.clientSecretGraceSeconds * 1000);
+      await deps.repos.transaction(async (tx) => {
+        const t = tx.forTenant(tenantId);
+        await t.clients.addSecret(row.id, deps.secretBox.keyedHash(clientSecret), graceUntil);
+        await t.audit.record({ type: 'client.secret_rotated', actor: actor.actor, requestId: actor.requestId ?? null, target: clientId });
+      });
+      deps.onTenantChanged(tenantId);
+      return { clientSecret, previousSecretExpiresAt: graceUntil.toISOString() };
+    },
+    async delete(clientId: string, actor: Actor = SYSTEM_ACTOR): Promise<void> {
+      const row = await find(clientId);
+      if (row.builtIn || row.clientId === ADMIN_CLI_CLIENT) throw new AppError('conflict', 'a built-in client cannot be deleted');
+      await deps.repos.transaction(async (tx) => {
+        const t = tx.forTenant(tenantId);
+        await t.clients.delete(row.id);
+        await t.audit.record({ type: 'client.deleted', actor: actor.actor, requestId: actor.requestId ?? null, target: clientId });
+      });
+      deps.onTenantChanged(tenantId);
+    },
     async create(input: CreateClientInput, actor: Actor = SYSTEM_ACTOR): Promise<CreatedClient> {
+      assertMayAssign(input.roles, actor);
       const method = input.tokenEndpointAuthMethod ?? 'client_secret_basic';
       const grantTypes = [...new Set(input.grantTypes)];
       if (!grantTypes.length) throw new AppError('invalid_request', 'grantTypes must not be empty');
@@ -40,16 +170,8 @@ export function createClientService(deps: ServiceDeps, tenantId: string) {
       if (grantTypes.includes('authorization_code') && !redirectUris.length) {
         throw new AppError('invalid_request', 'authorization_code needs at least one redirect URI');
       }
-      for (const uri of redirectUris) {
-        const u = URL.parse(uri);
-        if (!u || u.hash) throw new AppError('invalid_request', `invalid redirect URI "${uri}"`);
-      }
-      let defaultResourceId: string | null = null;
-      if (input.defaultResource !== undefined) {
-        const res = await r.resources.findByAudience(input.defaultResource);
-        if (!res) throw new AppError('invalid_request', `unknown resource "${input.defaultResource}"`);
-        defaultResourceId = res.id;
-      }
+      checkRedirectUris(redirectUris);
+      const defaultResourceId = input.defaultResource !== undefined ? await resourceId(input.defaultResource) : null;
       const roleIds = await resolveRoleIds(r, input.roles ?? []);
       const clientId = input.clientId ?? randomBytes(12).toString('base64url');
       const clientSecret = method === 'none' ? undefined : randomSecret(32);

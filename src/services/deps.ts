@@ -1,3 +1,4 @@
+import { AppError } from '../errors.ts';
 import type { Repositories, TenantRepos } from '../repositories/index.ts';
 import type { SecretBox } from '../security/crypto.ts';
 import type { PasswordHasher } from '../security/passwords.ts';
@@ -29,7 +30,15 @@ export const issuerFor = (publicUrl: string, slug: string) => `${publicUrl}/t/${
 export interface Actor {
   actor: string;
   requestId?: string | null;
+  /** only platform admins (and the system itself) may hand out the platform-admin role */
+  platformAdmin?: boolean;
 }
-export const SYSTEM_ACTOR: Actor = { actor: 'system' };
+export const SYSTEM_ACTOR: Actor = { actor: 'system', platformAdmin: true };
+
+export function assertMayAssign(roles: readonly string[] | undefined, actor: Actor): void {
+  if (roles?.includes(PLATFORM_ADMIN_ROLE) && !actor.platformAdmin) {
+    throw new AppError('forbidden', `only a platform admin may assign the ${PLATFORM_ADMIN_ROLE} role`);
+  }
+}
 
 export type { TenantRepos };

@@ -3,6 +3,7 @@
  * `forTenant(id)` builds the tenant-scoped services; nothing in them can reach another tenant.
  */
 import { createClientService } from './clients.ts';
+import { createKeyService } from './keys.ts';
 import type { ServiceDeps } from './deps.ts';
 import { createResourceService } from './resources.ts';
 import { createRoleService } from './roles.ts';
@@ -10,9 +11,11 @@ import { createTenantService } from './tenants.ts';
 import { createUserService } from './users.ts';
 
 export function createServices(deps: ServiceDeps) {
+  const alg = async (tenantId: string) => (await deps.repos.tenants.findById(tenantId))?.signingAlg ?? 'ES256';
   return {
     tenants: createTenantService(deps),
     forTenant: (tenantId: string) => ({
+      keys: createKeyService(deps, tenantId, () => alg(tenantId)),
       resources: createResourceService(deps, tenantId),
       roles: createRoleService(deps, tenantId),
       users: createUserService(deps, tenantId),

@@ -1,6 +1,7 @@
 import { AppError, isUniqueViolation } from '../errors.ts';
 import type { ResourceRow } from '../repositories/resources.ts';
 import { SYSTEM_ACTOR, type Actor, type ServiceDeps } from './deps.ts';
+import { paginate, type PageInput } from './page.ts';
 
 export interface CreateResourceInput {
   audience: string;
@@ -8,21 +9,44 @@ export interface CreateResourceInput {
   scopes: string[];
   accessTokenTtl?: number;
 }
+export type UpdateResourceInput = Partial<Pick<CreateResourceInput, 'name' | 'scopes' | 'accessTokenTtl'>>;
+
+export interface ResourceView {
+  id: string;
+  audience: string;
+  name: string;
+  scopes: string[];
+  accessTokenTtl: number;
+  builtIn: boolean;
+}
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 §3.3 scope-token
+const view = (r: ResourceRow): ResourceView => ({ ...r });
+
+function checkScopes(scopes: string[]) {
+  const bad = scopes.find((s) => !SCOPE_TOKEN.test(s));
+  if (bad !== undefined) throw new AppError('invalid_request', `invalid scope "${bad}"`);
+}
+function checkTtl(ttl: number) {
+  if (!Number.isInteger(ttl) || ttl < 30 || ttl > 86400) {
+    throw new AppError('invalid_request', 'accessTokenTtl must be between 30 and 86400 seconds');
+  }
+}
 
 export function createResourceService(deps: ServiceDeps, tenantId: string) {
   const r = deps.repos.forTenant(tenantId);
+  const find = async (id: string) => {
+    const row = await r.resources.findById(id);
+    if (!row) throw new AppError('not_found', 'resource not found');
+    return row;
+  };
   return {
-    async create(input: CreateResourceInput, actor: Actor = SYSTEM_ACTOR): Promise<ResourceRow> {
+    async create(input: CreateResourceInput, actor: Actor = SYSTEM_ACTOR): Promise<ResourceView> {
       const url = URL.parse(input.audience);
       if (!url || url.hash) throw new AppError('invalid_request', 'audience must be an absolute URI without a fragment');
-      const bad = input.scopes.find((s) => !SCOPE_TOKEN.test(s));
-      if (bad !== undefined) throw new AppError('invalid_request', `invalid scope "${bad}"`);
+      checkScopes(input.scopes);
       const ttl = input.accessTokenTtl ?? 3600;
-      if (!Number.isInteger(ttl) || ttl < 30 || ttl > 86400) {
-        throw new AppError('invalid_request', 'accessTokenTtl must be between 30 and 86400 seconds');
-      }
+      checkTtl(ttl);
       try {
         const row = await deps.repos.transaction(async (tx) => {
           const t = tx.forTenant(tenantId);
@@ -33,17 +57,48 @@ export function createResourceService(deps: ServiceDeps, tenantId: string) {
             accessTokenTtl: ttl,
             builtIn: false,
           });
-          await t.audit.record({ type: 'resource.created', actor: actor.actor, requestId: actor.requestId ?? null, target: created.audience });
+          await t.audit.record({ type: 'resource.created', actor: actor.actor, requestId: actor.requestId ?? null, target: created.id, data: { audience: created.audience } });
           return created;
         });
         deps.onTenantChanged(tenantId);
-        return row;
+        return view(row);
       } catch (err) {
         if (isUniqueViolation(err)) throw new AppError('conflict', `a resource with audience "${input.audience}" already exists`);
         throw err;
       }
     },
-    list: () => r.resources.listAll(),
+    get: async (id: string): Promise<ResourceView> => view(await find(id)),
+    list: (page: PageInput = {}) => paginate(page, (o) => r.resources.page(o), view),
+    listAll: () => r.resources.listAll(),
+    async update(id: string, input: UpdateResourceInput, actor: Actor = SYSTEM_ACTOR): Promise<ResourceView> {
+      const current = await find(id);
+      if (current.builtIn && input.scopes) throw new AppError('conflict', 'the scopes of a built-in resource cannot change');
+      if (input.scopes) checkScopes(input.scopes);
+      if (input.accessTokenTtl !== undefined) checkTtl(input.accessTokenTtl);
+      const row = await deps.repos.transaction(async (tx) => {
+        const t = tx.forTenant(tenantId);
+        const updated = await t.resources.update(id, {
+          ...(input.name !== undefined ? { name: input.name } : {}),
+          ...(input.scopes ? { scopes: [...new Set(input.scopes)] } : {}),
+          ...(input.accessTokenTtl !== undefined ? { accessTokenTtl: input.accessTokenTtl } : {}),
+        });
+        if (!updated) throw new AppError('not_found', 'resource not found');
+        await t.audit.record({ type: 'resource.updated', actor: actor.actor, requestId: actor.requestId ?? null, target: id, data: { changed: Object.keys(input) } });
+        return updated;
+      });
+      deps.onTenantChanged(tenantId);
+      return view(row);
+    },
+    async delete(id: string, actor: Actor = SYSTEM_ACTOR): Promise<void> {
+      const current = await find(id);
+      if (current.builtIn) throw new AppError('conflict', 'a built-in resource cannot be deleted');
+      await deps.repos.transaction(async (tx) => {
+        const t = tx.forTenant(tenantId);
+        if (!(await t.resources.delete(id))) throw new AppError('not_found', 'resource not found');
+        await t.audit.record({ type: 'resource.deleted', actor: actor.actor, requestId: actor.requestId ?? null, target: id, data: { audience: current.audience } });
+      });
+      deps.onTenantChanged(tenantId);
+    },
   };
 }
 export type ResourceService = ReturnType<typeof createResourceService>;

@@ -1,14 +1,29 @@
 import { AppError, isUniqueViolation } from '../errors.ts';
 import type { RoleRow } from '../repositories/roles.ts';
 import { PLATFORM_ADMIN_ROLE, SYSTEM_ACTOR, type Actor, type ServiceDeps, type TenantRepos } from './deps.ts';
+import { paginate, type PageInput } from './page.ts';
 
+export interface PermissionInput {
+  resource: string;
+  scope: string;
+}
 export interface CreateRoleInput {
   name: string;
   description?: string;
-  permissions: { resource: string; scope: string }[];
+  permissions: PermissionInput[];
+}
+export type UpdateRoleInput = Partial<Pick<CreateRoleInput, 'description' | 'permissions'>>;
+
+export interface RoleView {
+  name: string;
+  description: string | null;
+  builtIn: boolean;
+  permissions: PermissionInput[];
 }
 
-/** role names → role ids, refusing unknown names (and platform-admin unless allowed) */
+const ROLE_NAME = /^[A-Za-z0-9][\w.:-]{0,63}$/;
+
+/** role names → role ids, refusing unknown names */
 export async function resolveRoleIds(r: TenantRepos, names: string[]): Promise<string[]> {
   const unique = [...new Set(names)];
   const rows = await r.roles.findByNames(unique);
@@ -19,34 +34,87 @@ export async function resolveRoleIds(r: TenantRepos, names: string[]): Promise<s
 
 export function createRoleService(deps: ServiceDeps, tenantId: string) {
   const r = deps.repos.forTenant(tenantId);
+
+  const toView = async (role: RoleRow): Promise<RoleView> => {
+    const resources = new Map((await r.resources.listAll()).map((x) => [x.id, x.audience]));
+    return {
+      name: role.name,
+      description: role.description,
+      builtIn: role.builtIn,
+      permissions: role.permissions.map((p) => ({ resource: resources.get(p.resourceId) ?? p.resourceId, scope: p.scope })),
+    };
+  };
+  const resolvePermissions = async (permissions: PermissionInput[]) => {
+    const resources = await r.resources.listAll();
+    const resolved = permissions.map((p) => {
+      const res = resources.find((x) => x.audience === p.resource);
+      if (!res) throw new AppError('invalid_request', `unknown resource "${p.resource}"`);
+      if (!res.scopes.includes(p.scope)) throw new AppError('invalid_request', `resource "${p.resource}" has no scope "${p.scope}"`);
+      return { resourceId: res.id, scope: p.scope };
+    });
+    return [...new Map(resolved.map((p) => [`${p.resourceId} ${p.scope}`, p])).values()];
+  };
+  const find = async (name: string) => {
+    const row = await r.roles.findByName(name);
+    if (!row) throw new AppError('not_found', `role "${name}" not found`);
+    return row;
+  };
+
   return {
-    async create(input: CreateRoleInput, actor: Actor = SYSTEM_ACTOR): Promise<RoleRow> {
+    async create(input: CreateRoleInput, actor: Actor = SYSTEM_ACTOR): Promise<RoleView> {
+      if (!ROLE_NAME.test(input.name)) throw new AppError('invalid_request', 'role names are 1-64 letters, digits, and . _ : -');
       if (input.name === PLATFORM_ADMIN_ROLE) throw new AppError('conflict', `role "${PLATFORM_ADMIN_ROLE}" is reserved`);
-      const resources = await r.resources.listAll();
-      const permissions = input.permissions.map((p) => {
-        const res = resources.find((x) => x.audience === p.resource);
-        if (!res) throw new AppError('invalid_request', `unknown resource "${p.resource}"`);
-        if (!res.scopes.includes(p.scope)) {
-          throw new AppError('invalid_request', `resource "${p.resource}" has no scope "${p.scope}"`);
-        }
-        return { resourceId: res.id, scope: p.scope };
-      });
-      const unique = [...new Map(permissions.map((p) => [`${p.resourceId} ${p.scope}`, p])).values()];
+      const permissions = await resolvePermissions(input.permissions);
       try {
         const row = await deps.repos.transaction(async (tx) => {
           const t = tx.forTenant(tenantId);
-          const created = await t.roles.create({ name: input.name, description: input.description ?? null, permissions: unique });
+          const created = await t.roles.create({ name: input.name, description: input.description ?? null, permissions });
           await t.audit.record({ type: 'role.created', actor: actor.actor, requestId: actor.requestId ?? null, target: created.name });
           return created;
         });
         deps.onTenantChanged(tenantId);
-        return row;
+        return toView(row);
       } catch (err) {
         if (isUniqueViolation(err)) throw new AppError('conflict', `role "${input.name}" already exists`);
         throw err;
       }
     },
-    list: () => r.roles.listAll(),
+    get: async (name: string): Promise<RoleView> => toView(await find(name)),
+    async list(page: PageInput = {}) {
+      const resources = new Map((await r.resources.listAll()).map((x) => [x.id, x.audience]));
+      return paginate(page, (o) => r.roles.page(o), (role) => ({
+        name: role.name,
+        description: role.description,
+        builtIn: role.builtIn,
+        permissions: role.permissions.map((p) => ({ resource: resources.get(p.resourceId) ?? p.resourceId, scope: p.scope })),
+      }));
+    },
+    listAll: () => r.roles.listAll(),
+    async update(name: string, input: UpdateRoleInput, actor: Actor = SYSTEM_ACTOR): Promise<RoleView> {
+      const role = await find(name);
+      if (role.builtIn && input.permissions) throw new AppError('conflict', 'the permissions of a built-in role cannot change');
+      const permissions = input.permissions ? await resolvePermissions(input.permissions) : undefined;
+      await deps.repos.transaction(async (tx) => {
+        const t = tx.forTenant(tenantId);
+        await t.roles.update(role.id, {
+          ...(input.description !== undefined ? { description: input.description } : {}),
+          ...(permissions ? { permissions } : {}),
+        });
+        await t.audit.record({ type: 'role.updated', actor: actor.actor, requestId: actor.requestId ?? null, target: name, data: { changed: Object.keys(input) } });
+      });
+      deps.onTenantChanged(tenantId);
+      return toView(await find(name));
+    },
+    async delete(name: string, actor: Actor = SYSTEM_ACTOR): Promise<void> {
+      const role = await find(name);
+      if (role.builtIn) throw new AppError('conflict', 'a built-in role cannot be deleted');
+      await deps.repos.transaction(async (tx) => {
+        const t = tx.forTenant(tenantId);
+        await t.roles.delete(role.id);
+        await t.audit.record({ type: 'role.deleted', actor: actor.actor, requestId: actor.requestId ?? null, target: name });
+      });
+      deps.onTenantChanged(tenantId);
+    },
   };
 }
 export type RoleService = ReturnType<typeof createRoleService>;

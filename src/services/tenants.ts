@@ -20,7 +20,8 @@ import {
   type ServiceDeps,
   type TenantRepos,
 } from './deps.ts';
-import { createActiveKey } from './keys.ts';
+import { createKey } from './keys.ts';
+import { paginate, type PageInput } from './page.ts';
 
 export interface CreateTenantInput {
   slug: string;
@@ -66,7 +67,8 @@ export function createTenantService(deps: ServiceDeps) {
       roleIds: [],
       secretHash: null,
     });
-    await createActiveKey(r, deps.secretBox, alg);
+    await createKey(r, deps.secretBox, alg, 'active');
+    await createKey(r, deps.secretBox, alg, 'next');
   }
 
   return {
@@ -105,6 +107,7 @@ export function createTenantService(deps: ServiceDeps) {
       if (!t) throw new AppError('not_found', `tenant "${slug}" not found`);
       return withIssuer(t);
     },
+    list: (page: PageInput = {}) => paginate(page, (o) => repos.tenants.page(o), withIssuer),
     async find(slug: string): Promise<Tenant | null> {
       const t = await repos.tenants.findBySlug(slug);
       return t && withIssuer(t);

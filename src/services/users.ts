@@ -1,5 +1,6 @@
 import { AppError, isUniqueViolation } from '../errors.ts';
-import { SYSTEM_ACTOR, type Actor, type ServiceDeps } from './deps.ts';
+import { SYSTEM_ACTOR, assertMayAssign, type Actor, type ServiceDeps } from './deps.ts';
+import { paginate, type PageInput } from './page.ts';
 import { resolveRoleIds } from './roles.ts';
 
 export interface CreateUserInput {
@@ -29,6 +30,7 @@ export function createUserService(deps: ServiceDeps, tenantId: string) {
   const r = deps.repos.forTenant(tenantId);
   return {
     async create(input: CreateUserInput, actor: Actor = SYSTEM_ACTOR): Promise<UserView> {
+      assertMayAssign(input.roles, actor);
       const roleIds = await resolveRoleIds(r, input.roles);
       const passwordHash = await deps.passwords.hash(input.password);
       try {
@@ -43,6 +45,16 @@ export function createUserService(deps: ServiceDeps, tenantId: string) {
         throw err;
       }
     },
+    list: (page: PageInput = {}) => paginate(page, (o) => r.users.page(o), view),
+    async delete(id: string, actor: Actor = SYSTEM_ACTOR): Promise<void> {
+      await deps.repos.transaction(async (tx) => {
+        const t = tx.forTenant(tenantId);
+        if (!(await t.users.delete(id))) throw new AppError('not_found', 'user not found');
+        // the user's grants (refresh tokens) go with it
+        await t.artifacts.revokeByAccount(id);
+        await t.audit.record({ type: 'user.deleted', actor: actor.actor, requestId: actor.requestId ?? null, target: id });
+      });
+    },
     async get(id: string): Promise<UserView> {
       const u = await r.users.findById(id);
       if (!u) throw new AppError('not_found', 'user not found');
@@ -50,6 +62,7 @@ export function createUserService(deps: ServiceDeps, tenantId: string) {
     },
     /** roles, disabled state and password; takes effect at the next sign-in or refresh */
     async update(id: string, input: UpdateUserInput, actor: Actor = SYSTEM_ACTOR): Promise<UserView> {
+      assertMayAssign(input.roles, actor);
       const roleIds = input.roles ? await resolveRoleIds(r, input.roles) : undefined;
       const passwordHash = input.password !== undefined ? await deps.passwords.hash(input.password) : undefined;
       await deps.repos.transaction(async (tx) => {

@@ -20,6 +20,8 @@ export interface TenantModel {
   grants: ReadonlyMap<string, ReadonlySet<string>>;
   /** private JWKs, the active (signing) key first */
   keys: JWK[];
+  /** what JWKS publishes: next, active and still-published retired keys */
+  publicKeys: JWK[];
   activeKid: string;
 }
 

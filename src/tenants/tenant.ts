@@ -3,6 +3,7 @@
  * directory and its oidc-provider, plus the request handler the server hands `/t/<slug>/*` to.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import type Provider from 'oidc-provider';
 import type { Repositories } from '../repositories/index.ts';
 import type { TenantRow } from '../repositories/tenants.ts';
@@ -19,6 +20,8 @@ import { buildTenantModel, type TenantModel } from './model.ts';
 export interface Tenant {
   readonly model: TenantModel;
   readonly provider: Provider;
+  /** verifies an access token issued by this tenant (signature with its own keys, typ, iss, aud, exp) */
+  verifyAccessToken(token: string, audience: string): Promise<JWTPayload>;
   readonly handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
 
@@ -49,6 +52,7 @@ export async function buildTenant(deps: TenantBuildDeps, row: TenantRow): Promis
     resources,
     roles,
     keys: ordered.map((k) => openPrivateJwk(k, row.id, deps.secretBox)),
+    publicKeys: ordered.map((k) => k.publicJwk as unknown as JWK),
     activeKid: active.kid,
   });
   const clients = createClientDirectory(repos.clients, model, deps.secretBox);
@@ -65,9 +69,20 @@ export async function buildTenant(deps: TenantBuildDeps, row: TenantRow): Promis
     onServerError: deps.onServerError,
   });
   const callback = provider.callback();
+  const jwks = createLocalJWKSet({ keys: model.publicKeys });
   return {
     model,
     provider,
+    async verifyAccessToken(token, audience) {
+      const { payload } = await jwtVerify(token, jwks, {
+        issuer: model.issuer,
+        audience,
+        typ: 'at+jwt',
+        algorithms: [model.signingAlg],
+        clockTolerance: 5,
+      });
+      return payload;
+    },
     // every request gets its own context (see oidc/request-context.ts)
     handle: (req, res) => requestContext.run({}, () => callback(req, res) as Promise<void>),
   };

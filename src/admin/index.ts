@@ -1,0 +1,70 @@
+/**
+ * The admin API at `${PUBLIC_URL}/admin`: routes → services → repositories. This module turns the
+ * route table into a Koa router: authenticate, authorize, validate (zod), call, answer.
+ */
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { z } from 'zod';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../observability/log.ts';
+import type { Repositories } from '../repositories/index.ts';
+import type { Services } from '../services/index.ts';
+import type { TenantPool } from '../tenants/pool.ts';
+import { actorOf, assertMayAdminister, assertPlatformAdmin, createAuthenticator } from './auth.ts';
+import { readJson } from './body.ts';
+import { buildOpenApi } from './openapi.ts';
+import { problemMiddleware } from './problem.ts';
+import type { AdminRoute } from './route.ts';
+import { adminRoutes } from './routes.ts';
+
+export interface AdminDeps {
+  publicUrl: string;
+  services: Services;
+  repos: Repositories;
+  pool: TenantPool;
+  log: Logger;
+}
+
+function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
+  const res = schema.safeParse(value ?? (where === 'query' ? {} : undefined));
+  if (!res.success) {
+    throw new AppError('invalid_request', `the ${where} is invalid`, {
+      errors: res.error.issues.map((i) => ({ path: i.path.join('.') || where, message: i.message })),
+    });
+  }
+  return res.data;
+}
+
+export function createAdminRouter(deps: AdminDeps): { router: Router; routes: AdminRoute[] } {
+  const routes = adminRoutes(deps.services);
+  const document = buildOpenApi(routes, deps.publicUrl);
+  const authenticate = createAuthenticator(deps);
+  const router = new Router({ prefix: '/admin' });
+  router.use(problemMiddleware(deps.log));
+
+  router.get('/openapi.json', (ctx) => {
+    ctx.body = document;
+  });
+
+  for (const route of routes) {
+    const koaPath = route.path.replace(/\{(\w+)\}/g, ':$1');
+    router[route.method](koaPath, async (ctx: Context) => {
+      const principal = await authenticate(ctx);
+      const params = ctx.params as Record<string, string>;
+      if (route.access === 'platform') assertPlatformAdmin(principal);
+      if (route.access === 'tenant') assertMayAdminister(principal, params.t!);
+      const query = route.query ? parse(route.query, ctx.query, 'query') : undefined;
+      const raw = route.method === 'post' || route.method === 'patch' ? await readJson(ctx) : undefined;
+      const body = route.body ? parse(route.body, raw, 'body') : undefined;
+      const result = await route.handler({ koa: ctx, principal, actor: actorOf(principal, ctx.state.requestId as string | undefined) }, { params, query, body });
+      ctx.status = route.status;
+      if (route.status !== 204) ctx.body = result;
+      ctx.set('Cache-Control', 'no-store');
+    });
+  }
+  // anything else under /admin: a problem, not the server's generic 404
+  router.all('/{*rest}', () => {
+    throw new AppError('not_found', 'no such admin endpoint');
+  });
+  return { router, routes };
+}

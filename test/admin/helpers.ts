@@ -1,0 +1,31 @@
+/** Speaks to the admin API as a client would: tokens from admin-cli, JSON in, JSON or problem+json out. */
+import { discover, tokenRequest } from '../helpers/oauth.ts';
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown> & { items?: Record<string, unknown>[] };
+}
+
+export async function adminToken(url: string, tenant: string, username: string, password: string): Promise<string> {
+  const disco = await discover(url, tenant);
+  const res = await tokenRequest(disco.token_endpoint!, { grant_type: 'password', client_id: 'admin-cli', username, password });
+  if (res.status !== 200) throw new Error(`admin token for ${username}@${tenant}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.access_token as string;
+}
+
+export function adminClient(url: string, token?: string) {
+  return async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> => {
+    const res = await fetch(`${url}/admin${path}`, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as ApiResponse['body']) : {} };
+  };
+}
