@@ -1,0 +1,138 @@
+/**
+ * Every refusal of the admin API (issue 3): 401 without or with a bad token, 403 across tenants
+ * and for staff without tenant-admin, 404, 409, 400, 413, all as RFC 9457 problem+json.
+ */
+import { SignJWT, generateKeyPair } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_PASSWORD, BACKENDS, startTestServer, type TestServer } from '../helpers/tessera.ts';
+import { discover, tokenRequest } from '../helpers/oauth.ts';
+import { adminClient, adminToken, type ApiResponse } from './helpers.ts';
+
+const API = 'https://api.example.org/epi';
+
+function expectProblem(res: ApiResponse, status: number, code: string) {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toContain('application/problem+json');
+  expect(res.body).toMatchObject({ type: `urn:tessera:problem:${code}`, status });
+  expect(typeof res.body.title).toBe('string');
+  expect(typeof res.body.detail).toBe('string');
+  expect(JSON.stringify(res.body)).not.toMatch(/at .*\.ts:\d+|prisma|SELECT /i);
+}
+
+describe.each(BACKENDS)('admin API refusals on %s', (backend) => {
+  let server: TestServer;
+  let platform: ReturnType<typeof adminClient>;
+  let adminA: ReturnType<typeof adminClient>;
+  let staffA: ReturnType<typeof adminClient>;
+  let staffTokenA: string;
+
+  beforeAll(async () => {
+    server = await startTestServer(backend);
+    platform = adminClient(server.url, await adminToken(server.url, 'system', 'admin', ADMIN_PASSWORD));
+    for (const slug of ['tenant-a', 'tenant-b']) {
+      const res = await platform('POST', '/tenants', { slug, name: slug, admin: { username: 'boss', password: `${slug}-boss-pw` } });
+      expect(res.status).toBe(201);
+    }
+    adminA = adminClient(server.url, await adminToken(server.url, 'tenant-a', 'boss', 'tenant-a-boss-pw'));
+    await adminA('POST', '/tenants/tenant-a/resources', { audience: API, name: 'api', scopes: ['read'] });
+    // a staff member with a role that grants scope on the admin API but is not tenant-admin
+    await adminA('POST', '/tenants/tenant-a/roles', { name: 'auditor', permissions: [{ resource: `${server.url}/admin`, scope: 'admin' }] });
+    await adminA('POST', '/tenants/tenant-a/users', { username: 'sam', password: 'sam-staff-password', roles: ['auditor'] });
+    staffTokenA = await adminToken(server.url, 'tenant-a', 'sam', 'sam-staff-password');
+    staffA = adminClient(server.url, staffTokenA);
+  });
+  afterAll(() => server?.stop());
+
+  it('401 without a token, with WWW-Authenticate: Bearer', async () => {
+    const res = await adminClient(server.url)('GET', '/tenants/tenant-a');
+    expectProblem(res, 401, 'unauthorized');
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
+  });
+
+  it('401 for malformed, forged, foreign-audience and expired tokens', async () => {
+    const forged = await new SignJWT({ roles: ['platform-admin'], client_id: 'admin-cli', scope: 'admin' })
+      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'whatever' })
+      .setIssuer(`${server.url}/t/system`)
+      .setAudience(`${server.url}/admin`)
+      .setSubject('x')
+      .setExpirationTime('1h')
+      .sign((await generateKeyPair('ES256')).privateKey);
+    const apiToken = await tokenRequest((await discover(server.url, 'tenant-a')).token_endpoint!, {
+      grant_type: 'password', client_id: 'admin-cli', username: 'boss', password: 'tenant-a-boss-pw', resource: API,
+    });
+    for (const token of ['garbage', 'a.b.c', forged, String(apiToken.body.access_token ?? 'x')]) {
+      const res = await adminClient(server.url, token)('GET', '/tenants/tenant-a');
+      expectProblem(res, 401, 'unauthorized');
+      expect(res.headers.get('www-authenticate')).toContain('error="invalid_token"');
+    }
+  });
+
+  it('403 for a tenant admin acting on another tenant, creating tenants or assigning platform-admin', async () => {
+    expectProblem(await adminA('GET', '/tenants/tenant-b'), 403, 'forbidden');
+    expectProblem(await adminA('POST', '/tenants/tenant-b/users', { username: 'x', password: 'xxxxxxxx', roles: [] }), 403, 'forbidden');
+    expectProblem(await adminA('GET', '/tenants/system'), 403, 'forbidden');
+    expectProblem(await adminA('GET', '/tenants/does-not-exist'), 403, 'forbidden');
+    expectProblem(await adminA('POST', '/tenants', { slug: 'mine', name: 'mine' }), 403, 'forbidden');
+    expectProblem(await adminA('GET', '/tenants'), 403, 'forbidden');
+    expectProblem(await adminA('POST', '/tenants/tenant-a/users', { username: 'evil', password: 'evil-password', roles: ['platform-admin'] }), 403, 'forbidden');
+    // the system tenant's own tenant admin cannot mint platform admins either
+    const sys = await platform('POST', '/tenants/system/users', { username: 'sysop', password: 'sysop-password', roles: ['tenant-admin'] });
+    expect(sys.status).toBe(201);
+    const sysop = adminClient(server.url, await adminToken(server.url, 'system', 'sysop', 'sysop-password'));
+    expectProblem(await sysop('PATCH', `/tenants/system/users/${sys.body.id as string}`, { roles: ['platform-admin'] }), 403, 'forbidden');
+    expectProblem(await sysop('GET', '/tenants/tenant-a'), 403, 'forbidden');
+  });
+
+  it('403 for staff without tenant-admin', async () => {
+    expectProblem(await staffA('GET', '/tenants/tenant-a'), 403, 'forbidden');
+    expectProblem(await staffA('GET', '/tenants/tenant-a/users'), 403, 'forbidden');
+  });
+
+  it('401 once the admin is disabled, at once', async () => {
+    const created = await adminA('POST', '/tenants/tenant-a/users', { username: 'temp-admin', password: 'temp-admin-pw', roles: ['tenant-admin'] });
+    const temp = adminClient(server.url, await adminToken(server.url, 'tenant-a', 'temp-admin', 'temp-admin-pw'));
+    expect((await temp('GET', '/tenants/tenant-a')).status).toBe(200);
+    await adminA('PATCH', `/tenants/tenant-a/users/${created.body.id as string}`, { disabled: true });
+    expectProblem(await temp('GET', '/tenants/tenant-a'), 401, 'unauthorized');
+  });
+
+  it('404 for unknown items and endpoints', async () => {
+    expectProblem(await platform('GET', '/tenants/no-such-tenant'), 404, 'not_found');
+    expectProblem(await adminA('GET', '/tenants/tenant-a/users/00000000-0000-4000-8000-000000000000'), 404, 'not_found');
+    expectProblem(await adminA('GET', '/tenants/tenant-a/users/not-a-uuid'), 404, 'not_found');
+    expectProblem(await adminA('PATCH', '/tenants/tenant-a/clients/nope', { name: 'x' }), 404, 'not_found');
+    expectProblem(await adminA('DELETE', '/tenants/tenant-a/roles/nope'), 404, 'not_found');
+    expectProblem(await adminA('GET', '/tenants/tenant-a/resources/nope'), 404, 'not_found');
+    expectProblem(await adminA('GET', '/no/such/thing'), 404, 'not_found');
+  });
+
+  it('409 for duplicates and built-ins', async () => {
+    expectProblem(await platform('POST', '/tenants', { slug: 'tenant-a', name: 'again' }), 409, 'conflict');
+    expectProblem(await platform('POST', '/tenants', { slug: 'system', name: 'again' }), 409, 'conflict');
+    expectProblem(await adminA('POST', '/tenants/tenant-a/users', { username: 'sam', password: 'another-password', roles: [] }), 409, 'conflict');
+    expectProblem(await adminA('POST', '/tenants/tenant-a/resources', { audience: API, name: 'dup', scopes: [] }), 409, 'conflict');
+    expectProblem(await adminA('POST', '/tenants/tenant-a/roles', { name: 'auditor', permissions: [] }), 409, 'conflict');
+    expectProblem(await adminA('DELETE', '/tenants/tenant-a/roles/tenant-admin'), 409, 'conflict');
+    expectProblem(await adminA('DELETE', '/tenants/tenant-a/clients/admin-cli'), 409, 'conflict');
+  });
+
+  it('400 for malformed or invalid input, naming the fields', async () => {
+    const bad = await platform('POST', '/tenants', { slug: 'Bad Slug!', name: '' });
+    expectProblem(bad, 400, 'invalid_request');
+    const paths = (bad.body.errors as { path: string }[]).map((e) => e.path);
+    expect(paths).toEqual(expect.arrayContaining(['slug', 'name']));
+    expectProblem(await platform('POST', '/tenants', '{"slug": '), 400, 'invalid_request');
+    expectProblem(await platform('POST', '/tenants', { slug: 'ok-slug', name: 'x', extra: true }), 400, 'invalid_request');
+    expectProblem(await adminA('POST', '/tenants/tenant-a/roles', { name: 'r', permissions: [{ resource: API, scope: 'write' }] }), 400, 'invalid_request');
+    expectProblem(await adminA('POST', '/tenants/tenant-a/users', { username: 'u', password: 'short', roles: [] }), 400, 'invalid_request');
+    expectProblem(await adminA('POST', '/tenants/tenant-a/users', { username: 'u2', password: 'long-enough', roles: ['nope'] }), 400, 'invalid_request');
+    expectProblem(await adminA('POST', '/tenants/tenant-a/clients', { name: 'c', grantTypes: ['implicit'] }), 400, 'invalid_request');
+    expectProblem(await adminA('POST', '/tenants/tenant-a/clients', { name: 'c', grantTypes: ['client_credentials'], tokenEndpointAuthMethod: 'none' }), 400, 'invalid_request');
+    expectProblem(await adminA('GET', '/tenants/tenant-a/users?limit=0'), 400, 'invalid_request');
+  });
+
+  it('413 for a body that is too large', async () => {
+    const res = await platform('POST', '/tenants', { slug: 'big', name: 'x'.repeat(100_000) });
+    expectProblem(res, 413, 'payload_too_large');
+  });
+});
