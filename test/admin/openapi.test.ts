@@ -32,6 +32,7 @@ describe('admin OpenAPI document', () => {
       log: { error() {} } as never,
     });
     const served = router.stack
+      .map((layer) => ({ methods: layer.methods, path: String(layer.path) }))
       .filter((layer) => layer.methods.length && !layer.path.includes('*') && !layer.path.endsWith('/openapi.json'))
       .flatMap((layer) =>
         layer.methods
