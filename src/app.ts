@@ -2,26 +2,20 @@
  * The composition root: config → database (migrated) → repositories → services → tenant pool →
  * Koa server. main.ts runs it as a process; tests start it in-process and speak HTTP to it.
  */
-import { hkdfSync } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdminRouter } from './admin/index.ts';
 import { bootstrap, type BootstrapResult } from './bootstrap.ts';
 import type { Config } from './config/index.ts';
-import { openDatabase, type Database } from './db/database.ts';
-import { migrate } from './db/migrate.ts';
 import { createLogger, type Logger } from './observability/log.ts';
 import { sweepExpired } from './repositories/artifacts.ts';
-import { createRepositories } from './repositories/index.ts';
-import { createSecretBox } from './security/crypto.ts';
-import { resolveKeyEncryptionKey } from './security/kek.ts';
-import { createPasswordHasher } from './security/passwords.ts';
 import { createLoginGuard } from './security/login-guard.ts';
-import { createWorkLimiter } from './security/work-limiter.ts';
+import { openCore, type Core } from './core.ts';
+import type { Database } from './db/database.ts';
 import { createServer } from './server.ts';
-import { createStore, type Store } from './store/index.ts';
-import { createServices, type Services } from './services/index.ts';
+import type { Services } from './services/index.ts';
 import { createTenantPool, type TenantPool } from './tenants/pool.ts';
+import { createStore, type Store } from './store/index.ts';
 import { buildTenant } from './tenants/tenant.ts';
 
 export interface Tessera {
@@ -56,33 +50,20 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
   const port = await listen(http, config.port);
   const publicUrl = config.publicUrlExplicit ? config.publicUrl : `http://localhost:${port}`;
 
-  const kek = await resolveKeyEncryptionKey(config);
-  const secretBox = createSecretBox(kek);
-  const cookieKeys = [Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera/cookie-keys', 32)).toString('base64url')];
-  const passwords = createPasswordHasher(
-    config.argon2,
-    createWorkLimiter({ concurrency: config.passwordHashConcurrency, queue: config.passwordHashQueue }),
-  );
   const store = createStore(config.redisUrl);
   const guard = createLoginGuard(store);
-
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  let core: Core;
+  try {
+    core = await openCore(config, publicUrl);
+  } catch (err) {
+    http.close();
+    await store.close();
+    throw err;
+  }
+  const { db, repos, services, secretBox, passwords, cookieKeys } = core;
+  if (core.migrationsApplied.length) log.info({ migrations: core.migrationsApplied }, 'migrations applied');
   let sweeper: NodeJS.Timeout | undefined;
   try {
-    const applied = await migrate(db);
-    if (applied.length) log.info({ migrations: applied }, 'migrations applied');
-
-    const repos = createRepositories(db.prisma);
-    let pool: TenantPool | undefined;
-    const services = createServices({
-      repos,
-      secretBox,
-      passwords,
-      publicUrl,
-      clientSecretGraceSeconds: config.clientSecretGraceSeconds,
-      onTenantChanged: (tenantId) => pool?.invalidate(tenantId),
-      onTenantCreated: (slug) => pool?.forgetUnknown(slug),
-    });
     const tenantDeps = {
       repos,
       secretBox,
@@ -94,13 +75,15 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       refreshTokenIdleTtl: config.refreshTokenIdleTtl,
       onServerError: (err: Error) => log.error({ err: { name: err.name, message: err.message } }, 'oidc server error'),
     };
-    pool = createTenantPool({
+    const pool = createTenantPool({
       max: config.tenantCacheSize,
       load: async (slug) => {
         const row = await repos.tenants.findBySlug(slug);
         return row && { id: row.id, build: () => buildTenant(tenantDeps, row) };
       },
     });
+    core.hooks.onTenantChanged = (tenantId) => pool.invalidate(tenantId);
+    core.hooks.onTenantCreated = (slug) => pool.forgetUnknown(slug);
 
     const boot = await bootstrap({
       db,

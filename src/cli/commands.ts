@@ -1,0 +1,117 @@
+/** The CLI's commands, each a call of the service layer (see main.ts for the synopsis). */
+import type { Config } from '../config/index.ts';
+import { openCore } from '../core.ts';
+import { AppError } from '../errors.ts';
+import { randomSecret } from '../security/crypto.ts';
+import { GRANT_TYPES, type GrantType } from '../services/clients.ts';
+import { SYSTEM_TENANT } from '../services/deps.ts';
+
+export class UsageError extends Error {}
+
+export const USAGE = `usage:
+  tessera tenant create <slug> --name <name> [--alg ES256|RS256|EdDSA] [--admin-username <u> --admin-password <p>]
+  tessera user create <tenant> <username> --password <p> [--role <r>]... [--email <e>]
+  tessera client create <tenant> --name <name> --grant <grant>... [--role <r>]... [--default-resource <url>] [--redirect-uri <url>]... [--public]
+  tessera keys rotate <tenant>
+  tessera admin reset-password [--username <u>] [--password <p>]
+options: --json (machine-readable output)
+`;
+
+export interface Options {
+  name?: string | undefined;
+  alg?: string | undefined;
+  'admin-username'?: string | undefined;
+  'admin-password'?: string | undefined;
+  password?: string | undefined;
+  email?: string | undefined;
+  role?: string[] | undefined;
+  grant?: string[] | undefined;
+  'default-resource'?: string | undefined;
+  'redirect-uri'?: string[] | undefined;
+  public?: boolean | undefined;
+  username?: string | undefined;
+}
+
+export interface CommandResult {
+  text: string;
+  data: Record<string, unknown>;
+}
+
+const need = <T>(v: T | undefined, what: string): T => {
+  if (v === undefined || v === '') throw new UsageError(`missing ${what}`);
+  return v;
+};
+const ALGS = ['ES256', 'RS256', 'EdDSA'] as const;
+
+export async function runCommand(config: Config, args: string[], o: Options): Promise<CommandResult> {
+  const [noun, verb, ...rest] = args;
+  const command = `${noun ?? ''} ${verb ?? ''}`;
+  const known = ['tenant create', 'user create', 'client create', 'keys rotate', 'admin reset-password'];
+  if (!known.includes(command)) throw new UsageError(`unknown command "${args.join(' ')}"`);
+
+  const core = await openCore(config, config.publicUrl);
+  const { services } = core;
+  const tenant = async (slug: string | undefined) => services.forTenant((await services.tenants.get(need(slug, '<tenant>'))).id);
+  try {
+    switch (command) {
+      case 'tenant create': {
+        const alg = o.alg;
+        if (alg !== undefined && !(ALGS as readonly string[]).includes(alg)) throw new UsageError('--alg must be ES256, RS256 or EdDSA');
+        if (!!o['admin-username'] !== !!o['admin-password']) throw new UsageError('--admin-username and --admin-password go together');
+        const t = await services.tenants.create({
+          slug: need(rest[0], '<slug>'),
+          name: need(o.name, '--name'),
+          ...(alg ? { signingAlg: alg as (typeof ALGS)[number] } : {}),
+          ...(o['admin-username'] ? { admin: { username: o['admin-username'], password: o['admin-password']! } } : {}),
+        });
+        return { text: `created tenant ${t.slug} (issuer ${t.issuer})`, data: { slug: t.slug, name: t.name, issuer: t.issuer } };
+      }
+      case 'user create': {
+        const u = await (await tenant(rest[0])).users.create({
+          username: need(rest[1], '<username>'),
+          password: need(o.password, '--password'),
+          roles: o.role ?? [],
+          ...(o.email ? { email: o.email } : {}),
+        });
+        return { text: `created user ${u.username} (${u.id}) with roles [${u.roles.join(', ')}]`, data: { ...u } };
+      }
+      case 'client create': {
+        const grants = need(o.grant, '--grant');
+        const bad = grants.find((g) => !(GRANT_TYPES as readonly string[]).includes(g));
+        if (bad) throw new UsageError(`unknown grant "${bad}" (one of ${GRANT_TYPES.join(', ')})`);
+        const c = await (await tenant(rest[0])).clients.create({
+          name: need(o.name, '--name'),
+          grantTypes: grants as GrantType[],
+          roles: o.role ?? [],
+          ...(o['default-resource'] ? { defaultResource: o['default-resource'] } : {}),
+          ...(o['redirect-uri'] ? { redirectUris: o['redirect-uri'] } : {}),
+          ...(o.public ? { tokenEndpointAuthMethod: 'none' as const } : {}),
+        });
+        const text = c.clientSecret
+          ? `created client ${c.clientId}\nclient secret (shown only now): ${c.clientSecret}`
+          : `created public client ${c.clientId}`;
+        return { text, data: { ...c } };
+      }
+      case 'keys rotate': {
+        const { kid } = await (await tenant(rest[0])).keys.rotate();
+        return { text: `tenant ${rest[0]} now signs with ${kid}`, data: { kid } };
+      }
+      default: {
+        // admin reset-password: the platform admin of `system`
+        const username = o.username ?? config.bootstrapAdminUsername;
+        const password = o.password ?? randomSecret(18);
+        const users = await tenant(SYSTEM_TENANT);
+        const row = await core.repos.forTenant((await services.tenants.get(SYSTEM_TENANT)).id).users.findByUsername(username);
+        if (!row) throw new AppError('not_found', `no user "${username}" in tenant ${SYSTEM_TENANT}`);
+        await users.users.update(row.id, { password, disabled: false });
+        const generated = o.password === undefined;
+        return {
+          text: generated ? `password of ${username} reset; new password (shown only now): ${password}` : `password of ${username} reset`,
+          data: { username, ...(generated ? { password } : {}) },
+        };
+      }
+    }
+  } finally {
+    await core.db.close();
+  }
+}
