@@ -27,7 +27,7 @@ describe('npm start on the embedded default', () => {
       const body = (await disco.json()) as Record<string, string>;
       expect(body.issuer).toBe(`http://localhost:${port}/t/system`);
       jwks1 = (await (await fetch(body.jwks_uri!)).json()) as typeof jwks1;
-      expect(jwks1.keys).toHaveLength(1);
+      expect(jwks1.keys).toHaveLength(2); // active + next
     } finally {
       await first.stop();
     }

@@ -28,13 +28,15 @@ describe.each(BACKENDS)('storage on %s', (backend) => {
 
   it('keeps private signing keys encrypted', async () => {
     const keys = await prisma.signingKey.findMany({ where: { tenantId } });
-    expect(keys).toHaveLength(1);
-    const row = keys[0]!;
-    expect(row.privateJwkEncrypted).toMatch(/^v1\.[\w-]+\.[\w-]+\.[\w-]+$/);
-    expect(row.privateJwkEncrypted).not.toContain('"d"');
-    expect(JSON.stringify(row.publicJwk)).not.toMatch(/"(d|p|q|dp|dq|qi)"/);
-    // another key cannot open it, and the ciphertext is bound to its row
-    expect(() => createSecretBox(randomBytes(32)).decrypt(row.privateJwkEncrypted, `signing-key:${tenantId}:${row.kid}`)).toThrow();
+    // the active key and the next one, published ahead of its first use
+    expect(keys.map((k) => k.state).sort()).toEqual(['active', 'next']);
+    for (const row of keys) {
+      expect(row.privateJwkEncrypted).toMatch(/^v1\.[\w-]+\.[\w-]+\.[\w-]+$/);
+      expect(row.privateJwkEncrypted).not.toContain('"d"');
+      expect(JSON.stringify(row.publicJwk)).not.toMatch(/"(d|p|q|dp|dq|qi)"/);
+      // another key cannot open it
+      expect(() => createSecretBox(randomBytes(32)).decrypt(row.privateJwkEncrypted, `signing-key:${tenantId}:${row.kid}`)).toThrow();
+    }
   });
 
   it('stores client secrets as keyed hashes and passwords as argon2id', async () => {
