@@ -4,25 +4,29 @@
  */
 import { errors } from 'oidc-provider';
 
-export class TooManyRequests extends errors.OIDCProviderError {
+/** an error that tells the client when to come back */
+class RetryLater extends errors.OIDCProviderError {
   constructor(
+    status: number,
+    error: string,
     readonly retryAfter: number,
-    description = 'too many failed attempts; try again later',
+    description: string,
   ) {
-    super(429, 'too_many_requests');
+    super(status, error);
     this.error_description = description;
-    this.expose = true;
+    this.expose = true; // shown even with a 5xx status: it is an answer, not a failure
   }
 }
 
-export class TemporarilyUnavailable extends errors.OIDCProviderError {
-  constructor(
-    readonly retryAfter: number,
-    description = 'the service is busy; try again shortly',
-  ) {
-    super(503, 'temporarily_unavailable');
-    this.error_description = description;
-    this.expose = true;
+export class TooManyRequests extends RetryLater {
+  constructor(retryAfter: number, description = 'too many failed attempts; try again later') {
+    super(429, 'too_many_requests', retryAfter, description);
+  }
+}
+
+export class TemporarilyUnavailable extends RetryLater {
+  constructor(retryAfter: number, description = 'the service is busy; try again shortly') {
+    super(503, 'temporarily_unavailable', retryAfter, description);
   }
 }
 

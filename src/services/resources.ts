@@ -11,14 +11,8 @@ export interface CreateResourceInput {
 }
 export type UpdateResourceInput = Partial<Pick<CreateResourceInput, 'name' | 'scopes' | 'accessTokenTtl'>>;
 
-export interface ResourceView {
-  id: string;
-  audience: string;
-  name: string;
-  scopes: string[];
-  accessTokenTtl: number;
-  builtIn: boolean;
-}
+/** what the admin API shows of a resource: the whole row (nothing in it is secret) */
+export type ResourceView = ResourceRow;
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 §3.3 scope-token
 const view = (r: ResourceRow): ResourceView => ({ ...r });
