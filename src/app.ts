@@ -32,6 +32,8 @@ export interface Tessera {
 }
 
 const SWEEP_INTERVAL_MS = 10 * 60_000;
+const CHANNEL_TENANT_CHANGED = 'tenant-changed';
+const CHANNEL_TENANT_CREATED = 'tenant-created';
 
 function listen(server: Server, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -71,6 +73,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       cookieKeys,
       passwords,
       guard,
+      store,
       refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl,
       refreshTokenIdleTtl: config.refreshTokenIdleTtl,
       onServerError: (err: Error) => log.error({ err: { name: err.name, message: err.message } }, 'oidc server error'),
@@ -82,8 +85,17 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
         return row && { id: row.id, build: () => buildTenant(tenantDeps, row) };
       },
     });
-    core.hooks.onTenantChanged = (tenantId) => pool.invalidate(tenantId);
-    core.hooks.onTenantCreated = (slug) => pool.forgetUnknown(slug);
+    // a change made through any instance reaches every instance's pool (Redis pub/sub when configured)
+    core.hooks.onTenantChanged = (tenantId) => {
+      pool.invalidate(tenantId);
+      store.publish(CHANNEL_TENANT_CHANGED, tenantId).catch(() => {});
+    };
+    core.hooks.onTenantCreated = (slug) => {
+      pool.forgetUnknown(slug);
+      store.publish(CHANNEL_TENANT_CREATED, slug).catch(() => {});
+    };
+    store.subscribe(CHANNEL_TENANT_CHANGED, (tenantId) => pool.invalidate(tenantId)).catch(() => {});
+    store.subscribe(CHANNEL_TENANT_CREATED, (slug) => pool.forgetUnknown(slug)).catch(() => {});
 
     const boot = await bootstrap({
       db,

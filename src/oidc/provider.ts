@@ -15,6 +15,9 @@ import { createSqlAdapter } from './adapters/sql.ts';
 import { RefreshTokenReuse } from './errors.ts';
 import * as clientCredentials from './grants/client-credentials.ts';
 import * as password from './grants/password.ts';
+import { tokenEndpoints } from './tokens/endpoints.ts';
+import type { RevocationList } from './tokens/revocation-list.ts';
+import type { AccessTokenVerifier } from './tokens/verify.ts';
 
 export interface ProviderDeps {
   model: TenantModel;
@@ -28,6 +31,8 @@ export interface ProviderDeps {
   refreshTokenAbsoluteTtl: number;
   refreshTokenIdleTtl: number;
   onServerError: (err: Error) => void;
+  revocations: RevocationList;
+  verifyAccessToken: AccessTokenVerifier;
 }
 
 /** grant types this build serves; a client's other grant types are hidden from oidc-provider */
@@ -76,7 +81,9 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   const configuration: Configuration = {
     adapter: (name: string) =>
-      name === 'Client' ? clients.adapter(SUPPORTED_GRANT_TYPES) : createSqlAdapter(name, repos.artifacts),
+      name === 'Client'
+        ? clients.adapter(SUPPORTED_GRANT_TYPES)
+        : createSqlAdapter(name, repos.artifacts, (grantId, until) => deps.revocations.mirrorGrant(grantId, until)),
     jwks: { keys: model.keys as NonNullable<Configuration['jwks']>['keys'] },
     cookies: {
       keys: deps.cookieKeys,
@@ -114,7 +121,9 @@ export function createProvider(deps: ProviderDeps): Provider {
       if (token.kind === 'ClientCredentials') {
         claims.roles = (await clients.get((token as unknown as { clientId: string }).clientId))?.roles ?? [];
       } else {
-        const accountId = (token as unknown as { accountId?: string }).accountId;
+        const { accountId, grantId } = token as unknown as { accountId?: string; grantId?: string };
+        // the grant travels with the token so that revoking the grant reaches its access tokens
+        if (grantId) claims.gid = grantId;
         const account = ctx.oidc.account;
         if (isTesseraAccount(account) && account.accountId === accountId) claims.roles = account.roles;
         else claims.roles = accountId ? ((await repos.users.findById(accountId))?.roles ?? []) : [];
@@ -161,6 +170,18 @@ export function createProvider(deps: ProviderDeps): Provider {
     password.buildHandler({ provider, model, repos, clients, passwords: deps.passwords, guard: deps.guard }),
     password.parameters,
     ['resource'],
+  );
+  // introspection and revocation of JWT access tokens and refresh tokens (oidc-provider refuses JWTs)
+  provider.use(
+    tokenEndpoints({
+      provider,
+      model,
+      repos,
+      clients,
+      revocations: deps.revocations,
+      verifyAccessToken: (token) => deps.verifyAccessToken(token),
+      onServerError: deps.onServerError,
+    }),
   );
   // client secrets are keyed hashes: replace the clear-text comparison
   provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientId: string }, actual: string) {

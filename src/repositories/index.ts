@@ -9,6 +9,7 @@ import { createAuditRepository } from './audit.ts';
 import { createClientRepository } from './clients.ts';
 import { createSigningKeyRepository } from './keys.ts';
 import { createResourceRepository } from './resources.ts';
+import { createRevocationRepository } from './revocations.ts';
 import { createRoleRepository } from './roles.ts';
 import { createTenantRepository } from './tenants.ts';
 import { createUserRepository } from './users.ts';
@@ -23,6 +24,7 @@ export function tenantRepositories(db: Db, tenantId: string) {
     keys: createSigningKeyRepository(db, tenantId),
     audit: createAuditRepository(db, tenantId),
     artifacts: createArtifactRepository(db, tenantId),
+    revocations: createRevocationRepository(db, tenantId),
   };
 }
 export type TenantRepos = ReturnType<typeof tenantRepositories>;

@@ -1,4 +1,5 @@
 /** In-process store backend: correct for one process (the embedded default). */
+import { EventEmitter } from 'node:events';
 import type { Store } from './types.ts';
 
 interface Entry {
@@ -8,6 +9,8 @@ interface Entry {
 
 export function createMemoryStore(): Store {
   const data = new Map<string, Entry>();
+  const bus = new EventEmitter();
+  bus.setMaxListeners(0);
   const live = (key: string): Entry | undefined => {
     const e = data.get(key);
     if (e && e.expiresAt <= Date.now()) {
@@ -43,10 +46,17 @@ export function createMemoryStore(): Store {
     async delete(...keys) {
       for (const k of keys) data.delete(k);
     },
+    async publish(channel, message) {
+      bus.emit(channel, message);
+    },
+    async subscribe(channel, handler) {
+      bus.on(channel, handler);
+    },
     async ping() {},
     async close() {
       clearInterval(sweeper);
       data.clear();
+      bus.removeAllListeners();
     },
   };
 }

@@ -17,6 +17,10 @@ export function createRedisStore(url: string, opts: { prefix?: string } = {}): S
   });
   // connection errors are reported through failing commands; keep them off stderr
   redis.on('error', () => {});
+  // pub/sub needs its own connection; it resubscribes by itself after a reconnect
+  const prefix = opts.prefix ?? 'tessera:';
+  let subscriber: Redis | undefined;
+  const handlers = new Map<string, Set<(message: string) => void>>();
   const wrap = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
@@ -48,12 +52,30 @@ export function createRedisStore(url: string, opts: { prefix?: string } = {}): S
       wrap(async () => {
         if (keys.length) await redis.del(...keys);
       }),
+    publish: (channel, message) =>
+      wrap(async () => {
+        await redis.publish(`${prefix}${channel}`, message);
+      }),
+    async subscribe(channel, handler) {
+      if (!subscriber) {
+        subscriber = new Redis(url, { enableOfflineQueue: true, maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(times * 200, 2000) });
+        subscriber.on('error', () => {});
+        subscriber.on('message', (ch: string, message: string) => {
+          for (const h of handlers.get(ch.slice(prefix.length)) ?? []) h(message);
+        });
+      }
+      const set = handlers.get(channel) ?? new Set();
+      handlers.set(channel, set);
+      set.add(handler);
+      await wrap(() => subscriber!.subscribe(`${prefix}${channel}`));
+    },
     ping: () =>
       wrap(async () => {
         await redis.ping();
       }),
     async close() {
       redis.disconnect();
+      subscriber?.disconnect();
     },
   };
 }

@@ -12,6 +12,10 @@ export interface Store {
   /** milliseconds until `key` expires; 0 when it does not exist */
   ttl(key: string): Promise<number>;
   delete(...keys: string[]): Promise<void>;
+  /** fire-and-forget broadcast to every instance (including this one) */
+  publish(channel: string, message: string): Promise<void>;
+  /** `handler` runs for every message on `channel`, from any instance */
+  subscribe(channel: string, handler: (message: string) => void): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

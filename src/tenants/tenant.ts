@@ -3,7 +3,7 @@
  * directory and its oidc-provider, plus the request handler the server hands `/t/<slug>/*` to.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import type { JWK } from 'jose';
 import type Provider from 'oidc-provider';
 import type { Repositories } from '../repositories/index.ts';
 import type { TenantRow } from '../repositories/tenants.ts';
@@ -13,6 +13,9 @@ import { issuerFor } from '../services/deps.ts';
 import { createClientDirectory } from '../oidc/adapters/clients.ts';
 import { createProvider } from '../oidc/provider.ts';
 import { requestContext } from '../oidc/request-context.ts';
+import { createRevocationList } from '../oidc/tokens/revocation-list.ts';
+import { createAccessTokenVerifier, type AccessTokenVerifier } from '../oidc/tokens/verify.ts';
+import type { Store } from '../store/index.ts';
 import type { LoginGuard } from '../security/login-guard.ts';
 import type { PasswordHasher } from '../security/passwords.ts';
 import { buildTenantModel, type TenantModel } from './model.ts';
@@ -21,7 +24,7 @@ export interface Tenant {
   readonly model: TenantModel;
   readonly provider: Provider;
   /** verifies an access token issued by this tenant (signature with its own keys, typ, iss, aud, exp) */
-  verifyAccessToken(token: string, audience: string): Promise<JWTPayload>;
+  verifyAccessToken: AccessTokenVerifier;
   readonly handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
 
@@ -32,6 +35,7 @@ export interface TenantBuildDeps {
   cookieKeys: string[];
   passwords: PasswordHasher;
   guard: LoginGuard;
+  store: Store;
   refreshTokenAbsoluteTtl: number;
   refreshTokenIdleTtl: number;
   onServerError: (err: Error) => void;
@@ -56,7 +60,10 @@ export async function buildTenant(deps: TenantBuildDeps, row: TenantRow): Promis
     activeKid: active.kid,
   });
   const clients = createClientDirectory(repos.clients, model, deps.secretBox);
+  const verifyAccessToken = createAccessTokenVerifier(model);
   const provider = createProvider({
+    revocations: createRevocationList(deps.store, repos.revocations, row.id),
+    verifyAccessToken,
     model,
     repos,
     clients,
@@ -69,20 +76,10 @@ export async function buildTenant(deps: TenantBuildDeps, row: TenantRow): Promis
     onServerError: deps.onServerError,
   });
   const callback = provider.callback();
-  const jwks = createLocalJWKSet({ keys: model.publicKeys });
   return {
     model,
     provider,
-    async verifyAccessToken(token, audience) {
-      const { payload } = await jwtVerify(token, jwks, {
-        issuer: model.issuer,
-        audience,
-        typ: 'at+jwt',
-        algorithms: [model.signingAlg],
-        clockTolerance: 5,
-      });
-      return payload;
-    },
+    verifyAccessToken,
     // every request gets its own context (see oidc/request-context.ts)
     handle: (req, res) => requestContext.run({}, () => callback(req, res) as Promise<void>),
   };

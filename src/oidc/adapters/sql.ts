@@ -30,7 +30,17 @@ const ROTATES = new Set(['RefreshToken']);
  */
 const KEEPS_JTI = new Set(['Session']);
 
-export function createSqlAdapter(model: string, repo: ArtifactRepository): Adapter {
+export function createSqlAdapter(
+  model: string,
+  repo: ArtifactRepository,
+  /** mirrors a grant revocation into the store (the durable record is written by the repository) */
+  onGrantRevoked: (grantId: string, until: Date) => Promise<void> = async () => {},
+): Adapter {
+  const revokeGrant = async (grantId: string) => {
+    const until = new Date(Date.now() + REVOKED_GRANT_MEMORY_MS);
+    await repo.revokeByGrantId(grantId, until);
+    await onGrantRevoked(grantId, until);
+  };
   const revive = (row: ArtifactRow | null, jti: string | undefined): AdapterPayload | undefined => {
     if (!row) return undefined;
     const payload = { ...(row.payload as AdapterPayload) };
@@ -54,7 +64,7 @@ export function createSqlAdapter(model: string, repo: ArtifactRepository): Adapt
       if (pending && pending.model === model) {
         state.pendingConsume = undefined;
         if (!(await repo.rotate(model, pending.id, digest(id), data))) {
-          if (payload.grantId) await repo.revokeByGrantId(payload.grantId, new Date(Date.now() + REVOKED_GRANT_MEMORY_MS));
+          if (payload.grantId) await revokeGrant(payload.grantId);
           throw new RefreshTokenReuse(payload.grantId);
         }
         return;
@@ -84,7 +94,7 @@ export function createSqlAdapter(model: string, repo: ArtifactRepository): Adapt
       await repo.destroy(model, digest(id));
     },
     async revokeByGrantId(grantId) {
-      await repo.revokeByGrantId(grantId, new Date(Date.now() + REVOKED_GRANT_MEMORY_MS));
+      await revokeGrant(grantId);
     },
   };
 }

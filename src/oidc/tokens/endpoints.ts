@@ -1,0 +1,124 @@
+/**
+ * Introspection (RFC 7662) and revocation (RFC 7009) served by Tessera itself, because
+ * oidc-provider refuses both for JWT access tokens. Mounted in front of the provider's router at
+ * the paths discovery advertises; errors are oidc-provider's classes, rendered by its handler.
+ */
+import type { Context, Next } from 'koa';
+import type Provider from 'oidc-provider';
+import { errors } from 'oidc-provider';
+import type { TenantRepos } from '../../repositories/index.ts';
+import type { TenantModel } from '../../tenants/model.ts';
+import type { ClientDirectory } from '../adapters/clients.ts';
+import { authenticateClient } from './client-auth.ts';
+import { readForm } from './form.ts';
+import { inspectToken } from './inspect.ts';
+import type { RevocationList } from './revocation-list.ts';
+
+export const INTROSPECTION_PATH = '/token/introspection';
+export const REVOCATION_PATH = '/token/revocation';
+/** a revoked grant is remembered longer than any of its access tokens can live */
+const GRANT_MEMORY_MS = 86_400_000 + 60_000;
+
+export interface TokenEndpointDeps {
+  provider: Provider;
+  model: TenantModel;
+  repos: TenantRepos;
+  clients: ClientDirectory;
+  revocations: RevocationList;
+  verifyAccessToken: (token: string) => Promise<import('jose').JWTPayload>;
+  onServerError: (err: Error) => void;
+}
+
+const INACTIVE = { active: false } as const;
+
+export function tokenEndpoints(deps: TokenEndpointDeps) {
+  const { provider, model, repos, clients, revocations } = deps;
+
+  async function introspect(ctx: Context) {
+    const form = await readForm(ctx);
+    await authenticateClient(ctx, form, clients);
+    const token = form.get('token');
+    if (!token) throw new errors.InvalidRequest('missing required parameter(s) (token)');
+    const found = await inspectToken(token, provider, deps.verifyAccessToken);
+    if (!found) return INACTIVE;
+    if (found.kind === 'access_token') {
+      const p = found.payload;
+      if (await revocations.isRevoked(p.jti, p.gid)) return INACTIVE;
+      return {
+        active: true,
+        sub: p.sub,
+        client_id: p.client_id,
+        scope: p.scope,
+        aud: p.aud,
+        iss: p.iss,
+        exp: p.exp,
+        iat: p.iat,
+        jti: p.jti,
+        token_type: 'Bearer',
+        roles: p.roles ?? [],
+        tenant_id: p.tenant_id,
+      };
+    }
+    // a refresh token is active while its user is
+    const user = await repos.users.findById(found.accountId);
+    if (!user || user.disabled || (await revocations.isRevoked(undefined, found.grantId))) return INACTIVE;
+    return {
+      active: true,
+      sub: found.accountId,
+      client_id: found.clientId,
+      scope: found.scope,
+      aud: found.resource,
+      iss: model.issuer,
+      exp: found.exp,
+      iat: found.iat,
+      token_type: 'refresh_token',
+      roles: user.roles,
+      tenant_id: model.slug,
+    };
+  }
+
+  async function revoke(ctx: Context) {
+    const form = await readForm(ctx);
+    const client = await authenticateClient(ctx, form, clients);
+    const token = form.get('token');
+    if (!token) throw new errors.InvalidRequest('missing required parameter(s) (token)');
+    const found = await inspectToken(token, provider, deps.verifyAccessToken);
+    // RFC 7009 §2.2: invalid, unknown or someone else's tokens get the same empty 200
+    if (!found) return;
+    if (found.kind === 'access_token') {
+      if (found.payload.client_id !== client.clientId || !found.payload.jti || !found.payload.exp) return;
+      await revocations.revokeJti(found.payload.jti, new Date(found.payload.exp * 1000));
+      provider.emit('tessera.revocation', ctx, 'access_token');
+      return;
+    }
+    if (found.clientId !== client.clientId) return;
+    const until = new Date(Date.now() + GRANT_MEMORY_MS);
+    await repos.artifacts.revokeByGrantId(found.grantId, until);
+    await revocations.mirrorGrant(found.grantId, until);
+    provider.emit('tessera.revocation', ctx, 'refresh_token');
+  }
+
+  return async function tokenEndpointsMiddleware(ctx: Context, next: Next): Promise<void> {
+    const route = ctx.method === 'POST' && ctx.path === INTROSPECTION_PATH ? introspect : ctx.method === 'POST' && ctx.path === REVOCATION_PATH ? revoke : undefined;
+    if (!route) return next();
+    ctx.set('Cache-Control', 'no-store');
+    try {
+      const body = await route(ctx);
+      ctx.status = 200;
+      ctx.body = body ?? '';
+      if (route === introspect) provider.emit('tessera.introspection', ctx, (body as { active: boolean }).active);
+    } catch (err) {
+      if (!(err instanceof errors.OIDCProviderError)) {
+        // database or store down: never `active: true`, never details
+        deps.onServerError(err as Error);
+        ctx.status = 503;
+        ctx.set('Retry-After', '5');
+        ctx.body = { error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable' };
+        return;
+      }
+      ctx.status = err.statusCode;
+      if (err.statusCode === 401) ctx.set('WWW-Authenticate', `Basic realm="${model.issuer}"`);
+      ctx.body = { error: err.error, ...(err.error_description ? { error_description: err.error_description } : {}) };
+    }
+  };
+}
