@@ -74,6 +74,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       passwords,
       guard,
       store,
+      tenantRateLimitPerHour: config.tenantRateLimitPerHour,
       refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl,
       refreshTokenIdleTtl: config.refreshTokenIdleTtl,
       onServerError: (err: Error) => log.error({ err: { name: err.name, message: err.message } }, 'oidc server error'),

@@ -52,6 +52,7 @@ export const CreateClient = z
     defaultResource: uri.optional(),
     redirectUris: z.array(uri).max(50).optional(),
     tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post', 'none']).optional(),
+    rateLimitPerHour: z.number().int().min(1).max(1_000_000_000).optional().meta({ description: 'token requests per hour' }),
   })
   .strict();
 const ttl = z.number().int().min(60).max(365 * 86400).nullable();
@@ -65,6 +66,7 @@ export const UpdateClient = z
     disabled: z.boolean().optional(),
     refreshTokenAbsoluteTtl: ttl.optional(),
     refreshTokenIdleTtl: ttl.optional(),
+    rateLimitPerHour: z.number().int().min(1).max(1_000_000_000).nullable().optional(),
   })
   .strict();
 export const Client = z.object({
@@ -79,6 +81,7 @@ export const Client = z.object({
   disabled: z.boolean(),
   refreshTokenAbsoluteTtl: z.number().nullable(),
   refreshTokenIdleTtl: z.number().nullable(),
+  rateLimitPerHour: z.number().nullable(),
 });
 export const CreatedClient = z.object({ clientId: z.string(), clientSecret: z.string().optional().meta({ description: 'returned only now' }) });
 export const RotatedSecret = z.object({ clientSecret: z.string(), previousSecretExpiresAt: z.string() });

@@ -75,6 +75,8 @@ const schema = z.object({
   REFRESH_TOKEN_ABSOLUTE_TTL: intString(60, 365 * 86400).default(30 * 86400),
   /** Refresh-token idle lifetime in seconds: unused this long, it expires. */
   REFRESH_TOKEN_IDLE_TTL: intString(60, 365 * 86400).default(7 * 86400),
+  /** Token requests per hour per tenant (all clients together); unset → no tenant-wide limit. */
+  TENANT_RATE_LIMIT_PER_HOUR: intString(1, 1_000_000_000).optional(),
   /** Seconds an old client secret keeps working after a rotation. */
   CLIENT_SECRET_GRACE_SECONDS: intString(0, 365 * 86400).default(86400),
 });
@@ -96,6 +98,7 @@ export type Config = Readonly<{
   tenantCacheSize: number;
   argon2: Readonly<{ memoryCost: number; timeCost: number; parallelism: number }>;
   clientSecretGraceSeconds: number;
+  tenantRateLimitPerHour: number | undefined;
   passwordHashConcurrency: number;
   passwordHashQueue: number;
   refreshTokenAbsoluteTtl: number;
@@ -138,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       parallelism: e.ARGON2_PARALLELISM,
     }),
     clientSecretGraceSeconds: e.CLIENT_SECRET_GRACE_SECONDS,
+    tenantRateLimitPerHour: e.TENANT_RATE_LIMIT_PER_HOUR,
     passwordHashConcurrency: e.PASSWORD_HASH_CONCURRENCY ?? Math.max(1, Math.min(3, availableParallelism())),
     passwordHashQueue: e.PASSWORD_HASH_QUEUE,
     refreshTokenAbsoluteTtl: e.REFRESH_TOKEN_ABSOLUTE_TTL,

@@ -13,3 +13,16 @@ interface GrantHelpers {
 }
 
 export const resolveRequestedResources = (grantHelpers as GrantHelpers).resolveRequestedResources;
+
+/**
+ * The provider's registered grant handlers (lib/helpers/weak_cache.js holds them per provider),
+ * so that a policy (rate limits) can wrap every grant, built-in ones included.
+ */
+// @ts-expect-error: internal module without type declarations
+import instance from 'oidc-provider/lib/helpers/weak_cache.js';
+
+type GrantHandler = (ctx: KoaContextWithOIDC) => Promise<void>;
+
+export function grantTypeHandlers(provider: Provider): Map<string, GrantHandler> {
+  return (instance as (p: Provider) => { grantTypeHandlers: Map<string, GrantHandler> })(provider).grantTypeHandlers;
+}

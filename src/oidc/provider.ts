@@ -16,6 +16,8 @@ import { RefreshTokenReuse } from './errors.ts';
 import * as clientCredentials from './grants/client-credentials.ts';
 import * as password from './grants/password.ts';
 import { tokenEndpoints } from './tokens/endpoints.ts';
+import { applyRateLimits } from './rate-limit.ts';
+import type { Store } from '../store/index.ts';
 import type { RevocationList } from './tokens/revocation-list.ts';
 import type { AccessTokenVerifier } from './tokens/verify.ts';
 
@@ -33,6 +35,8 @@ export interface ProviderDeps {
   onServerError: (err: Error) => void;
   revocations: RevocationList;
   verifyAccessToken: AccessTokenVerifier;
+  store: Store;
+  tenantRateLimitPerHour: number | undefined;
 }
 
 /** grant types this build serves; a client's other grant types are hidden from oidc-provider */
@@ -171,6 +175,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     password.parameters,
     ['resource'],
   );
+  applyRateLimits(provider, { store: deps.store, clients, tenantId: model.id, tenantLimitPerHour: deps.tenantRateLimitPerHour });
   // introspection and revocation of JWT access tokens and refresh tokens (oidc-provider refuses JWTs)
   provider.use(
     tokenEndpoints({

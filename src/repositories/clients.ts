@@ -22,7 +22,7 @@ export interface ClientRow {
 }
 
 export type NewClient = Omit<ClientRow, 'id' | 'roles' | 'secrets' | 'builtIn' | 'disabled' | 'firstParty' | 'postLogoutRedirectUris' | 'refreshTokenAbsoluteTtl' | 'refreshTokenIdleTtl' | 'rateLimitPerHour'> &
-  Partial<Pick<ClientRow, 'builtIn' | 'firstParty' | 'postLogoutRedirectUris'>> & { roleIds: string[]; secretHash: string | null };
+  Partial<Pick<ClientRow, 'builtIn' | 'firstParty' | 'postLogoutRedirectUris' | 'rateLimitPerHour'>> & { roleIds: string[]; secretHash: string | null };
 
 const select = (now: Date) => ({
   id: true as const,

@@ -20,6 +20,7 @@ export interface CreateClientInput {
   /** fixed client_id (built-ins, imports); generated when absent */
   clientId?: string;
   firstParty?: boolean;
+  rateLimitPerHour?: number;
 }
 
 export interface CreatedClient {
@@ -37,6 +38,7 @@ export interface UpdateClientInput {
   disabled?: boolean;
   refreshTokenAbsoluteTtl?: number | null;
   refreshTokenIdleTtl?: number | null;
+  rateLimitPerHour?: number | null;
 }
 
 export interface ClientView {
@@ -51,6 +53,7 @@ export interface ClientView {
   disabled: boolean;
   refreshTokenAbsoluteTtl: number | null;
   refreshTokenIdleTtl: number | null;
+  rateLimitPerHour: number | null;
 }
 
 function checkRedirectUris(uris: string[]) {
@@ -75,6 +78,7 @@ export function createClientService(deps: ServiceDeps, tenantId: string) {
     disabled: row.disabled,
     refreshTokenAbsoluteTtl: row.refreshTokenAbsoluteTtl,
     refreshTokenIdleTtl: row.refreshTokenIdleTtl,
+    rateLimitPerHour: row.rateLimitPerHour,
   });
   const find = async (clientId: string) => {
     const row = await r.clients.findByClientId(clientId);
@@ -126,6 +130,7 @@ export function createClientService(deps: ServiceDeps, tenantId: string) {
             ...(input.disabled !== undefined ? { disabled: input.disabled } : {}),
             ...(input.refreshTokenAbsoluteTtl !== undefined ? { refreshTokenAbsoluteTtl: input.refreshTokenAbsoluteTtl } : {}),
             ...(input.refreshTokenIdleTtl !== undefined ? { refreshTokenIdleTtl: input.refreshTokenIdleTtl } : {}),
+            ...(input.rateLimitPerHour !== undefined ? { rateLimitPerHour: input.rateLimitPerHour } : {}),
           },
           roleIds,
         );
@@ -186,6 +191,7 @@ export function createClientService(deps: ServiceDeps, tenantId: string) {
             tokenEndpointAuthMethod: method,
             defaultResourceId,
             firstParty: input.firstParty ?? false,
+            rateLimitPerHour: input.rateLimitPerHour ?? null,
             roleIds,
             secretHash: clientSecret ? deps.secretBox.keyedHash(clientSecret) : null,
           });

@@ -36,6 +36,7 @@ export interface TenantBuildDeps {
   passwords: PasswordHasher;
   guard: LoginGuard;
   store: Store;
+  tenantRateLimitPerHour: number | undefined;
   refreshTokenAbsoluteTtl: number;
   refreshTokenIdleTtl: number;
   onServerError: (err: Error) => void;
@@ -63,6 +64,8 @@ export async function buildTenant(deps: TenantBuildDeps, row: TenantRow): Promis
   const verifyAccessToken = createAccessTokenVerifier(model);
   const provider = createProvider({
     revocations: createRevocationList(deps.store, repos.revocations, row.id),
+    store: deps.store,
+    tenantRateLimitPerHour: deps.tenantRateLimitPerHour,
     verifyAccessToken,
     model,
     repos,
