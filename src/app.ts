@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './observability/log.ts';
 import { sweepExpired } from './repositories/artifacts.ts';
 import { createLoginGuard } from './security/login-guard.ts';
 import { openCore, type Core } from './core.ts';
+import { monitorDatabase } from './db/monitor.ts';
 import type { Database } from './db/database.ts';
 import { createServer } from './server.ts';
 import type { Services } from './services/index.ts';
@@ -63,6 +64,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
     throw err;
   }
   const { db, repos, services, secretBox, passwords, cookieKeys } = core;
+  const dbMonitor = monitorDatabase(db);
   if (core.migrationsApplied.length) log.info({ migrations: core.migrationsApplied }, 'migrations applied');
   let sweeper: NodeJS.Timeout | undefined;
   try {
@@ -75,6 +77,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       guard,
       store,
       tenantRateLimitPerHour: config.tenantRateLimitPerHour,
+      databaseUp: dbMonitor.isUp,
       refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl,
       refreshTokenIdleTtl: config.refreshTokenIdleTtl,
       onServerError: (err: Error) => log.error({ err: { name: err.name, message: err.message } }, 'oidc server error'),
@@ -107,7 +110,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       password: config.bootstrapAdminPassword,
     });
 
-    const { router: admin } = createAdminRouter({ publicUrl, services, repos, pool, log });
+    const { router: admin } = createAdminRouter({ publicUrl, services, repos, pool, databaseUp: dbMonitor.isUp, log });
     const app = createServer({ publicUrl, pool, db, log, trustProxy: config.trustProxy, admin });
     http.on('request', app.callback());
     sweeper = setInterval(() => {
@@ -129,6 +132,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       close() {
         closing ??= (async () => {
           clearInterval(sweeper);
+          dbMonitor.stop();
           await new Promise<void>((resolve) => {
             http.close(() => resolve());
             http.closeIdleConnections();

@@ -22,6 +22,8 @@ export interface AdminDeps {
   services: Services;
   repos: Repositories;
   pool: TenantPool;
+  /** false while the database does not answer: every admin call is a 503 then */
+  databaseUp?: () => boolean;
   log: Logger;
 }
 
@@ -49,6 +51,7 @@ export function createAdminRouter(deps: AdminDeps): { router: Router; routes: Ad
   for (const route of routes) {
     const koaPath = route.path.replace(/\{(\w+)\}/g, ':$1');
     router[route.method](koaPath, async (ctx: Context) => {
+      if (deps.databaseUp && !deps.databaseUp()) throw new AppError('unavailable', 'the service is temporarily unavailable');
       const principal = await authenticate(ctx);
       const params = ctx.params as Record<string, string>;
       if (route.access === 'platform') assertPlatformAdmin(principal);

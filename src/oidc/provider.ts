@@ -37,6 +37,7 @@ export interface ProviderDeps {
   verifyAccessToken: AccessTokenVerifier;
   store: Store;
   tenantRateLimitPerHour: number | undefined;
+  databaseUp: () => boolean;
 }
 
 /** grant types this build serves; a client's other grant types are hidden from oidc-provider */
@@ -48,6 +49,7 @@ export const SUPPORTED_GRANT_TYPES: ReadonlySet<string> = new Set([
 ]);
 
 const NOT_ALLOWED = 'requested grant type is not allowed for this client';
+const DATABASE_ROUTES = new Set(['/token', '/token/introspection', '/token/revocation']);
 
 export function createProvider(deps: ProviderDeps): Provider {
   const { model, repos, clients } = deps;
@@ -176,6 +178,17 @@ export function createProvider(deps: ProviderDeps): Provider {
     ['resource'],
   );
   applyRateLimits(provider, { store: deps.store, clients, tenantId: model.id, tenantLimitPerHour: deps.tenantRateLimitPerHour });
+  // without the database, the endpoints that need it answer 503 (discovery and JWKS keep answering)
+  provider.use(async (ctx, next) => {
+    if (ctx.method === 'POST' && DATABASE_ROUTES.has(ctx.path) && !deps.databaseUp()) {
+      ctx.status = 503;
+      ctx.set('Retry-After', '5');
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = { error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable' };
+      return;
+    }
+    await next();
+  });
   // introspection and revocation of JWT access tokens and refresh tokens (oidc-provider refuses JWTs)
   provider.use(
     tokenEndpoints({

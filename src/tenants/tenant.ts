@@ -37,6 +37,8 @@ export interface TenantBuildDeps {
   guard: LoginGuard;
   store: Store;
   tenantRateLimitPerHour: number | undefined;
+  /** false while the database does not answer (see db/monitor.ts) */
+  databaseUp: () => boolean;
   refreshTokenAbsoluteTtl: number;
   refreshTokenIdleTtl: number;
   onServerError: (err: Error) => void;
@@ -66,6 +68,7 @@ export async function buildTenant(deps: TenantBuildDeps, row: TenantRow): Promis
     revocations: createRevocationList(deps.store, repos.revocations, row.id),
     store: deps.store,
     tenantRateLimitPerHour: deps.tenantRateLimitPerHour,
+    databaseUp: deps.databaseUp,
     verifyAccessToken,
     model,
     repos,
