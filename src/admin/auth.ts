@@ -53,6 +53,9 @@ export function createAuthenticator(deps: AuthDeps) {
     } catch {
       throw invalid('the access token is invalid or expired');
     }
+    if (await tenant.isRevoked(payload.jti, typeof payload.gid === 'string' ? payload.gid : undefined)) {
+      throw invalid('the access token has been revoked');
+    }
     const repos = deps.repos.forTenant(tenant.model.id);
     const sub = String(payload.sub ?? '');
     let roles: string[];

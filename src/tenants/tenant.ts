@@ -25,6 +25,8 @@ export interface Tenant {
   readonly provider: Provider;
   /** verifies an access token issued by this tenant (signature with its own keys, typ, iss, aud, exp) */
   verifyAccessToken: AccessTokenVerifier;
+  /** whether an access token (by jti) or its grant has been revoked */
+  isRevoked(jti: string | undefined, grantId: string | undefined): Promise<boolean>;
   readonly handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
 
@@ -64,8 +66,9 @@ export async function buildTenant(deps: TenantBuildDeps, row: TenantRow): Promis
   });
   const clients = createClientDirectory(repos.clients, model, deps.secretBox);
   const verifyAccessToken = createAccessTokenVerifier(model);
+  const revocations = createRevocationList(deps.store, repos.revocations, row.id);
   const provider = createProvider({
-    revocations: createRevocationList(deps.store, repos.revocations, row.id),
+    revocations,
     store: deps.store,
     tenantRateLimitPerHour: deps.tenantRateLimitPerHour,
     databaseUp: deps.databaseUp,
@@ -86,6 +89,7 @@ export async function buildTenant(deps: TenantBuildDeps, row: TenantRow): Promis
     model,
     provider,
     verifyAccessToken,
+    isRevoked: (jti, grantId) => revocations.isRevoked(jti, grantId),
     // every request gets its own context (see oidc/request-context.ts)
     handle: (req, res) => requestContext.run({}, () => callback(req, res) as Promise<void>),
   };

@@ -96,6 +96,19 @@ describe.each(BACKENDS)('admin API refusals on %s', (backend) => {
     expectProblem(await temp('GET', '/tenants/tenant-a'), 401, 'unauthorized');
   });
 
+  it('401 for an admin token revoked by its (public) client', async () => {
+    const token = await adminToken(server.url, 'tenant-a', 'boss', 'tenant-a-boss-pw');
+    const api = adminClient(server.url, token);
+    expect((await api('GET', '/tenants/tenant-a')).status).toBe(200);
+    const res = await fetch(`${server.url}/t/tenant-a/token/revocation`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token, client_id: 'admin-cli' }),
+    });
+    expect(res.status).toBe(200);
+    expectProblem(await api('GET', '/tenants/tenant-a'), 401, 'unauthorized');
+  });
+
   it('404 for unknown items and endpoints', async () => {
     expectProblem(await platform('GET', '/tenants/no-such-tenant'), 404, 'not_found');
     expectProblem(await adminA('GET', '/tenants/tenant-a/users/00000000-0000-4000-8000-000000000000'), 404, 'not_found');

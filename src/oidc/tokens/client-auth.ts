@@ -21,13 +21,23 @@ function fromBasic(header: string): { id: string; secret: string } | undefined {
   }
 }
 
-export async function authenticateClient(ctx: Context, form: URLSearchParams, clients: ClientDirectory): Promise<ClientRow> {
+/** `allowPublic`: a public client (no secret) identifies itself by client_id (RFC 7009 revocation) */
+export async function authenticateClient(
+  ctx: Context,
+  form: URLSearchParams,
+  clients: ClientDirectory,
+  opts: { allowPublic?: boolean } = {},
+): Promise<ClientRow> {
   const header = ctx.get('authorization');
   const basic = header ? fromBasic(header) : undefined;
   if (header && !basic) throw new errors.InvalidClientAuth('invalid Authorization header');
   if (basic && form.has('client_secret')) throw new errors.InvalidRequest('client authentication must only be provided using one mechanism');
   const id = basic?.id ?? form.get('client_id') ?? undefined;
   const secret = basic?.secret ?? form.get('client_secret') ?? undefined;
+  if (id && !secret && opts.allowPublic && !basic) {
+    const row = await clients.get(id);
+    if (row && !row.disabled && row.tokenEndpointAuthMethod === 'none') return row;
+  }
   if (!id || !secret) throw new errors.InvalidClientAuth('client authentication is required');
   const row = await clients.get(id);
   const ok = await clients.verifySecret(id, secret); // runs for unknown ids too (constant work)

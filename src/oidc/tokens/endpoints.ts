@@ -79,7 +79,7 @@ export function tokenEndpoints(deps: TokenEndpointDeps) {
 
   async function revoke(ctx: Context) {
     const form = await readForm(ctx);
-    const client = await authenticateClient(ctx, form, clients);
+    const client = await authenticateClient(ctx, form, clients, { allowPublic: true });
     const token = form.get('token');
     if (!token) throw new errors.InvalidRequest('missing required parameter(s) (token)');
     const found = await inspectToken(token, provider, deps.verifyAccessToken);
