@@ -7,13 +7,18 @@ import type { AddressInfo } from 'node:net';
 import { createAdminRouter } from './admin/index.ts';
 import { bootstrap, type BootstrapResult } from './bootstrap.ts';
 import type { Config } from './config/index.ts';
-import { createLogger, type Logger } from './observability/log.ts';
+import { createHealth } from './observability/health.ts';
+import { createLogger, observeErrorLogs, type Logger } from './observability/log.ts';
+import { createMetrics } from './observability/metrics.ts';
+import { observeStore } from './observability/store.ts';
+import { pruneAuditEvents } from './repositories/audit.ts';
+import { scheduleAuditRetention } from './services/audit.ts';
 import { sweepExpired } from './repositories/artifacts.ts';
 import { createLoginGuard } from './security/login-guard.ts';
 import { openCore, type Core } from './core.ts';
 import { monitorDatabase } from './db/monitor.ts';
 import type { Database } from './db/database.ts';
-import { createServer } from './server.ts';
+import { createServer, drainHttpServer } from './server.ts';
 import type { Services } from './services/index.ts';
 import { createTenantPool, type TenantPool } from './tenants/pool.ts';
 import { createStore, type Store } from './store/index.ts';
@@ -53,7 +58,9 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
   const port = await listen(http, config.port);
   const publicUrl = config.publicUrlExplicit ? config.publicUrl : `http://localhost:${port}`;
 
-  const store = createStore(config.redisUrl);
+  const metrics = createMetrics();
+  // Redis errors are counted wherever they happen (rate limits, caches, pub/sub, readiness)
+  const store = observeStore(createStore(config.redisUrl), () => metrics.dependencyError('redis'));
   const guard = createLoginGuard(store);
   let core: Core;
   try {
@@ -110,13 +117,25 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       password: config.bootstrapAdminPassword,
     });
 
-    const { router: admin } = createAdminRouter({ publicUrl, services, repos, pool, databaseUp: dbMonitor.isUp, log });
-    const app = createServer({ publicUrl, pool, db, log, trustProxy: config.trustProxy, admin });
+    const adminLog = observeErrorLogs(log, metrics.observeError);
+    const { router: admin } = createAdminRouter({ publicUrl, services, repos, pool, databaseUp: dbMonitor.isUp, log: adminLog });
+    metrics.observePool(pool.stats);
+    const health = createHealth({ db, store, metrics });
+    const app = createServer({ publicUrl, pool, db, log, trustProxy: config.trustProxy, admin, metrics, health, metricsToken: config.metricsToken });
     http.on('request', app.callback());
     sweeper = setInterval(() => {
       sweepExpired(db.prisma).catch((err: Error) => log.warn({ err: { message: err.message } }, 'sweep failed'));
     }, SWEEP_INTERVAL_MS);
     sweeper.unref();
+    const retention = scheduleAuditRetention({
+      retentionDays: config.auditRetentionDays,
+      prune: (before) => pruneAuditEvents(db.prisma, before),
+      onPruned: (count) => log.info({ count, retentionDays: config.auditRetentionDays }, 'audit events pruned'),
+      onError: (err) => {
+        metrics.observeError(err);
+        log.warn({ err: { name: err.name, message: err.message } }, 'audit pruning failed');
+      },
+    });
 
     let closing: Promise<void> | undefined;
     return {
@@ -133,10 +152,11 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
         closing ??= (async () => {
           clearInterval(sweeper);
           dbMonitor.stop();
-          await new Promise<void>((resolve) => {
-            http.close(() => resolve());
-            http.closeIdleConnections();
-          });
+          retention.stop();
+          // stop accepting, let in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_SECONDS)
+          if (!(await drainHttpServer(http, config.shutdownTimeoutSeconds * 1000))) {
+            log.warn({ timeoutSeconds: config.shutdownTimeoutSeconds }, 'shutdown timeout: open connections closed');
+          }
           await db.close();
           await store.close();
         })();

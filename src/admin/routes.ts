@@ -1,6 +1,7 @@
 /** Every call of CONTRACT §5, as data: method, path, access, schemas and a handler that calls a service. */
 import type { Services } from '../services/index.ts';
 import type { Tenant } from '../services/tenants.ts';
+import { auditRoutes } from './audit-routes.ts';
 import { defineRoutes, type AdminRoute, type RouteContext } from './route.ts';
 import * as S from './schemas.ts';
 import type { z } from 'zod';
@@ -144,6 +145,8 @@ export function adminRoutes(services: Services): AdminRoute[] {
       method: 'post', path: '/tenants/{t}/keys/rotate', summary: 'Rotate the signing key', access: 'tenant', status: 200, response: S.RotatedKey,
       handler: async ({ actor }, { params }) => (await scoped(t(params))).keys.rotate(actor),
     },
+    // audit trail
+    ...auditRoutes(services),
   ]);
 }
 

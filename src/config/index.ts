@@ -79,6 +79,14 @@ const schema = z.object({
   TENANT_RATE_LIMIT_PER_HOUR: intString(1, 1_000_000_000).optional(),
   /** Seconds an old client secret keeps working after a rotation. */
   CLIENT_SECRET_GRACE_SECONDS: intString(0, 365 * 86400).default(86400),
+  /** Bearer secret that /metrics requires when set (compared in constant time); unset → /metrics is open. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').max(1024).optional(),
+  /** Days audit events are kept; older ones are deleted in the background. */
+  AUDIT_RETENTION_DAYS: intString(1, 36500).default(90),
+  /** Seconds a stopping process waits for in-flight requests before closing their connections. */
+  SHUTDOWN_TIMEOUT_SECONDS: intString(1, 3600).default(25),
+  /** node:cluster workers sharing the port; more than 1 needs DATABASE_URL (PostgreSQL) and REDIS_URL. */
+  WEB_CONCURRENCY: intString(1, 256).default(1),
 });
 
 export type Config = Readonly<{
@@ -103,6 +111,10 @@ export type Config = Readonly<{
   passwordHashQueue: number;
   refreshTokenAbsoluteTtl: number;
   refreshTokenIdleTtl: number;
+  metricsToken: string | undefined;
+  auditRetentionDays: number;
+  shutdownTimeoutSeconds: number;
+  webConcurrency: number;
 }>;
 
 /** Reads and validates configuration; throws ConfigError naming the first bad variable. */
@@ -120,6 +132,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   if (e.DATABASE_URL && !e.KEY_ENCRYPTION_KEY) {
     throw new ConfigError('KEY_ENCRYPTION_KEY', 'is required when DATABASE_URL is set (32 bytes, base64)');
+  }
+  // several workers share rate limits, caches and revocations through Redis, and the database
+  // through PostgreSQL: the in-process store and the embedded PGlite database are one process only
+  if (e.WEB_CONCURRENCY > 1 && !e.REDIS_URL) {
+    throw new ConfigError('WEB_CONCURRENCY', `is ${e.WEB_CONCURRENCY}, but more than 1 worker requires REDIS_URL (workers share state through Redis)`);
+  }
+  if (e.WEB_CONCURRENCY > 1 && !e.DATABASE_URL) {
+    throw new ConfigError('WEB_CONCURRENCY', `is ${e.WEB_CONCURRENCY}, but more than 1 worker requires DATABASE_URL (the embedded database serves one process)`);
   }
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   return Object.freeze({
@@ -146,5 +166,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     passwordHashQueue: e.PASSWORD_HASH_QUEUE,
     refreshTokenAbsoluteTtl: e.REFRESH_TOKEN_ABSOLUTE_TTL,
     refreshTokenIdleTtl: e.REFRESH_TOKEN_IDLE_TTL,
+    metricsToken: e.METRICS_TOKEN,
+    auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+    shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
+    webConcurrency: e.WEB_CONCURRENCY,
   });
 }

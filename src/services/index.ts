@@ -2,6 +2,7 @@
  * The service layer shared by the admin API, the CLI, bootstrap and tests.
  * `forTenant(id)` builds the tenant-scoped services; nothing in them can reach another tenant.
  */
+import { createAuditService } from './audit.ts';
 import { createClientService } from './clients.ts';
 import { createKeyService } from './keys.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -20,6 +21,7 @@ export function createServices(deps: ServiceDeps) {
       roles: createRoleService(deps, tenantId),
       users: createUserService(deps, tenantId),
       clients: createClientService(deps, tenantId),
+      audit: createAuditService(deps, tenantId),
     }),
   };
 }

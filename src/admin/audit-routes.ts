@@ -1,0 +1,50 @@
+/**
+ * GET /admin/tenants/{t}/audit-events: a tenant's audit trail (sign-ins, failures, lockouts,
+ * refresh-token reuse, every admin change), newest first, filtered by type, actor, target and a
+ * time range, paginated like every other list (`{items, nextCursor}`).
+ */
+import { z } from 'zod';
+import type { Services } from '../services/index.ts';
+import type { AuditQuery } from '../services/audit.ts';
+import { defineRoutes, type AdminRoute } from './route.ts';
+import { pageOf } from './schemas.ts';
+
+const dateTime = z.iso.datetime({ offset: true }).meta({ description: 'ISO 8601 date-time, e.g. 2026-01-31T00:00:00Z' });
+
+export const AuditQuerySchema = z
+  .object({
+    type: z.string().max(500).optional().meta({ description: 'event type, or several comma-separated (e.g. `signin.failure,signin.lockout`)' }),
+    actor: z.string().max(300).optional().meta({ description: 'e.g. `user:<id>`, `client:<client_id>`, `username:<name>`, `system`' }),
+    target: z.string().max(300).optional(),
+    from: dateTime.optional().meta({ description: 'events at or after this instant' }),
+    to: dateTime.optional().meta({ description: 'events before this instant' }),
+    limit: z.coerce.number().int().min(1).max(200).optional(),
+    cursor: z.string().max(200).optional(),
+  })
+  .strict();
+
+export const AuditEvent = z.object({
+  id: z.string(),
+  type: z.string(),
+  actor: z.string(),
+  target: z.string().nullable(),
+  requestId: z.string().nullable(),
+  data: z.record(z.string(), z.unknown()),
+  createdAt: z.string(),
+});
+
+export function auditRoutes(services: Services): AdminRoute[] {
+  return defineRoutes([
+    {
+      method: 'get',
+      path: '/tenants/{t}/audit-events',
+      summary: 'List audit events, newest first (filter by type, actor, target, from/to)',
+      access: 'tenant',
+      query: AuditQuerySchema,
+      status: 200,
+      response: pageOf(AuditEvent),
+      handler: async (_c, { params, query }) =>
+        services.forTenant((await services.tenants.get(params.t!)).id).audit.list(query as AuditQuery),
+    },
+  ]);
+}

@@ -1,0 +1,116 @@
+/**
+ * WEB_CONCURRENCY=2: two node:cluster workers on one port, sharing PostgreSQL and Redis; a tenant
+ * created through one worker is served by both, and both issue tokens (X-Tessera-Worker names the
+ * worker that answered); migrations run once; SIGTERM stops the whole cluster with exit 0. Without REDIS_URL, or on the
+ * embedded database, more than one worker is refused with one line and exit 78.
+ */
+import { request } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { adminClient, adminToken } from '../admin/helpers.ts';
+import { freePort, startProcess, waitFor } from '../helpers/process.ts';
+import { createPostgresDatabase, type TestDatabase } from '../helpers/tessera.ts';
+
+const NODE = ['node', '--import', 'tsx', 'src/main.ts'];
+const PASSWORD = 'cluster-admin-password';
+
+/** a token request on a fresh connection (the cluster spreads connections, not requests) */
+function freshTokenRequest(url: string, auth: { clientId: string; clientSecret: string }): Promise<{ status: number; worker: string; body: Record<string, unknown> }> {
+  const body = new URLSearchParams({ grant_type: 'client_credentials' }).toString();
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent: false,
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'content-length': Buffer.byteLength(body),
+          authorization: `Basic ${Buffer.from(`${auth.clientId}:${auth.clientSecret}`).toString('base64')}`,
+          connection: 'close',
+        },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, worker: String(res.headers['x-tessera-worker'] ?? ''), body: JSON.parse(text) as Record<string, unknown> }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('refusing workers without shared state', () => {
+  it('exits 78 with one line for WEB_CONCURRENCY>1 without REDIS_URL or on the embedded database', async () => {
+    const kek = randomBytes(32).toString('base64');
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ WEB_CONCURRENCY: '2', DATABASE_URL: 'postgresql://127.0.0.1:1/none', KEY_ENCRYPTION_KEY: kek }, /WEB_CONCURRENCY .*REDIS_URL/],
+      [{ WEB_CONCURRENCY: '2', REDIS_URL: 'redis://127.0.0.1:1' }, /WEB_CONCURRENCY .*DATABASE_URL/],
+    ];
+    for (const [env, message] of cases) {
+      const proc = startProcess(env, NODE);
+      const code = await new Promise<number | null>((resolve) => proc.child.once('exit', resolve));
+      expect(code).toBe(78);
+      const out = proc.output().trim();
+      expect(out.split('\n')).toHaveLength(1);
+      expect(out).toMatch(message);
+    }
+  }, 60_000);
+});
+
+describe.runIf(process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL)('WEB_CONCURRENCY=2 on PostgreSQL and Redis', () => {
+  let database: TestDatabase | undefined;
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  it('serves tokens from both workers, then stops with exit 0', async () => {
+    database = await createPostgresDatabase();
+    const port = await freePort();
+    const url = `http://localhost:${port}`;
+    const proc = startProcess(
+      {
+        ...database.env,
+        PORT: String(port),
+        REDIS_URL: process.env.TEST_REDIS_URL!,
+        WEB_CONCURRENCY: '2',
+        LOG_LEVEL: 'info',
+        BOOTSTRAP_ADMIN_PASSWORD: PASSWORD,
+        ARGON2_MEMORY_KIB: '8192',
+        ARGON2_TIME_COST: '1',
+      },
+      NODE,
+    );
+    let code: number | null;
+    try {
+      await waitFor(`${url}/readyz`, 90_000, proc);
+      const api = adminClient(url, await adminToken(url, 'system', 'admin', PASSWORD));
+      const slug = `c${randomBytes(4).toString('hex')}`;
+      expect((await api('POST', '/tenants', { slug, name: 'Cluster' })).status).toBe(201);
+      expect((await api('POST', `/tenants/${slug}/resources`, { audience: 'https://api.example.org', name: 'API', scopes: ['read'] })).status).toBe(201);
+      expect((await api('POST', `/tenants/${slug}/roles`, { name: 'reader', permissions: [{ resource: 'https://api.example.org', scope: 'read' }] })).status).toBe(201);
+      const created = await api('POST', `/tenants/${slug}/clients`, { name: 'job', grantTypes: ['client_credentials'], roles: ['reader'], defaultResource: 'https://api.example.org' });
+      expect(created.status).toBe(201);
+      const auth = { clientId: created.body.clientId as string, clientSecret: created.body.clientSecret as string };
+
+      const workers = new Map<string, number>();
+      for (let i = 0; i < 40 && workers.size < 2; i++) {
+        const res = await freshTokenRequest(`${url}/t/${slug}/token`, auth);
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        expect(typeof res.body.access_token).toBe('string');
+        expect(res.worker).toMatch(/^\d+$/);
+        workers.set(res.worker, (workers.get(res.worker) ?? 0) + 1);
+      }
+      expect([...workers.keys()]).toHaveLength(2);
+      expect(workers.has(String(proc.child.pid))).toBe(false); // workers, not the primary
+    } finally {
+      code = await proc.stop();
+    }
+    expect(code).toBe(0);
+    // migrations ran once, in the primary; exactly one worker bootstrapped
+    const out = proc.output();
+    expect(out.match(/"msg":"migrations applied"/g)).toHaveLength(1);
+    expect(out.match(/"msg":"tessera listening"/g)).toHaveLength(2);
+  }, 150_000);
+});
