@@ -17,25 +17,10 @@ export interface AuditQuery extends PageInput {
   to?: string | undefined;
 }
 
-export interface AuditEventView {
-  id: string;
-  type: string;
-  actor: string;
-  target: string | null;
-  requestId: string | null;
-  data: unknown;
-  createdAt: string;
-}
+/** an audit row as the admin API shows it (times as ISO strings) */
+export type AuditEventView = Omit<AuditRow, 'createdAt'> & { createdAt: string };
 
-const view = (r: AuditRow): AuditEventView => ({
-  id: r.id,
-  type: r.type,
-  actor: r.actor,
-  target: r.target,
-  requestId: r.requestId,
-  data: r.data,
-  createdAt: r.createdAt.toISOString(),
-});
+const view = (r: AuditRow): AuditEventView => ({ ...r, createdAt: r.createdAt.toISOString() });
 
 function instant(value: string | undefined, name: string): Date | undefined {
   if (value === undefined) return undefined;
