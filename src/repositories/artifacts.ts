@@ -43,20 +43,23 @@ export function createArtifactRepository(db: Db, tenantId: string) {
       return count === 1;
     },
     /**
-     * refresh-token rotation in one transaction: consume `oldId` only if nobody did yet, and store
-     * the successor; false (and nothing stored) when the old one was already consumed
+     * refresh-token rotation: consume `oldId` only if nobody did yet, and store the successor;
+     * false (and nothing stored) when the old one was already consumed
      */
     async rotate(model: string, oldId: string, id: string, data: ArtifactWrite): Promise<boolean> {
-      const run = async (tx: Db) => {
-        const { count } = await tx.oidcArtifact.updateMany({
-          where: { tenantId, model, id: oldId, consumedAt: null },
-          data: { consumedAt: new Date() },
-        });
-        if (count !== 1) return false;
-        await tx.oidcArtifact.create({ data: { tenantId, model, id, ...data } });
-        return true;
-      };
-      return '$transaction' in db ? db.$transaction(run) : run(db);
+      // one statement, so atomic without an interactive transaction: the successor is inserted
+      // only by the statement whose UPDATE consumed the old token
+      const inserted = await db.$executeRaw`
+        WITH consumed AS (
+          UPDATE oidc_artifacts SET consumed_at = now()
+          WHERE tenant_id = ${tenantId}::uuid AND model = ${model} AND id = ${oldId} AND consumed_at IS NULL
+          RETURNING 1
+        )
+        INSERT INTO oidc_artifacts (tenant_id, model, id, payload, grant_id, uid, user_code, expires_at)
+        SELECT ${tenantId}::uuid, ${model}, ${id}, ${JSON.stringify(data.payload)}::jsonb, ${data.grantId}, ${data.uid},
+               ${data.userCode}, ${data.expiresAt}::timestamptz
+        FROM consumed`;
+      return inserted === 1;
     },
     async destroy(model: string, id: string): Promise<void> {
       await db.oidcArtifact.deleteMany({ where: { tenantId, model, id } });
