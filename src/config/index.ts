@@ -75,6 +75,10 @@ const schema = z.object({
   REFRESH_TOKEN_ABSOLUTE_TTL: intString(60, 365 * 86400).default(30 * 86400),
   /** Refresh-token idle lifetime in seconds: unused this long, it expires. */
   REFRESH_TOKEN_IDLE_TTL: intString(60, 365 * 86400).default(7 * 86400),
+  /** Browser sign-in session lifetime in seconds: after it, the login page asks again. */
+  SESSION_TTL: intString(60, 365 * 86400).default(8 * 3600),
+  /** Seconds a user may take on the login and consent pages of one sign-in. */
+  INTERACTION_TTL: intString(60, 86400).default(600),
   /** Token requests per hour per tenant (all clients together); unset → no tenant-wide limit. */
   TENANT_RATE_LIMIT_PER_HOUR: intString(1, 1_000_000_000).optional(),
   /** Seconds an old client secret keeps working after a rotation. */
@@ -111,6 +115,8 @@ export type Config = Readonly<{
   passwordHashQueue: number;
   refreshTokenAbsoluteTtl: number;
   refreshTokenIdleTtl: number;
+  sessionTtl: number;
+  interactionTtl: number;
   metricsToken: string | undefined;
   auditRetentionDays: number;
   shutdownTimeoutSeconds: number;
@@ -166,6 +172,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     passwordHashQueue: e.PASSWORD_HASH_QUEUE,
     refreshTokenAbsoluteTtl: e.REFRESH_TOKEN_ABSOLUTE_TTL,
     refreshTokenIdleTtl: e.REFRESH_TOKEN_IDLE_TTL,
+    sessionTtl: e.SESSION_TTL,
+    interactionTtl: e.INTERACTION_TTL,
     metricsToken: e.METRICS_TOKEN,
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,

@@ -16,6 +16,9 @@ import { RefreshTokenReuse } from './errors.ts';
 import * as clientCredentials from './grants/client-credentials.ts';
 import * as password from './grants/password.ts';
 import { tokenEndpoints } from './tokens/endpoints.ts';
+import { createCsrf } from './interactions/csrf.ts';
+import { interactionRoutes } from './interactions/index.ts';
+import { providerPages } from './interactions/provider-pages.ts';
 import { applyRateLimits } from './rate-limit.ts';
 import type { Store } from '../store/index.ts';
 import type { RevocationList } from './tokens/revocation-list.ts';
@@ -32,6 +35,9 @@ export interface ProviderDeps {
   secureCookies: boolean;
   refreshTokenAbsoluteTtl: number;
   refreshTokenIdleTtl: number;
+  /** browser sign-in session lifetime (seconds) and the time a login/consent page may take */
+  sessionTtl: number;
+  interactionTtl: number;
   onServerError: (err: Error) => void;
   revocations: RevocationList;
   verifyAccessToken: AccessTokenVerifier;
@@ -54,6 +60,10 @@ const DATABASE_ROUTES = new Set(['/token', '/token/introspection', '/token/revoc
 export function createProvider(deps: ProviderDeps): Provider {
   const { model, repos, clients } = deps;
   const now = () => Math.floor(Date.now() / 1000);
+  // every cookie of this tenant stays under its issuer path: tenants on one host never share a session
+  const basePath = new URL(model.issuer).pathname.replace(/\/$/, '');
+  const page = { name: model.name, basePath };
+  const pages = providerPages(page, clients);
 
   const resourceServerInfo = (ctx: KoaContextWithOIDC, audience: string) => {
     const resource = model.resources.get(audience);
@@ -93,9 +103,18 @@ export function createProvider(deps: ProviderDeps): Provider {
     jwks: { keys: model.keys as NonNullable<Configuration['jwks']>['keys'] },
     cookies: {
       keys: deps.cookieKeys,
-      long: { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies },
-      short: { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies },
+      long: { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, path: `${basePath}/` },
+      short: { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, path: `${basePath}/` },
     },
+    // login and consent pages are Tessera's own (src/oidc/interactions), under the issuer path
+    interactions: { url: async (_ctx, interaction) => `${basePath}/interaction/${interaction.uid}` },
+    // standard claims only, and only those the user has (see account.ts)
+    claims: { openid: ['sub'], profile: ['preferred_username'], email: ['email'] },
+    // like the password grant: a client with the refresh_token grant gets a refresh token
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // browser apps (public clients) may call the token endpoint from their registered origins
+    clientBasedCORS: (_ctx, origin, client) =>
+      origin !== 'null' && client.clientAuthMethod === 'none' && client.redirectUris!.some((uri) => URL.parse(uri)?.origin === origin),
     responseTypes: ['code'],
     pkce: { required: () => true },
     enabledJWA: {
@@ -110,6 +129,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     features: {
       devInteractions: { enabled: false },
+      rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
@@ -140,8 +160,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 3600,
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 3600,
       AuthorizationCode: 60,
-      Interaction: 600,
-      Session: 8 * 3600,
+      Interaction: deps.interactionTtl,
+      Session: deps.sessionTtl,
       Grant: (_ctx, grant) => refreshLifetimes(grant.clientId).absolute,
       IdToken: 3600,
       // idle lifetime, never beyond the absolute lifetime counted from the first sign-in (iiat)
@@ -156,10 +176,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       const user = await repos.users.findById(sub);
       return user && !user.disabled ? toAccount(user) : undefined;
     },
-    renderError: async (ctx, out) => {
-      ctx.type = 'json';
-      ctx.body = out;
-    },
+    // errors a browser sees (e.g. an unregistered redirect_uri) are a page, never a redirect
+    renderError: pages.renderError,
   };
 
   const provider = new Provider(model.issuer, configuration);
@@ -198,6 +216,20 @@ export function createProvider(deps: ProviderDeps): Provider {
       clients,
       revocations: deps.revocations,
       verifyAccessToken: (token) => deps.verifyAccessToken(token),
+      onServerError: deps.onServerError,
+    }),
+  );
+  // browser sign-in: login, consent and the pages' stylesheet
+  provider.use(
+    interactionRoutes({
+      provider,
+      model,
+      repos,
+      clients,
+      signIn: { tenantId: model.id, repos, passwords: deps.passwords, guard: deps.guard },
+      csrf: createCsrf(deps.cookieKeys[0]!, `${basePath}/interaction/`, deps.secureCookies),
+      page,
+      basePath,
       onServerError: deps.onServerError,
     }),
   );

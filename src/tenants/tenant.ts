@@ -43,6 +43,9 @@ export interface TenantBuildDeps {
   databaseUp: () => boolean;
   refreshTokenAbsoluteTtl: number;
   refreshTokenIdleTtl: number;
+  /** browser sign-in session and interaction lifetimes (seconds) */
+  sessionTtl: number;
+  interactionTtl: number;
   onServerError: (err: Error) => void;
 }
 
@@ -82,6 +85,8 @@ export async function buildTenant(deps: TenantBuildDeps, row: TenantRow): Promis
     guard: deps.guard,
     refreshTokenAbsoluteTtl: deps.refreshTokenAbsoluteTtl,
     refreshTokenIdleTtl: deps.refreshTokenIdleTtl,
+    sessionTtl: deps.sessionTtl,
+    interactionTtl: deps.interactionTtl,
     onServerError: deps.onServerError,
   });
   const callback = provider.callback();

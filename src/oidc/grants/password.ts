@@ -5,24 +5,23 @@
  * result is a Grant, a JWT access token and, when the client may refresh, a refresh token that
  * oidc-provider's own refresh_token grant rotates.
  *
- * Unknown user, wrong password and disabled user get the same `invalid_grant` body, and the
- * unknown-user path still runs one argon2 verification (against a dummy hash), so neither the
- * answer nor its timing tells which usernames exist.
+ * Credentials are checked by signIn (../sign-in.ts), shared with the browser login page: unknown
+ * user, wrong password and disabled user get the same `invalid_grant` body, and the unknown-user
+ * path still runs one argon2 verification, so neither the answer nor its timing tells which
+ * usernames exist.
  */
 import { randomBytes } from 'node:crypto';
 import { errors } from 'oidc-provider';
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import type { LoginGuard } from '../../security/login-guard.ts';
 import type { PasswordHasher } from '../../security/passwords.ts';
-import { OverloadedError } from '../../security/work-limiter.ts';
-import { StoreUnavailableError } from '../../store/index.ts';
 import type { TenantRepos } from '../../repositories/index.ts';
 import { grantedScopes, type TenantModel } from '../../tenants/model.ts';
 import type { ClientDirectory } from '../adapters/clients.ts';
-import { TemporarilyUnavailable, TooManyRequests } from '../errors.ts';
 import { resolveRequestedResources } from '../internals.ts';
 import { decideScope } from '../scope.ts';
 import { toAccount } from '../account.ts';
+import { signIn } from '../sign-in.ts';
 
 export const grantType = 'password';
 export const parameters = ['username', 'password', 'scope', 'resource'];
@@ -36,12 +35,7 @@ export interface Deps {
   guard: LoginGuard;
 }
 
-const INVALID_CREDENTIALS = 'invalid username or password';
-
 export function buildHandler({ provider, model, repos, clients, passwords, guard }: Deps) {
-  const audit = (type: string, ctx: KoaContextWithOIDC, actor: string, data: Record<string, string>) =>
-    repos.audit.record({ type, actor, target: actor, requestId: ctx.get('x-request-id') || null, data }).catch(() => {});
-
   return async function passwordHandler(ctx: KoaContextWithOIDC): Promise<void> {
     const client = ctx.oidc.client!;
     const params = ctx.oidc.params as Record<string, string | undefined>;
@@ -57,35 +51,10 @@ export function buildHandler({ provider, model, repos, clients, passwords, guard
     if (more.length) throw new errors.InvalidTarget('only a single resource indicator value is supported');
     const resource = model.resources.get(resourceServer.audience as string)!;
 
-    let user;
-    try {
-      const lock = await guard.check(model.id, username, address);
-      if (lock) throw new TooManyRequests(lock.retryAfterSec);
-      user = await repos.users.findByUsername(username);
-      const ok = await passwords.verify(user?.passwordHash, password);
-      if (!ok || !user || user.disabled) {
-        if (!ok) {
-          const started = await guard.fail(model.id, username, address);
-          if (started) await audit('signin.lockout', ctx, `username:${username}`, { client_id: client.clientId, scope: started.scope, address });
-        }
-        await audit('signin.failure', ctx, user ? `user:${user.id}` : `username:${username}`, {
-          client_id: client.clientId,
-          reason: ok ? 'disabled' : 'invalid_credentials',
-          address,
-        });
-        throw new errors.InvalidGrant(INVALID_CREDENTIALS);
-      }
-      await guard.succeed(model.id, username, address);
-    } catch (err) {
-      if (err instanceof OverloadedError) throw new TemporarilyUnavailable(1);
-      // without the shared counters we cannot rate-limit: refuse rather than guess
-      if (err instanceof StoreUnavailableError) throw new TemporarilyUnavailable(5, 'sign-in is temporarily unavailable');
-      throw err;
-    }
-    if (passwords.needsRehash(user.passwordHash)) {
-      const hash = await passwords.hash(password).catch(() => undefined);
-      if (hash) await repos.users.updatePasswordHash(user.id, hash, user.passwordHash).catch(() => {});
-    }
+    const user = await signIn(
+      { tenantId: model.id, repos, passwords, guard },
+      { username, password, address, clientId: client.clientId, requestId: ctx.get('x-request-id') || null },
+    );
 
     const scope = decideScope(params.scope, grantedScopes(model, user.roles, resource), resource.scopes).join(' ');
     const account = toAccount(user);
@@ -120,7 +89,6 @@ export function buildHandler({ provider, model, repos, clients, passwords, guard
       ctx.oidc.entity('RefreshToken', rt);
       refreshToken = await rt.save();
     }
-    await audit('signin.success', ctx, `user:${user.id}`, { client_id: client.clientId, address });
 
     ctx.body = {
       access_token: accessToken,

@@ -1,0 +1,117 @@
+/**
+ * The interaction routes of one tenant, mounted in front of its oidc-provider (provider.use), so
+ * they live under the issuer: `/t/<slug>/interaction/:uid` (GET: the current prompt),
+ * `…/login` and `…/confirm` and `…/abort` (POST), and the pages' stylesheet. Every form is
+ * checked against the interaction cookie's uid and the CSRF token; every failure is a page,
+ * never a stack trace.
+ */
+import type { Context, Next } from 'koa';
+import { errors, type InteractionResults } from 'oidc-provider';
+import { readForm } from '../tokens/form.ts';
+import { grantConsent, showConsent } from './consent.ts';
+import { showLogin, submitLogin } from './login.ts';
+import { originsOf, securityHeaders, sendPage, STYLESHEET_PATH } from './page.ts';
+import type { InteractionClient, InteractionContext, InteractionDeps } from './types.ts';
+import { render, stylesheet } from './views.ts';
+
+const ROUTE = /^\/interaction\/([\w-]{1,64})(?:\/(login|confirm|abort))?$/;
+
+class PageError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const EXPIRED = new PageError(400, 'session_not_found', 'This sign-in request has expired or was already completed.');
+const FORGED = new PageError(403, 'invalid_request', 'This form could not be verified. Reload the page and try again.');
+
+export function showError(ctx: Context, deps: Pick<InteractionDeps, 'page'>, status: number, code: string, message: string) {
+  sendPage(ctx, deps.page, {
+    status,
+    title: status >= 500 ? 'Something went wrong' : 'Sign-in cannot continue',
+    content: render('error.html', { message, hint: 'Go back to the application and start again.', code }),
+  });
+}
+
+export function interactionRoutes(deps: InteractionDeps) {
+  const { provider } = deps;
+
+  async function clientOf(clientId: string): Promise<InteractionClient> {
+    const row = await deps.clients.get(clientId);
+    if (!row || row.disabled) throw new PageError(400, 'invalid_client', 'This application is not available.');
+    return {
+      clientId,
+      name: row.name,
+      firstParty: row.firstParty,
+      redirectOrigins: originsOf([...row.redirectUris, ...row.postLogoutRedirectUris]),
+    };
+  }
+
+  async function finish(ctx: Context, result: InteractionResults) {
+    const returnTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+    securityHeaders(ctx);
+    ctx.status = 303;
+    ctx.redirect(returnTo);
+  }
+
+  async function handle(ctx: Context, uid: string, action: string | undefined) {
+    const interaction = await provider.interactionDetails(ctx.req, ctx.res).catch((err: unknown) => {
+      if (err instanceof errors.SessionNotFound) throw EXPIRED;
+      throw err;
+    });
+    // the uid in the address must be the one this browser's interaction cookie names
+    if (interaction.uid !== uid) throw EXPIRED;
+    const ic: InteractionContext = { deps, uid, client: await clientOf(String(interaction.params.client_id)) };
+    const prompt = interaction.prompt.name;
+
+    if (ctx.method === 'GET' && !action) {
+      if (prompt === 'login') return showLogin(ctx, ic);
+      if (prompt === 'consent') {
+        if (ic.client.firstParty) return finish(ctx, await grantConsent(ic, interaction));
+        return showConsent(ctx, ic, interaction);
+      }
+      throw new PageError(400, 'invalid_request', 'This sign-in step is not supported.');
+    }
+    if (ctx.method !== 'POST' || !action) throw new PageError(405, 'invalid_request', 'This page cannot be used that way.');
+    const form = await readForm(ctx).catch(() => {
+      throw FORGED;
+    });
+    if (!deps.csrf.verify(ctx, uid, form.get('csrf'))) throw FORGED;
+
+    if (action === 'abort') {
+      return finish(ctx, { error: 'access_denied', error_description: 'End-User aborted interaction' });
+    }
+    if (action === 'login') {
+      if (prompt !== 'login') throw EXPIRED;
+      const accountId = await submitLogin(ctx, ic, form);
+      if (accountId) await finish(ctx, { login: { accountId } });
+      return;
+    }
+    if (prompt !== 'consent') throw EXPIRED;
+    return finish(ctx, await grantConsent(ic, interaction));
+  }
+
+  return async function interactionMiddleware(ctx: Context, next: Next): Promise<void> {
+    if (ctx.path === STYLESHEET_PATH && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+      ctx.set('Cache-Control', 'public, max-age=3600');
+      ctx.set('X-Content-Type-Options', 'nosniff');
+      ctx.type = 'text/css; charset=utf-8';
+      ctx.body = stylesheet();
+      return;
+    }
+    const m = ROUTE.exec(ctx.path);
+    if (!m) return next();
+    try {
+      await handle(ctx, m[1]!, m[2]);
+    } catch (err) {
+      if (err instanceof PageError) return showError(ctx, deps, err.status, err.code, err.message);
+      deps.onServerError(err as Error);
+      ctx.set('Retry-After', '5');
+      showError(ctx, deps, 503, 'temporarily_unavailable', 'The service is temporarily unavailable. Please try again in a moment.');
+    }
+  };
+}
