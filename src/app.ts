@@ -21,6 +21,7 @@ import type { Database } from './db/database.ts';
 import { createServer, drainHttpServer } from './server.ts';
 import type { Services } from './services/index.ts';
 import { createTenantPool, type TenantPool } from './tenants/pool.ts';
+import { CHANNEL_TENANT_CHANGED, CHANNEL_TENANT_CREATED } from './store/channels.ts';
 import { createStore, type Store } from './store/index.ts';
 import { buildTenant } from './tenants/tenant.ts';
 
@@ -38,8 +39,6 @@ export interface Tessera {
 }
 
 const SWEEP_INTERVAL_MS = 10 * 60_000;
-const CHANNEL_TENANT_CHANGED = 'tenant-changed';
-const CHANNEL_TENANT_CREATED = 'tenant-created';
 
 function listen(server: Server, port: number): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,6 +1,8 @@
 /** The CLI's commands, each a call of the service layer (see main.ts for the synopsis). */
 import type { Config } from '../config/index.ts';
 import { openCore } from '../core.ts';
+import { CHANNEL_TENANT_CHANGED, CHANNEL_TENANT_CREATED } from '../store/channels.ts';
+import { createStore } from '../store/index.ts';
 import { AppError } from '../errors.ts';
 import { randomSecret } from '../security/crypto.ts';
 import { GRANT_TYPES, type GrantType } from '../services/clients.ts';
@@ -51,6 +53,11 @@ export async function runCommand(config: Config, args: string[], o: Options): Pr
 
   const core = await openCore(config, config.publicUrl);
   const { services } = core;
+  // running servers learn about the change through Redis pub/sub, as if an instance had made it
+  const changed = new Set<string>();
+  const created = new Set<string>();
+  core.hooks.onTenantChanged = (id) => changed.add(id);
+  core.hooks.onTenantCreated = (slug) => created.add(slug);
   const tenant = async (slug: string | undefined) => services.forTenant((await services.tenants.get(need(slug, '<tenant>'))).id);
   try {
     switch (command) {
@@ -113,5 +120,13 @@ export async function runCommand(config: Config, args: string[], o: Options): Pr
     }
   } finally {
     await core.db.close();
+    if (config.redisUrl && (changed.size || created.size)) {
+      const store = createStore(config.redisUrl, { offlineQueue: true });
+      await Promise.all([
+        ...[...changed].map((id) => store.publish(CHANNEL_TENANT_CHANGED, id)),
+        ...[...created].map((slug) => store.publish(CHANNEL_TENANT_CREATED, slug)),
+      ]).catch(() => process.stderr.write('tessera: warning: running servers were not notified (Redis unreachable); they pick the change up when their cache is rebuilt\n'));
+      await store.close();
+    }
   }
 }

@@ -6,10 +6,14 @@
 import { Redis } from 'ioredis';
 import { StoreUnavailableError, type Store } from './types.ts';
 
-export function createRedisStore(url: string, opts: { prefix?: string } = {}): Store {
+/**
+ * `offlineQueue`: queue commands until connected (one-shot callers such as the CLI); servers keep it
+ * off so that an unreachable Redis fails fast instead of piling requests up.
+ */
+export function createRedisStore(url: string, opts: { prefix?: string; offlineQueue?: boolean } = {}): Store {
   const redis = new Redis(url, {
     keyPrefix: opts.prefix ?? 'tessera:',
-    enableOfflineQueue: false,
+    enableOfflineQueue: opts.offlineQueue ?? false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
     lazyConnect: false,

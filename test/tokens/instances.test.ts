@@ -132,6 +132,25 @@ describe.runIf(process.env.TEST_DATABASE_URL)('two instances on one PostgreSQL a
     await expect.poll(async () => (await token(1, { grant_type: 'client_credentials' }, doomed)).status, { timeout: 2000, interval: 50 }).toBe(401);
   });
 
+  it('applies a change made with the CLI on every running instance at once', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { ROOT } = await import('../helpers/process.ts');
+    const { decodeProtectedHeader } = await import('jose');
+    const kidOf = async (i: number) => decodeProtectedHeader((await token(i, { grant_type: 'client_credentials' }, machine)).body.access_token as string).kid;
+    const before = [await kidOf(0), await kidOf(1)];
+    // asynchronously: the database proxy lives in this process and must keep serving meanwhile
+    const res = await promisify(execFile)(process.execPath, ['bin/tessera.mjs', 'keys', 'rotate', 'multi', '--json'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    const { kid } = JSON.parse(res.stdout) as { kid: string };
+    expect(before).not.toContain(kid);
+    for (const i of [0, 1]) await expect.poll(() => kidOf(i), { timeout: 2000, interval: 50 }).toBe(kid);
+  });
+
   it('keeps refresh tokens, revocations, clients and keys across a restart with Redis flushed', async () => {
     const session = await signIn(0);
     const revoked = (await token(0, { grant_type: 'client_credentials' }, machine)).body.access_token as string;
