@@ -51,6 +51,34 @@ describe.each(BACKENDS)('authorization code flow on %s', (backend) => {
     expect((await introspect(refreshed.body.access_token as string)).body.active).toBe(true);
   });
 
+  it('serves userinfo with the standard claims the user has, for a token without an API audience', async () => {
+    const s = d.server.tessera.services.forTenant(d.tenantId);
+    const app = await s.clients.create({
+      name: 'Profile page',
+      grantTypes: ['authorization_code'],
+      redirectUris: ['http://127.0.0.1:9/profile/'],
+      tokenEndpointAuthMethod: 'none',
+      firstParty: true,
+    });
+    const pkce = pkcePair();
+    const code = await authorize({
+      authorizationEndpoint: d.discovery.authorization_endpoint!,
+      clientId: app.clientId,
+      redirectUri: 'http://127.0.0.1:9/profile/',
+      challenge: pkce.challenge,
+      username: 'alice',
+      password: PASSWORDS.alice,
+      scope: 'openid profile email',
+    });
+    const res = await tokenRequest(d.token, { grant_type: 'authorization_code', client_id: app.clientId, code, redirect_uri: 'http://127.0.0.1:9/profile/', code_verifier: pkce.verifier });
+    expect(res.status).toBe(200);
+    const info = await fetch(d.discovery.userinfo_endpoint!, { headers: { authorization: `Bearer ${res.body.access_token as string}` } });
+    expect(info.status).toBe(200);
+    expect(await info.json()).toEqual({ sub: d.users.alice, preferred_username: 'alice', email: 'alice@dept.example' });
+    const unauth = await fetch(d.discovery.userinfo_endpoint!, { headers: { authorization: 'Bearer not-a-token' } });
+    expect(unauth.status).toBe(401);
+  });
+
   it('answers a PKCE verifier mismatch with invalid_grant', async () => {
     const { code } = await signIn();
     const res = await redeem(code, pkcePair().verifier);
