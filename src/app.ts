@@ -59,7 +59,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
 
   const metrics = createMetrics();
   // Redis errors are counted wherever they happen (rate limits, caches, pub/sub, readiness)
-  const store = observeStore(createStore(config.redisUrl), () => metrics.dependencyError('redis'));
+  const store = observeStore(createStore(config.redisUrl, { cluster: config.redisCluster }), () => metrics.dependencyError('redis'));
   const guard = createLoginGuard(store);
   let core: Core;
   try {

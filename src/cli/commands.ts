@@ -121,7 +121,7 @@ export async function runCommand(config: Config, args: string[], o: Options): Pr
   } finally {
     await core.db.close();
     if (config.redisUrl && (changed.size || created.size)) {
-      const store = createStore(config.redisUrl, { offlineQueue: true });
+      const store = createStore(config.redisUrl, { offlineQueue: true, cluster: config.redisCluster });
       await Promise.all([
         ...[...changed].map((id) => store.publish(CHANNEL_TENANT_CHANGED, id)),
         ...[...created].map((slug) => store.publish(CHANNEL_TENANT_CREATED, slug)),

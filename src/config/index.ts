@@ -45,7 +45,15 @@ const schema = z.object({
   /** Embedded database files and generated local secrets. */
   DATA_DIR: z.string().min(1).default('./.data'),
   /** `redis://…` (or `rediss://`) selects Redis for shared state; unset keeps it in process. */
-  REDIS_URL: urlWithProtocol(['redis:', 'rediss:'], 'redis://').optional(),
+  REDIS_URL: z
+    .string()
+    .refine(
+      (v) => v.split(',').every((u) => ['redis:', 'rediss:'].includes(URL.parse(u.trim())?.protocol ?? '')),
+      'must be a redis:// URL (or, for a Redis Cluster, a comma-separated list of them)',
+    )
+    .optional(),
+  /** `true`: REDIS_URL names seed nodes of a Redis Cluster (ioredis' Cluster client); implied by a list. */
+  REDIS_CLUSTER: z.enum(['true', 'false', '1', '0']).default('false'),
   /** 32 bytes, base64: encrypts private signing keys at rest and keys the client-secret hash. */
   KEY_ENCRYPTION_KEY: z
     .string()
@@ -101,6 +109,7 @@ export type Config = Readonly<{
   databaseUrl: string | undefined;
   dataDir: string;
   redisUrl: string | undefined;
+  redisCluster: boolean;
   /** undefined only in embedded mode before the key file is read (see security/kek.ts) */
   keyEncryptionKey: Buffer | undefined;
   bootstrapAdminUsername: string;
@@ -155,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
     redisUrl: e.REDIS_URL,
+    redisCluster: e.REDIS_CLUSTER === 'true' || e.REDIS_CLUSTER === '1' || (e.REDIS_URL?.includes(',') ?? false),
     keyEncryptionKey: e.KEY_ENCRYPTION_KEY ? Buffer.from(e.KEY_ENCRYPTION_KEY, 'base64') : undefined,
     bootstrapAdminUsername: e.BOOTSTRAP_ADMIN_USERNAME,
     bootstrapAdminPassword: e.BOOTSTRAP_ADMIN_PASSWORD,

@@ -5,6 +5,6 @@ import type { Store } from './types.ts';
 export type { Store } from './types.ts';
 export { StoreUnavailableError } from './types.ts';
 
-export function createStore(redisUrl: string | undefined, opts: { offlineQueue?: boolean } = {}): Store {
+export function createStore(redisUrl: string | undefined, opts: { offlineQueue?: boolean; cluster?: boolean } = {}): Store {
   return redisUrl ? createRedisStore(redisUrl, opts) : createMemoryStore();
 }

@@ -3,27 +3,57 @@
  * queue) and surface as StoreUnavailableError; ioredis reconnects on its own, so recovery needs
  * no restart.
  */
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { StoreUnavailableError, type Store } from './types.ts';
 
 /**
  * `offlineQueue`: queue commands until connected (one-shot callers such as the CLI); servers keep it
  * off so that an unreachable Redis fails fast instead of piling requests up.
  */
-export function createRedisStore(url: string, opts: { prefix?: string; offlineQueue?: boolean } = {}): Store {
-  const redis = new Redis(url, {
+export interface RedisStoreOptions {
+  prefix?: string;
+  offlineQueue?: boolean;
+  /** `url` is a comma-separated list of seed nodes of a Redis Cluster */
+  cluster?: boolean;
+}
+
+/** one node (Redis) or a Redis Cluster (ioredis' Cluster client), with the same options */
+function connect(url: string, opts: RedisStoreOptions, overrides: RedisOptions = {}): Redis | Cluster {
+  const options: RedisOptions = {
     keyPrefix: opts.prefix ?? 'tessera:',
     enableOfflineQueue: opts.offlineQueue ?? false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
-    lazyConnect: false,
     retryStrategy: (times) => Math.min(times * 200, 2000),
-  });
+    ...overrides,
+  };
+  if (!opts.cluster) return new Redis(url, options);
+  const seeds = url.split(',').map((u) => URL.parse(u.trim())!);
+  const first = seeds[0]!;
+  const { keyPrefix, enableOfflineQueue, ...redisOptions } = options;
+  return new Cluster(
+    seeds.map((u) => ({ host: u.hostname, port: Number(u.port || 6379) })),
+    {
+      keyPrefix,
+      enableOfflineQueue,
+      clusterRetryStrategy: (times) => Math.min(times * 200, 2000),
+      redisOptions: {
+        ...redisOptions,
+        ...(first.username ? { username: decodeURIComponent(first.username) } : {}),
+        ...(first.password ? { password: decodeURIComponent(first.password) } : {}),
+        ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
+      },
+    },
+  );
+}
+
+export function createRedisStore(url: string, opts: RedisStoreOptions = {}): Store {
+  const redis = connect(url, opts);
   // connection errors are reported through failing commands; keep them off stderr
   redis.on('error', () => {});
   // pub/sub needs its own connection; it resubscribes by itself after a reconnect
   const prefix = opts.prefix ?? 'tessera:';
-  let subscriber: Redis | undefined;
+  let subscriber: Redis | Cluster | undefined;
   const handlers = new Map<string, Set<(message: string) => void>>();
   const wrap = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
@@ -62,7 +92,7 @@ export function createRedisStore(url: string, opts: { prefix?: string; offlineQu
       }),
     async subscribe(channel, handler) {
       if (!subscriber) {
-        subscriber = new Redis(url, { enableOfflineQueue: true, maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(times * 200, 2000) });
+        subscriber = connect(url, { ...opts, prefix: '' }, { enableOfflineQueue: true, maxRetriesPerRequest: null });
         subscriber.on('error', () => {});
         subscriber.on('message', (ch: string, message: string) => {
           for (const h of handlers.get(ch.slice(prefix.length)) ?? []) h(message);

@@ -84,3 +84,49 @@ export async function tcpProxy(targetPort: number, targetHost = '127.0.0.1'): Pr
   await listen();
   return { port, cut, restore: listen, close: cut };
 }
+
+/** a private three-node Redis Cluster (no replicas), for the ioredis Cluster client */
+export async function privateRedisCluster(): Promise<{ urls: string[]; stop(): Promise<void> }> {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const run = promisify(execFile);
+  const dir = await mkdtemp(join(tmpdir(), 'tessera-rc-'));
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const children = ports.map((port) =>
+    spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--dir', dir, '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    ),
+  );
+  const stop = async () => {
+    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => (c.once('exit', r), c.kill('SIGKILL'))) : undefined)));
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    for (const port of ports) {
+      for (let i = 0; i < 100; i++) {
+        const ok = await new Promise<boolean>((resolve) => {
+          const s = createConnection(port, '127.0.0.1');
+          s.once('connect', () => (s.destroy(), resolve(true)));
+          s.once('error', () => resolve(false));
+        });
+        if (ok) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
+    for (let i = 0; i < 100; i++) {
+      const { stdout } = await run('redis-cli', ['-p', String(ports[0]), 'cluster', 'info']);
+      if (stdout.includes('cluster_state:ok')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { urls: ports.map((p) => `redis://127.0.0.1:${p}`), stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
