@@ -99,7 +99,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     adapter: (name: string) =>
       name === 'Client'
         ? clients.adapter(SUPPORTED_GRANT_TYPES)
-        : createSqlAdapter(name, repos.artifacts, (grantId, until) => deps.revocations.mirrorGrant(grantId, until)),
+        : createSqlAdapter(name, repos.artifacts, (grantId) => deps.revocations.revokeGrant(grantId)),
     jwks: { keys: model.keys as NonNullable<Configuration['jwks']>['keys'] },
     cookies: {
       keys: deps.cookieKeys,

@@ -69,7 +69,7 @@ export async function buildTenant(deps: TenantBuildDeps, row: TenantRow): Promis
   });
   const clients = createClientDirectory(repos.clients, model, deps.secretBox);
   const verifyAccessToken = createAccessTokenVerifier(model);
-  const revocations = createRevocationList(deps.store, repos.revocations, row.id);
+  const revocations = createRevocationList(deps.store, repos.revocations, repos.artifacts, row.id);
   const provider = createProvider({
     revocations,
     store: deps.store,

@@ -12,13 +12,11 @@ import type { InputJsonObject } from '../../generated/prisma/internal/prismaName
 import { digest } from '../../security/crypto.ts';
 import { RefreshTokenReuse } from '../errors.ts';
 import { requestContext } from '../request-context.ts';
-
-/** how long a revoked grant is remembered: longer than any access token lives (max TTL 86400 s) */
-const REVOKED_GRANT_MEMORY_MS = 86_400_000 + 60_000;
+import { revokedGrantUntil } from '../tokens/revocation-list.ts';
 
 /**
- * Refresh tokens rotate transactionally: within a request, `consume` only notes the old token,
- * and the successor's `upsert` consumes it and inserts the successor in one transaction. The
+ * Refresh tokens rotate atomically: within a request, `consume` only notes the old token, and the
+ * successor's `upsert` consumes it and inserts the successor in one statement. The
  * loser of a race (or a replay) finds it consumed: the whole grant is revoked (reuse detection)
  * and the request fails with invalid_grant.
  */
@@ -33,14 +31,9 @@ const KEEPS_JTI = new Set(['Session']);
 export function createSqlAdapter(
   model: string,
   repo: ArtifactRepository,
-  /** mirrors a grant revocation into the store (the durable record is written by the repository) */
-  onGrantRevoked: (grantId: string, until: Date) => Promise<void> = async () => {},
+  /** revokes a whole grant (the tenant's revocation list: SQL, then its store mirror) */
+  revokeGrant: (grantId: string) => Promise<void> = (grantId) => repo.revokeByGrantId(grantId, revokedGrantUntil()),
 ): Adapter {
-  const revokeGrant = async (grantId: string) => {
-    const until = new Date(Date.now() + REVOKED_GRANT_MEMORY_MS);
-    await repo.revokeByGrantId(grantId, until);
-    await onGrantRevoked(grantId, until);
-  };
   const revive = (row: ArtifactRow | null, jti: string | undefined): AdapterPayload | undefined => {
     if (!row) return undefined;
     const payload = { ...(row.payload as AdapterPayload) };

@@ -16,8 +16,6 @@ import type { RevocationList } from './revocation-list.ts';
 
 export const INTROSPECTION_PATH = '/token/introspection';
 export const REVOCATION_PATH = '/token/revocation';
-/** a revoked grant is remembered longer than any of its access tokens can live */
-const GRANT_MEMORY_MS = 86_400_000 + 60_000;
 
 export interface TokenEndpointDeps {
   provider: Provider;
@@ -92,9 +90,7 @@ export function tokenEndpoints(deps: TokenEndpointDeps) {
       return;
     }
     if (found.clientId !== client.clientId) return;
-    const until = new Date(Date.now() + GRANT_MEMORY_MS);
-    await repos.artifacts.revokeByGrantId(found.grantId, until);
-    await revocations.mirrorGrant(found.grantId, until);
+    await revocations.revokeGrant(found.grantId);
     provider.emit('tessera.revocation', ctx, 'refresh_token');
   }
 
