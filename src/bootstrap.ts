@@ -44,10 +44,12 @@ export async function bootstrap(deps: {
     // every platform admin is gone: recreate the bootstrap admin (or give the role back to it)
     const existing = await r.users.findByUsername(deps.username);
     const roleIds = await resolveRoleIds(r, [PLATFORM_ADMIN_ROLE, TENANT_ADMIN_ROLE]);
+    // argon2 before the transaction, not while it holds locks
+    const passwordHash = existing ? undefined : await deps.passwords.hash(password);
     await deps.repos.transaction(async (tx) => {
       const t = tx.forTenant(system.id);
       if (existing) await t.users.setRoles(existing.id, roleIds);
-      else await t.users.create({ username: deps.username, passwordHash: await deps.passwords.hash(password), roleIds });
+      else await t.users.create({ username: deps.username, passwordHash: passwordHash!, roleIds });
       await t.audit.record({ type: 'bootstrap.admin_restored', actor: SYSTEM_ACTOR.actor, target: deps.username });
     });
     return existing ? { created: true } : { created: true, ...generated };

@@ -20,13 +20,6 @@ export function createTenantRepository(db: Db) {
       db.tenant.create({ data, select }),
     page: (opts: { after?: string | undefined; limit: number }): Promise<TenantRow[]> =>
       db.tenant.findMany({ select, orderBy: { id: 'asc' }, take: opts.limit, ...(opts.after ? { where: { id: { gt: opts.after } } } : {}) }),
-    list: (opts: { after?: string | undefined; limit: number }): Promise<TenantRow[]> =>
-      db.tenant.findMany({
-        select,
-        orderBy: { slug: 'asc' },
-        take: opts.limit,
-        ...(opts.after ? { where: { slug: { gt: opts.after } } } : {}),
-      }),
   };
 }
 export type TenantRepository = ReturnType<typeof createTenantRepository>;

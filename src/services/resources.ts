@@ -63,7 +63,6 @@ export function createResourceService(deps: ServiceDeps, tenantId: string) {
     },
     get: async (id: string): Promise<ResourceView> => view(await find(id)),
     list: (page: PageInput = {}) => paginate(page, (o) => r.resources.page(o), view),
-    listAll: () => r.resources.listAll(),
     async update(id: string, input: UpdateResourceInput, actor: Actor = SYSTEM_ACTOR): Promise<ResourceView> {
       const current = await find(id);
       if (current.builtIn && input.scopes) throw new AppError('conflict', 'the scopes of a built-in resource cannot change');

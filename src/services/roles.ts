@@ -89,7 +89,6 @@ export function createRoleService(deps: ServiceDeps, tenantId: string) {
         permissions: role.permissions.map((p) => ({ resource: resources.get(p.resourceId) ?? p.resourceId, scope: p.scope })),
       }));
     },
-    listAll: () => r.roles.listAll(),
     async update(name: string, input: UpdateRoleInput, actor: Actor = SYSTEM_ACTOR): Promise<RoleView> {
       const role = await find(name);
       if (role.builtIn && input.permissions) throw new AppError('conflict', 'the permissions of a built-in role cannot change');

@@ -108,10 +108,6 @@ export function createTenantService(deps: ServiceDeps) {
       return withIssuer(t);
     },
     list: (page: PageInput = {}) => paginate(page, (o) => repos.tenants.page(o), withIssuer),
-    async find(slug: string): Promise<Tenant | null> {
-      const t = await repos.tenants.findBySlug(slug);
-      return t && withIssuer(t);
-    },
   };
 }
 export type TenantService = ReturnType<typeof createTenantService>;
