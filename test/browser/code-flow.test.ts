@@ -32,6 +32,19 @@ describe.each(BACKENDS)('authorization code flow on %s', (backend) => {
   };
   const redeem = (code: string, verifier: string) =>
     tokenRequest(d.token, { grant_type: 'authorization_code', client_id: d.spa.clientId, code, redirect_uri: SPA, code_verifier: verifier });
+  /** a valid authorization request of the SPA (PKCE S256) */
+  const authorizationUrl = () => {
+    const url = new URL(d.discovery.authorization_endpoint!);
+    url.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: d.spa.clientId,
+      redirect_uri: SPA,
+      scope: 'openid',
+      code_challenge: pkcePair().challenge,
+      code_challenge_method: 'S256',
+    }).toString();
+    return url;
+  };
   const introspect = (token: string) => tokenRequest(d.discovery.introspection_endpoint!, { token }, d.introspector);
 
   it('issues the same JWT access token as the password grant, a refresh token and an id_token', async () => {
@@ -135,15 +148,7 @@ describe.each(BACKENDS)('authorization code flow on %s', (backend) => {
   });
 
   it('sets HttpOnly, SameSite=Lax cookies under the tenant path, and a strict CSP on the login page', async () => {
-    const url = new URL(d.discovery.authorization_endpoint!);
-    url.search = new URLSearchParams({
-      response_type: 'code',
-      client_id: d.spa.clientId,
-      redirect_uri: SPA,
-      scope: 'openid',
-      code_challenge: pkcePair().challenge,
-      code_challenge_method: 'S256',
-    }).toString();
+    const url = authorizationUrl();
     const jar = new CookieJar();
     const res = await get(jar, url.href);
     expect(res.status).toBe(303);
@@ -174,15 +179,7 @@ describe.each(BACKENDS)('authorization code flow on %s', (backend) => {
   });
 
   it('shows a brute-force lockout as a clear message on the login page', async () => {
-    const url = new URL(d.discovery.authorization_endpoint!);
-    url.search = new URLSearchParams({
-      response_type: 'code',
-      client_id: d.spa.clientId,
-      redirect_uri: SPA,
-      scope: 'openid',
-      code_challenge: pkcePair().challenge,
-      code_challenge_method: 'S256',
-    }).toString();
+    const url = authorizationUrl();
     const jar = new CookieJar();
     const start = await get(jar, url.href);
     const login = await get(jar, new URL(start.headers.get('location')!, url).href);

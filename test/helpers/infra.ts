@@ -7,6 +7,20 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { freePort } from './process.ts';
 
+/** resolves once something accepts TCP connections on 127.0.0.1:port (about 5 s at most) */
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = createConnection(port, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on port ${port}`);
+}
+
 export interface PrivateRedis {
   url: string;
   port: number;
@@ -17,24 +31,13 @@ export interface PrivateRedis {
 export async function privateRedis(): Promise<PrivateRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
-  const ready = async () => {
-    for (let i = 0; i < 100; i++) {
-      const ok = await new Promise<boolean>((resolve) => {
-        const s = createConnection(port, '127.0.0.1');
-        s.once('connect', () => (s.destroy(), resolve(true)));
-        s.once('error', () => resolve(false));
-      });
-      if (ok) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error('redis-server did not start');
-  };
+
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     async start() {
       child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-      await ready();
+      await waitForPort(port);
     },
     async stop() {
       if (!child || child.exitCode !== null) return;
@@ -107,17 +110,7 @@ export async function privateRedisCluster(): Promise<{ urls: string[]; stop(): P
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    for (const port of ports) {
-      for (let i = 0; i < 100; i++) {
-        const ok = await new Promise<boolean>((resolve) => {
-          const s = createConnection(port, '127.0.0.1');
-          s.once('connect', () => (s.destroy(), resolve(true)));
-          s.once('error', () => resolve(false));
-        });
-        if (ok) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+    for (const port of ports) await waitForPort(port);
     await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
     for (let i = 0; i < 100; i++) {
       const { stdout } = await run('redis-cli', ['-p', String(ports[0]), 'cluster', 'info']);
