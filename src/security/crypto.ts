@@ -10,8 +10,11 @@ export interface SecretBox {
   decrypt(sealed: string, aad: string): string;
   /** keyed hash (HMAC-SHA-256) for high-entropy secrets such as client secrets */
   keyedHash(secret: string): string;
-  /** constant-time check of `secret` against a stored keyed hash */
-  verifyKeyedHash(secret: string, storedHash: string): boolean;
+  /**
+   * constant-time check of `secret` against stored keyed hashes: one HMAC whatever their number
+   * (none at all still costs the HMAC, so an unknown client id takes the same time)
+   */
+  matchesAnyKeyedHash(secret: string, storedHashes: readonly string[]): boolean;
 }
 
 function subKey(kek: Buffer, info: string): Buffer {
@@ -40,10 +43,15 @@ export function createSecretBox(kek: Buffer): SecretBox {
       return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8');
     },
     keyedHash,
-    verifyKeyedHash(secret, storedHash) {
-      const a = Buffer.from(keyedHash(secret), 'utf8');
-      const b = Buffer.from(storedHash, 'utf8');
-      return a.length === b.length && timingSafeEqual(a, b);
+    matchesAnyKeyedHash(secret, storedHashes) {
+      const presented = Buffer.from(keyedHash(secret), 'utf8');
+      let ok = false;
+      // no early exit: every stored hash is compared
+      for (const stored of storedHashes) {
+        const b = Buffer.from(stored, 'utf8');
+        if (b.length === presented.length && timingSafeEqual(presented, b)) ok = true;
+      }
+      return ok;
     },
   };
 }

@@ -58,16 +58,11 @@ export function createClientDirectory(repo: ClientRepository, model: TenantModel
       return id ? model.resourcesById.get(id)?.audience : undefined;
     },
     async verifySecret(clientId, secret) {
+      if (typeof secret !== 'string') return false;
       const row = await get(clientId);
-      if (!row || typeof secret !== 'string') return false;
       const now = Date.now();
-      let ok = false;
-      // check every live secret (no early exit), each comparison constant-time
-      for (const s of row.secrets) {
-        if (s.expiresAt && s.expiresAt.getTime() <= now) continue;
-        if (secretBox.verifyKeyedHash(secret, s.hash)) ok = true;
-      }
-      return ok;
+      const live = (row?.secrets ?? []).filter((s) => !s.expiresAt || s.expiresAt.getTime() > now).map((s) => s.hash);
+      return secretBox.matchesAnyKeyedHash(secret, live) && row !== undefined;
     },
     adapter(supported) {
       const readOnly = async () => {
