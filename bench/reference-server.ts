@@ -27,3 +27,5 @@ const provider = new Provider(`http://localhost:${port}`, {
   },
 });
 provider.listen(port, () => process.stdout.write(`reference listening on ${port}\n`));
+// exit normally on SIGTERM, so `--cpu-prof` can write its profile
+process.on('SIGTERM', () => process.exit(0));

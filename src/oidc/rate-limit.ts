@@ -16,10 +16,7 @@ const HOUR_MS = 3600_000;
 export function applyRateLimits(provider: Provider, deps: { store: Store; clients: ClientDirectory; tenantId: string; tenantLimitPerHour: number | undefined }) {
   const { store, clients, tenantId } = deps;
 
-  async function check(ctx: KoaContextWithOIDC): Promise<void> {
-    const clientId = ctx.oidc.client?.clientId;
-    const clientLimit = clientId ? (await clients.get(clientId))?.rateLimitPerHour ?? undefined : undefined;
-    if (clientLimit === undefined && deps.tenantLimitPerHour === undefined) return;
+  async function check(ctx: KoaContextWithOIDC, clientId: string | undefined, clientLimit: number | undefined): Promise<void> {
     const window = Math.floor(Date.now() / HOUR_MS);
     const retryAfter = Math.max(1, Math.ceil(((window + 1) * HOUR_MS - Date.now()) / 1000));
     try {
@@ -40,8 +37,12 @@ export function applyRateLimits(provider: Provider, deps: { store: Store; client
   const handlers = grantTypeHandlers(provider);
   for (const [grant, handler] of handlers) {
     handlers.set(grant, async (ctx) => {
-      await check(ctx);
-      await handler(ctx);
+      const clientId = ctx.oidc.client?.clientId;
+      // the client row is cached by the time the client authenticated; peek first, no extra promise
+      const row = clientId ? (clients.peek(clientId) ?? (await clients.get(clientId))) : undefined;
+      const clientLimit = row?.rateLimitPerHour ?? undefined;
+      if (clientLimit !== undefined || deps.tenantLimitPerHour !== undefined) await check(ctx, clientId, clientLimit);
+      return handler(ctx);
     });
   }
 }

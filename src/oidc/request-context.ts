@@ -1,13 +1,26 @@
 /**
- * Per-request state shared between a grant and the adapters beneath it (AsyncLocalStorage). Used
- * to make refresh-token rotation one transaction: `consume(old)` only records the old token here,
- * and the `upsert(successor)` that follows consumes it and stores the successor atomically.
+ * Per-request state shared between a grant and the adapters beneath it. Used to make
+ * refresh-token rotation one transaction: `consume(old)` only records the old token here, and the
+ * `upsert(successor)` that follows consumes it and stores the successor atomically.
+ *
+ * It hangs off oidc-provider's own request context (`Provider.ctx`, the AsyncLocalStorage that
+ * oidc-provider runs every one of its routes in) instead of a second AsyncLocalStorage of ours:
+ * each enabled AsyncLocalStorage adds work to every promise the process creates. Outside a
+ * provider route there is no state, and the adapter consumes at once.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import Provider from 'oidc-provider';
 
 export interface RequestState {
   /** digest of a refresh token whose consumption waits for its successor's upsert */
   pendingConsume?: { model: string; id: string };
 }
 
-export const requestContext = new AsyncLocalStorage<RequestState>();
+const states = new WeakMap<object, RequestState>();
+
+export function requestState(): RequestState | undefined {
+  const ctx = Provider.ctx as object | undefined;
+  if (!ctx) return undefined;
+  let state = states.get(ctx);
+  if (!state) states.set(ctx, (state = {}));
+  return state;
+}

@@ -2,7 +2,7 @@
  * Symmetric primitives keyed by KEY_ENCRYPTION_KEY. Sub-keys are derived with HKDF so the
  * key that encrypts private JWKs never doubles as the key that hashes client secrets.
  */
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, createSecretKey, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export interface SecretBox {
   /** AES-256-GCM; output `v1.<iv>.<ciphertext>.<tag>` (base64url), `aad` binds it to its row */
@@ -24,7 +24,7 @@ function subKey(kek: Buffer, info: string): Buffer {
 export function createSecretBox(kek: Buffer): SecretBox {
   if (kek.length !== 32) throw new Error('key encryption key must be 32 bytes');
   const encKey = subKey(kek, 'private-key-encryption');
-  const macKey = subKey(kek, 'client-secret-hash');
+  const macKey = createSecretKey(subKey(kek, 'client-secret-hash'));
   const keyedHash = (secret: string) => createHmac('sha256', macKey).update(secret, 'utf8').digest('base64url');
   return {
     encrypt(plaintext, aad) {

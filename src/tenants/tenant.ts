@@ -12,7 +12,6 @@ import { openPrivateJwk } from '../services/keys.ts';
 import { issuerFor } from '../services/deps.ts';
 import { createClientDirectory } from '../oidc/adapters/clients.ts';
 import { createProvider } from '../oidc/provider.ts';
-import { requestContext } from '../oidc/request-context.ts';
 import { createRevocationList } from '../oidc/tokens/revocation-list.ts';
 import { createAccessTokenVerifier, type AccessTokenVerifier } from '../oidc/tokens/verify.ts';
 import type { Store } from '../store/index.ts';
@@ -89,13 +88,12 @@ export async function buildTenant(deps: TenantBuildDeps, row: TenantRow): Promis
     interactionTtl: deps.interactionTtl,
     onServerError: deps.onServerError,
   });
-  const callback = provider.callback();
+  const callback = provider.callback() as (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   return {
     model,
     provider,
     verifyAccessToken,
     isRevoked: (jti, grantId) => revocations.isRevoked(jti, grantId),
-    // every request gets its own context (see oidc/request-context.ts)
-    handle: (req, res) => requestContext.run({}, () => callback(req, res) as Promise<void>),
+    handle: callback,
   };
 }

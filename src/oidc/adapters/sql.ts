@@ -11,7 +11,7 @@ import type { ArtifactRepository, ArtifactRow } from '../../repositories/artifac
 import type { InputJsonObject } from '../../generated/prisma/internal/prismaNamespace.ts';
 import { digest } from '../../security/crypto.ts';
 import { RefreshTokenReuse } from '../errors.ts';
-import { requestContext } from '../request-context.ts';
+import { requestState } from '../request-context.ts';
 import { revokedGrantUntil } from '../tokens/revocation-list.ts';
 
 /**
@@ -52,7 +52,7 @@ export function createSqlAdapter(
         uid: payload.uid ?? null,
         userCode: payload.userCode ?? null,
       };
-      const state = requestContext.getStore();
+      const state = requestState();
       const pending = state?.pendingConsume;
       if (pending && pending.model === model) {
         state.pendingConsume = undefined;
@@ -74,7 +74,7 @@ export function createSqlAdapter(
       return revive(await repo.findByUserCode(model, userCode), undefined);
     },
     async consume(id) {
-      const state = requestContext.getStore();
+      const state = requestState();
       if (state && ROTATES.has(model)) {
         state.pendingConsume = { model, id: digest(id) };
         return;

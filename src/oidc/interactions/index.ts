@@ -95,7 +95,8 @@ export function interactionRoutes(deps: InteractionDeps) {
     return finish(ctx, await grantConsent(ic, interaction));
   }
 
-  return async function interactionMiddleware(ctx: Context, next: Next): Promise<void> {
+  // not async itself: the requests it does not serve (most of them) pass through without a promise of its own
+  return function interactionMiddleware(ctx: Context, next: Next): Promise<void> | void {
     if (ctx.path === STYLESHEET_PATH && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
       ctx.set('Cache-Control', 'public, max-age=3600');
       ctx.set('X-Content-Type-Options', 'nosniff');
@@ -104,14 +105,17 @@ export function interactionRoutes(deps: InteractionDeps) {
       return;
     }
     const m = ROUTE.exec(ctx.path);
-    if (!m) return next();
+    return m ? serve(ctx, m[1]!, m[2]) : next();
+  };
+
+  async function serve(ctx: Context, uid: string, action: string | undefined): Promise<void> {
     try {
-      await handle(ctx, m[1]!, m[2]);
+      await handle(ctx, uid, action);
     } catch (err) {
       if (err instanceof PageError) return showError(ctx, deps, err.status, err.code, err.message);
       deps.onServerError(err as Error);
       ctx.set('Retry-After', '5');
       showError(ctx, deps, 503, 'temporarily_unavailable', 'The service is temporarily unavailable. Please try again in a moment.');
     }
-  };
+  }
 }

@@ -94,9 +94,13 @@ export function tokenEndpoints(deps: TokenEndpointDeps) {
     provider.emit('tessera.revocation', ctx, 'refresh_token');
   }
 
-  return async function tokenEndpointsMiddleware(ctx: Context, next: Next): Promise<void> {
+  // not async itself: the requests it does not serve (most of them) pass through without a promise of its own
+  return function tokenEndpointsMiddleware(ctx: Context, next: Next): Promise<void> {
     const route = ctx.method === 'POST' && ctx.path === INTROSPECTION_PATH ? introspect : ctx.method === 'POST' && ctx.path === REVOCATION_PATH ? revoke : undefined;
-    if (!route) return next();
+    return route ? serve(ctx, route) : next();
+  };
+
+  async function serve(ctx: Context, route: typeof introspect | typeof revoke): Promise<void> {
     ctx.set('Cache-Control', 'no-store');
     try {
       const body = await route(ctx);
@@ -116,5 +120,5 @@ export function tokenEndpoints(deps: TokenEndpointDeps) {
       if (err.statusCode === 401) ctx.set('WWW-Authenticate', `Basic realm="${model.issuer}"`);
       ctx.body = { error: err.error, ...(err.error_description ? { error_description: err.error_description } : {}) };
     }
-  };
+  }
 }
