@@ -20,6 +20,7 @@ import { createCsrf } from './interactions/csrf.ts';
 import { interactionRoutes } from './interactions/index.ts';
 import { providerPages } from './interactions/provider-pages.ts';
 import { applyRateLimits } from './rate-limit.ts';
+import { EXTERNAL_SIGNING, signingKeys } from './signing-keys.ts';
 import type { Store } from '../store/index.ts';
 import type { RevocationList } from './tokens/revocation-list.ts';
 import type { AccessTokenVerifier } from './tokens/verify.ts';
@@ -100,7 +101,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       name === 'Client'
         ? clients.adapter(SUPPORTED_GRANT_TYPES)
         : createSqlAdapter(name, repos.artifacts, (grantId) => deps.revocations.revokeGrant(grantId)),
-    jwks: { keys: model.keys as NonNullable<Configuration['jwks']>['keys'] },
+    jwks: { keys: signingKeys(model.keys) },
     cookies: {
       keys: deps.cookieKeys,
       long: { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, path: `${basePath}/` },
@@ -129,6 +130,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     features: {
       devInteractions: { enabled: false },
+      externalSigningSupport: EXTERNAL_SIGNING,
       rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },

@@ -132,6 +132,35 @@ describe.each(BACKENDS)('client_credentials on %s', (backend) => {
     ).rejects.toThrow();
   });
 
+  it('signs with every supported algorithm, verifiable with the published JWKS, which holds no private parts', async () => {
+    const { services } = server.tessera;
+    for (const signingAlg of ['ES256', 'EdDSA', 'RS256'] as const) {
+      const slug = `alg-${signingAlg.toLowerCase()}`;
+      const t = await services.tenants.create({ slug, name: slug, signingAlg });
+      const st = services.forTenant(t.id);
+      await st.resources.create({ audience: API, name: 'api', scopes: ['outbreaks:read'] });
+      await st.roles.create({ name: 'viewer', permissions: [{ resource: API, scope: 'outbreaks:read' }] });
+      const creds = (await st.clients.create({ name: 'job', grantTypes: ['client_credentials'], roles: ['viewer'] })) as typeof job;
+      const d = await discover(server.url, slug);
+      const keys = ((await (await fetch(d.jwks_uri!)).json()) as { keys: Record<string, unknown>[] }).keys;
+      expect(keys).toHaveLength(2); // active + next
+      for (const k of keys) {
+        expect(k).toMatchObject({ alg: signingAlg, use: 'sig' });
+        for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(k[secret], `${signingAlg} ${secret}`).toBeUndefined();
+      }
+      const res = await tokenRequest(d.token_endpoint!, { grant_type: 'client_credentials', resource: API }, creds);
+      expect(res.status).toBe(200);
+      const { payload, protectedHeader } = await jwtVerify(res.body.access_token as string, createRemoteJWKSet(new URL(d.jwks_uri!)), {
+        issuer: d.issuer!,
+        audience: API,
+        typ: 'at+jwt',
+        algorithms: [signingAlg],
+      });
+      expect(protectedHeader.kid).toBe(keys[0]!.kid);
+      expect(payload).toMatchObject({ scope: 'outbreaks:read', tenant_id: slug, roles: ['viewer'] });
+    }
+  });
+
   it('answers 404 for an unknown tenant', async () => {
     for (const path of ['/t/no-such-tenant/.well-known/openid-configuration', '/t/no-such-tenant/token', '/t/NOT_A_SLUG/jwks']) {
       const res = await fetch(`${server.url}${path}`, { method: path.endsWith('token') ? 'POST' : 'GET' });
