@@ -19,6 +19,7 @@ import { openCore, type Core } from './core.ts';
 import { monitorDatabase } from './db/monitor.ts';
 import type { Database } from './db/database.ts';
 import { createServer, drainHttpServer } from './server.ts';
+import { createHttpObserver } from './observability/http.ts';
 import type { Services } from './services/index.ts';
 import { createTenantPool, type TenantPool } from './tenants/pool.ts';
 import { CHANNEL_TENANT_CHANGED, CHANNEL_TENANT_CREATED } from './store/channels.ts';
@@ -74,6 +75,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
   if (core.migrationsApplied.length) log.info({ migrations: core.migrationsApplied }, 'migrations applied');
   let sweeper: NodeJS.Timeout | undefined;
   try {
+    const observer = createHttpObserver({ log, metrics });
     const tenantDeps = {
       repos,
       secretBox,
@@ -89,6 +91,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       sessionTtl: config.sessionTtl,
       interactionTtl: config.interactionTtl,
       onServerError: (err: Error) => log.error({ err: { name: err.name, message: err.message } }, 'oidc server error'),
+      observe: observer.tenant,
     };
     const pool = createTenantPool({
       max: config.tenantCacheSize,
@@ -122,8 +125,8 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
     const { router: admin } = createAdminRouter({ publicUrl, services, repos, pool, databaseUp: dbMonitor.isUp, log: adminLog });
     metrics.observePool(pool.stats);
     const health = createHealth({ db, store, metrics });
-    const app = createServer({ publicUrl, pool, db, log, trustProxy: config.trustProxy, admin, metrics, health, metricsToken: config.metricsToken });
-    http.on('request', app.callback());
+    const server = createServer({ publicUrl, pool, db, observer, trustProxy: config.trustProxy, admin, metrics, health, metricsToken: config.metricsToken });
+    http.on('request', server.handle);
     sweeper = setInterval(() => {
       sweepExpired(db.prisma).catch((err: Error) => log.warn({ err: { message: err.message } }, 'sweep failed'));
     }, SWEEP_INTERVAL_MS);

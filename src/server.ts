@@ -1,28 +1,25 @@
 /**
- * The Koa app: `/t/:tenant/*` goes to that tenant's oidc-provider; `/admin/*` to the admin API;
- * `/healthz`, `/readyz` and `/metrics` for operators (never rate-limited, no secrets); everything
+ * The HTTP entry point. `/t/<tenant>/*` goes to that tenant's oidc-provider: straight from the
+ * Node request when the tenant is in memory (one Koa context per request, the provider's own),
+ * otherwise through the Koa app, which loads it (or answers 404 / 503). The Koa app also serves
+ * `/admin/*`, `/healthz`, `/readyz` and `/metrics` (never rate-limited, no secrets); everything
  * else is a JSON 404. The issuer and every advertised URL come from PUBLIC_URL: the request's Host
- * and X-Forwarded-* headers are overwritten before the provider sees the request, so a forged Host
- * can never change what discovery advertises.
- *
- * The first middleware owns the request: its id (X-Request-Id accepted or generated, echoed), the
- * request scope that deeper code reports into (see observability/request-scope.ts), the one log
- * line per request (route, never the query string or a body), the HTTP metrics, and the only
- * place that writes error bodies outside the provider and the admin API.
+ * and X-Forwarded-* headers are overwritten before the provider sees the request, so a forged
+ * Host can never change what discovery advertises. Request ids, logs and metrics: see
+ * observability/http.ts (the same middleware runs first in the Koa app and in every provider).
  */
-import cluster from 'node:cluster';
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { Server } from 'node:http';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type Router from '@koa/router';
-import Koa, { type Context } from 'koa';
+import Koa from 'koa';
 import type { Database } from './db/database.ts';
 import type { Health } from './observability/health.ts';
-import type { Logger } from './observability/log.ts';
+import { tenantRoute, type HttpObserver } from './observability/http.ts';
 import type { Metrics } from './observability/metrics.ts';
-import { requestScope, type RequestScope } from './observability/request-scope.ts';
+import { requestScope } from './observability/request-scope.ts';
 import { SLUG_PATTERN } from './services/deps.ts';
+import type { Tenant } from './tenants/tenant.ts';
 import type { TenantPool } from './tenants/pool.ts';
-import { AppError } from './errors.ts';
 
 export interface ServerDeps {
   /** the admin API router (mounted at /admin) */
@@ -32,25 +29,15 @@ export interface ServerDeps {
   trustProxy: boolean;
   pool: TenantPool;
   db: Database;
-  log: Logger;
+  observer: HttpObserver;
   metrics: Metrics;
   health: Health;
   /** METRICS_TOKEN: when set, /metrics requires `Authorization: Bearer <it>` */
   metricsToken?: string | undefined;
 }
 
-const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
-/** path segments that are identifiers (interaction uids, ids), replaced by `:id` in routes */
-const ID_SEGMENT = /^(?=.*\d)[\w-]{12,}$|^[\w-]{24,}$/;
-
-/** the route of a tenant request, relative to /t/<tenant>: bounded, no identifiers */
-function tenantRoute(rest: string): string {
-  return rest
-    .split('/')
-    .map((s) => (ID_SEGMENT.test(s) ? ':id' : s))
-    .join('/')
-    .slice(0, 100);
-}
+/** `/t/<slug><rest>?<query>` of a request target in origin form */
+const TENANT_URL = /^\/t\/([^/?]+)([^?]*)(?:\?(.*))?$/s;
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -60,51 +47,25 @@ function bearerMatches(header: string, expected: Buffer): boolean {
   return timingSafeEqual(digest(m?.[1] ?? ''), expected) && m !== null;
 }
 
-export function createServer(deps: ServerDeps): Koa {
+export function createServer(deps: ServerDeps): { app: Koa; handle: (req: IncomingMessage, res: ServerResponse) => void } {
   const app = new Koa({ proxy: deps.trustProxy });
   const base = new URL(deps.publicUrl);
   const basePath = base.pathname.replace(/\/$/, '');
   const forwardedProto = base.protocol.slice(0, -1);
   const metricsDigest = deps.metricsToken ? digest(deps.metricsToken) : undefined;
-  // which cluster worker answered: lets operators (and the cluster test) tell workers apart
-  const worker = cluster.isWorker ? String(process.pid) : undefined;
 
-  app.use(async (ctx, next) => {
-    const started = process.hrtime.bigint();
-    const path = ctx.path;
-    const incoming = ctx.get('x-request-id');
-    const requestId = /^[\w.-]{1,128}$/.test(incoming) ? incoming : randomUUID();
-    ctx.state.requestId = requestId;
-    ctx.set('X-Request-Id', requestId);
-    if (worker) ctx.set('X-Tessera-Worker', worker);
-    const scope: RequestScope = { requestId, onAudit: (type) => deps.metrics.audit(scope.tenant, type) };
-    try {
-      await requestScope.run(scope, next);
-    } catch (err) {
-      const e = err instanceof AppError ? err : undefined;
-      const status = e?.status ?? 503;
-      if (!e) {
-        deps.metrics.observeError(err);
-        deps.log.error({ err: { message: (err as Error).message, name: (err as Error).name }, requestId }, 'request failed');
-      }
-      ctx.status = status;
-      if (status === 503) ctx.set('Retry-After', '5');
-      ctx.set('Cache-Control', 'no-store');
-      ctx.body = { error: e?.code ?? 'temporarily_unavailable', error_description: e?.message ?? 'the service is temporarily unavailable' };
-    } finally {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
-      const tenant = ctx.state.tenant as string | undefined;
-      const route = routeOf(ctx, path);
-      const area = tenant ? 'oidc' : path === '/admin' || path.startsWith('/admin/') ? 'admin' : OPS_PATHS.has(path) ? 'ops' : 'other';
-      deps.metrics.request(area, status, tenant, route);
-      if (tenant && ctx.state.tenantRoute) deps.metrics.tenantRequest(ctx.req, tenant, ctx.state.tenantRoute as string, status, seconds);
-      const line = { requestId, method: ctx.method, route, tenant, status, durationMs: Math.round(seconds * 10_000) / 10, ip: ctx.ip };
-      // probes hit these every few seconds: keep them out of the info stream
-      if (area === 'ops' && status < 400) deps.log.debug(line, 'request');
-      else deps.log.info(line, 'request');
-    }
-  });
+  /** hands a request to its tenant's provider, as if that provider were served at PUBLIC_URL */
+  const forward = (tenant: Tenant, slug: string, rest: string, query: string | undefined, req: IncomingMessage, res: ServerResponse) => {
+    req.url = (rest || '/') + (query ? `?${query}` : '');
+    (req as { originalUrl?: string }).originalUrl = `${basePath}/t/${slug}${req.url}`;
+    req.headers['x-forwarded-host'] = base.host;
+    req.headers['x-forwarded-proto'] = forwardedProto;
+    // the provider trusts X-Forwarded-For; without TRUST_PROXY it is the peer's address, as for the Koa app
+    if (!deps.trustProxy) req.headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
+    return tenant.handle(req, res);
+  };
+
+  app.use(deps.observer.app);
 
   app.use(async (ctx, next) => {
     if (ctx.path === '/healthz') {
@@ -134,6 +95,7 @@ export function createServer(deps: ServerDeps): Koa {
     await next();
   });
 
+  // tenants that are not in memory yet (or unknown, or unreachable)
   app.use(async (ctx, next) => {
     const m = /^\/t\/([^/]+)(\/.*)?$/.exec(ctx.path);
     if (!m) return next();
@@ -144,20 +106,12 @@ export function createServer(deps: ServerDeps): Koa {
       ctx.body = { error: 'not_found', error_description: 'unknown tenant' };
       return;
     }
-    deps.metrics.observeProvider(tenant.provider);
     ctx.state.tenant = slug;
     ctx.state.tenantRoute = tenantRoute(m[2] ?? '/');
     const scope = requestScope.getStore();
     if (scope) scope.tenant = slug;
-    const rest = (m[2] ?? '/') + (ctx.querystring ? `?${ctx.querystring}` : '');
-    const { req } = ctx;
-    req.url = rest;
-    (req as { originalUrl?: string }).originalUrl = `${basePath}/t/${slug}${rest}`;
-    req.headers['x-forwarded-host'] = base.host;
-    req.headers['x-forwarded-proto'] = forwardedProto;
-    req.headers['x-forwarded-for'] = ctx.ip;
     ctx.respond = false;
-    await tenant.handle(req, ctx.res);
+    await forward(tenant, slug, m[2] ?? '/', ctx.querystring, ctx.req, ctx.res);
   });
 
   app.use(deps.admin.routes());
@@ -169,17 +123,16 @@ export function createServer(deps: ServerDeps): Koa {
 
   // errors are answered above; keep Koa from printing them (and anything they carry) to stderr
   app.silent = true;
-  return app;
-}
-
-/** the route for logs and metrics: a template, never raw identifiers or the query string */
-function routeOf(ctx: Context, path: string): string {
-  if (ctx.state.tenantRoute) return `/t/:tenant${ctx.state.tenantRoute === '/' ? '' : (ctx.state.tenantRoute as string)}`;
-  const matched = (ctx as Context & { _matchedRoute?: string | RegExp })._matchedRoute;
-  if (typeof matched === 'string' && !matched.includes('*')) return matched;
-  if (OPS_PATHS.has(path)) return path;
-  if (path.startsWith('/t/')) return '/t/:tenant';
-  return path.startsWith('/admin') ? '/admin/*' : '*';
+  const callback = app.callback();
+  return {
+    app,
+    handle(req, res) {
+      const m = req.url?.startsWith('/t/') ? TENANT_URL.exec(req.url) : null;
+      const tenant = m ? deps.pool.peek(m[1]!) : undefined;
+      if (!tenant) return void callback(req, res);
+      void forward(tenant, m![1]!, m![2]!, m![3], req, res);
+    },
+  };
 }
 
 /**

@@ -31,6 +31,8 @@ export function createTenantPool(opts: TenantPoolOptions) {
       for (const [id, s] of slugById) if (s === slug) slugById.delete(id);
     },
   });
+  // built tenants by their entry, for the synchronous `peek`
+  const built = new WeakMap<Promise<Tenant>, Tenant>();
   const unknown = new LRUCache<string, true>({ max: 10_000, ttl: opts.negativeTtlMs ?? 10_000 });
 
   return {
@@ -53,10 +55,20 @@ export function createTenantPool(opts: TenantPoolOptions) {
       const building = found.build();
       entries.set(slug, building);
       slugById.set(found.id, slug);
-      building.catch(() => {
-        if (entries.get(slug) === building) entries.delete(slug);
-      });
+      building.then(
+        (tenant) => built.set(building, tenant),
+        () => {
+          if (entries.get(slug) === building) entries.delete(slug);
+        },
+      );
       return building;
+    },
+    /** the tenant if it is built and in memory, without waiting (the request fast path) */
+    peek(slug: string): Tenant | undefined {
+      const entry = entries.get(slug);
+      const tenant = entry && built.get(entry);
+      if (tenant) stats.hits++;
+      return tenant;
     },
     invalidate(tenantId: string): void {
       const slug = slugById.get(tenantId);

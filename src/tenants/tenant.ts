@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JWK } from 'jose';
+import type { Middleware } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Repositories } from '../repositories/index.ts';
 import type { TenantRow } from '../repositories/tenants.ts';
@@ -46,6 +47,8 @@ export interface TenantBuildDeps {
   sessionTtl: number;
   interactionTtl: number;
   onServerError: (err: Error) => void;
+  /** the request middleware (ids, logs, metrics) that runs first in the tenant's provider */
+  observe: (slug: string, provider: Provider) => Middleware;
 }
 
 export async function buildTenant(deps: TenantBuildDeps, row: TenantRow): Promise<Tenant> {
@@ -88,6 +91,10 @@ export async function buildTenant(deps: TenantBuildDeps, row: TenantRow): Promis
     interactionTtl: deps.interactionTtl,
     onServerError: deps.onServerError,
   });
+  // first of all of the provider's middleware, so it also sees what the others answer or throw
+  provider.middleware.unshift(deps.observe(row.slug, provider));
+  // anything that still escapes is answered by that middleware; Koa must not print it
+  provider.silent = true;
   const callback = provider.callback() as (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   return {
     model,
