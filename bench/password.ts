@@ -2,28 +2,32 @@
  * Password-grant sign-ins/s next to raw argon2id verifications/s with the same parameters and
  * the same concurrency, measured in one run (issue 4: target ratio >= 0.85).
  *   npx tsx bench/password.ts [seconds]
- * Tessera runs in this process on the embedded database with production argon2 settings; wrk
- * (Debian package `wrk`) drives it from another process over loopback.
+ * Tessera runs in this process with production settings: a fresh PostgreSQL database
+ * (BENCH_DATABASE_URL's server, default the local one) and Redis (BENCH_REDIS_URL), production
+ * argon2 parameters; BENCH_EMBEDDED=1 uses the embedded database and in-memory store instead.
+ * wrk (Debian package `wrk`) drives it from another process over loopback.
  */
 import argon2 from 'argon2';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTessera } from '../src/app.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { basic, runWrk } from './lib.ts';
+import { benchRedisUrl, createBenchDatabase } from './server.ts';
 
 const seconds = Number(process.argv[2] ?? 10);
 const dataDir = await mkdtemp(join(tmpdir(), 'tessera-bench-'));
-// BENCH_DATABASE_URL (an empty PostgreSQL database) and BENCH_REDIS_URL select production backends
+const embedded = process.env.BENCH_EMBEDDED === '1';
+const database = embedded ? undefined : await createBenchDatabase();
 const config = loadConfig({
   PORT: '0',
   DATA_DIR: dataDir,
   LOG_LEVEL: 'warn',
   BOOTSTRAP_ADMIN_PASSWORD: 'bench-admin-password',
   ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('ARGON2_') || k.startsWith('PASSWORD_HASH_'))),
-  ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL, KEY_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64') } : {}),
-  ...(process.env.BENCH_REDIS_URL ? { REDIS_URL: process.env.BENCH_REDIS_URL } : {}),
+  ...(database ? { DATABASE_URL: database.url, KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'), REDIS_URL: benchRedisUrl() } : {}),
 });
 const { memoryCost, timeCost, parallelism } = config.argon2;
 const concurrency = config.passwordHashConcurrency;
@@ -61,6 +65,7 @@ await runWrk(url, { connections: concurrency * 2, seconds: 2, body, auth }); // 
 const connections = Number(process.env.BENCH_CONNECTIONS ?? concurrency * 2);
 const grant = await runWrk(url, { connections, seconds, body, auth });
 await tessera.close();
+await database?.drop();
 await rm(dataDir, { recursive: true, force: true });
 // raw again after the server phase: the machine may have sped up or slowed down meanwhile
 const rawAfter = await rawRate(seconds * 1000);

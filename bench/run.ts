@@ -27,7 +27,7 @@ run('bench/client-credentials.ts', [seconds]);
 const cc1 = await latest('client-credentials');
 run('bench/client-credentials.ts', [seconds], { WEB_CONCURRENCY: '2' });
 const cc2 = await latest('client-credentials');
-run('bench/password.ts', [seconds], { BENCH_DATABASE_URL: '' });
+run('bench/password.ts', [seconds]);
 const pw = await latest('password');
 run('bench/token-ops.ts', [seconds]);
 const ops = (await latest('token-ops')) as { introspection: { perSec: number; p99Ms: number }; refresh: { perSec: number; p99: number } };

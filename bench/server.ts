@@ -16,8 +16,9 @@ export interface BenchServer {
 
 export const ADMIN_PASSWORD = 'bench-admin-password';
 
-export async function startBenchServer(extraEnv: Record<string, string> = {}): Promise<BenchServer> {
-  const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+/** a fresh, empty PostgreSQL database on BENCH_DATABASE_URL's server (default: the local one) */
+export async function createBenchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const adminUrl = process.env.BENCH_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
   const dbName = `tessera_bench_${randomBytes(4).toString('hex')}`;
   const c = new pg.Client({ connectionString: adminUrl });
   await c.connect();
@@ -25,13 +26,28 @@ export async function startBenchServer(extraEnv: Record<string, string> = {}): P
   await c.end();
   const dbUrl = new URL(adminUrl);
   dbUrl.pathname = `/${dbName}`;
+  return {
+    url: dbUrl.href,
+    async drop() {
+      const d = new pg.Client({ connectionString: adminUrl });
+      await d.connect();
+      await d.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      await d.end();
+    },
+  };
+}
+
+export const benchRedisUrl = () => process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
+
+export async function startBenchServer(extraEnv: Record<string, string> = {}): Promise<BenchServer> {
+  const database = await createBenchDatabase();
   const port = await freePort();
   const url = `http://localhost:${port}`;
   const proc = startProcess(
     {
       PORT: String(port),
-      DATABASE_URL: dbUrl.href,
-      REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+      DATABASE_URL: database.url,
+      REDIS_URL: benchRedisUrl(),
       KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD,
       LOG_LEVEL: 'warn',
@@ -66,10 +82,7 @@ export async function startBenchServer(extraEnv: Record<string, string> = {}): P
     form,
     async stop() {
       await proc.stop();
-      const d = new pg.Client({ connectionString: adminUrl });
-      await d.connect();
-      await d.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-      await d.end();
+      await database.drop();
     },
   };
 }
