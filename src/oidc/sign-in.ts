@@ -44,7 +44,7 @@ export async function signIn(deps: SignInDeps, attempt: SignInAttempt): Promise<
 
   let user: UserRow | null;
   try {
-    const lock = await guard.check(tenantId, username, address);
+    const { lock, accountFailures } = await guard.check(tenantId, username, address);
     if (lock) throw new TooManyRequests(lock.retryAfterSec);
     user = await repos.users.findByUsername(username);
     const ok = await passwords.verify(user?.passwordHash, password);
@@ -60,7 +60,7 @@ export async function signIn(deps: SignInDeps, attempt: SignInAttempt): Promise<
       });
       throw new errors.InvalidGrant(INVALID_CREDENTIALS);
     }
-    await guard.succeed(tenantId, username, address);
+    if (accountFailures) await guard.succeed(tenantId, username, address);
   } catch (err) {
     if (err instanceof OverloadedError) throw new TemporarilyUnavailable(1);
     // without the shared counters we cannot rate-limit: refuse rather than guess

@@ -47,12 +47,17 @@ export function createLoginGuard(store: Store, policy: LoginGuardPolicy = DEFAUL
   });
 
   return {
-    /** the lock in force for this attempt, or null */
-    async check(tenantId: string, username: string, address: string): Promise<LockState | null> {
+    /**
+     * the lock in force for this attempt (or null), and whether the account has failures on
+     * record (only then does a successful sign-in need to clear them); one round trip
+     */
+    async check(tenantId: string, username: string, address: string): Promise<{ lock: LockState | null; accountFailures: boolean }> {
       const k = keys(tenantId, username, address);
-      const [a, u] = await Promise.all([store.ttl(k.address.lock), store.ttl(k.account.lock)]);
-      if (!a && !u) return null;
-      return a >= u ? { retryAfterSec: Math.ceil(a / 1000), scope: 'address' } : { retryAfterSec: Math.ceil(u / 1000), scope: 'account' };
+      const [a, u, fails] = await Promise.all([store.ttl(k.address.lock), store.ttl(k.account.lock), store.get(k.account.fails)]);
+      const accountFailures = fails !== null;
+      if (!a && !u) return { lock: null, accountFailures };
+      const lock: LockState = a >= u ? { retryAfterSec: Math.ceil(a / 1000), scope: 'address' } : { retryAfterSec: Math.ceil(u / 1000), scope: 'account' };
+      return { lock, accountFailures };
     },
     /** records a failure; returns the lock it started, if any */
     async fail(tenantId: string, username: string, address: string): Promise<LockState | null> {

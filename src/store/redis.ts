@@ -27,7 +27,10 @@ function connect(url: string, opts: RedisStoreOptions, overrides: RedisOptions =
     retryStrategy: (times) => Math.min(times * 200, 2000),
     ...overrides,
   };
-  if (!opts.cluster) return new Redis(url, options);
+  // one node: commands issued in the same tick (a sign-in's lock checks, introspection's
+  // revocation lookups) leave in one write instead of one each. Not for a Cluster, where
+  // ioredis' auto-pipelining has had slot-grouping bugs (redis/ioredis#2109)
+  if (!opts.cluster) return new Redis(url, { enableAutoPipelining: true, ...options });
   const seeds = url.split(',').map((u) => URL.parse(u.trim())!);
   const first = seeds[0]!;
   const { keyPrefix, enableOfflineQueue, ...redisOptions } = options;
@@ -92,7 +95,7 @@ export function createRedisStore(url: string, opts: RedisStoreOptions = {}): Sto
       }),
     async subscribe(channel, handler) {
       if (!subscriber) {
-        subscriber = connect(url, { ...opts, prefix: '' }, { enableOfflineQueue: true, maxRetriesPerRequest: null });
+        subscriber = connect(url, { ...opts, prefix: '' }, { enableOfflineQueue: true, maxRetriesPerRequest: null, enableAutoPipelining: false });
         subscriber.on('error', () => {});
         subscriber.on('message', (ch: string, message: string) => {
           for (const h of handlers.get(ch.slice(prefix.length)) ?? []) h(message);
