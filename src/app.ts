@@ -92,6 +92,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       interactionTtl: config.interactionTtl,
       onServerError: (err: Error) => log.error({ err: { name: err.name, message: err.message } }, 'oidc server error'),
       observe: observer.tenant,
+      inlineSigning: config.webConcurrency > 1,
     };
     const pool = createTenantPool({
       max: config.tenantCacheSize,

@@ -45,6 +45,8 @@ export interface ProviderDeps {
   store: Store;
   tenantRateLimitPerHour: number | undefined;
   databaseUp: () => boolean;
+  /** sign ES256/EdDSA tokens on the event loop (several workers), see signing-keys.ts */
+  inlineSigning: boolean;
 }
 
 /** grant types this build serves; a client's other grant types are hidden from oidc-provider */
@@ -101,7 +103,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       name === 'Client'
         ? clients.adapter(SUPPORTED_GRANT_TYPES)
         : createSqlAdapter(name, repos.artifacts, (grantId) => deps.revocations.revokeGrant(grantId)),
-    jwks: { keys: signingKeys(model.keys) },
+    jwks: { keys: signingKeys(model.keys, deps.inlineSigning) },
     cookies: {
       keys: deps.cookieKeys,
       long: { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, path: `${basePath}/` },

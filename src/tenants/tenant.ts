@@ -47,6 +47,8 @@ export interface TenantBuildDeps {
   sessionTtl: number;
   interactionTtl: number;
   onServerError: (err: Error) => void;
+  /** sign ES256/EdDSA on the event loop (WEB_CONCURRENCY > 1), see oidc/signing-keys.ts */
+  inlineSigning: boolean;
   /** the request middleware (ids, logs, metrics) that runs first in the tenant's provider */
   observe: (slug: string, provider: Provider) => Middleware;
 }
@@ -77,6 +79,7 @@ export async function buildTenant(deps: TenantBuildDeps, row: TenantRow): Promis
     store: deps.store,
     tenantRateLimitPerHour: deps.tenantRateLimitPerHour,
     databaseUp: deps.databaseUp,
+    inlineSigning: deps.inlineSigning,
     verifyAccessToken,
     model,
     repos,
