@@ -1,3 +1,4 @@
+import { Prisma } from '../generated/prisma/client.ts';
 import { after, isUuid, type Db, type Page } from './db.ts';
 
 export interface UserRow {
@@ -19,6 +20,12 @@ const select = {
   roles: { select: { role: { select: { name: true } } } },
 } as const;
 
+/** a user row as UserRow, role names sorted (the same shape `toRow` gives) */
+const USER_COLUMNS = Prisma.raw(`u.id::text AS id, u.username, u.email, u.password_hash AS "passwordHash", u.disabled,
+  u.created_at AS "createdAt",
+  ARRAY(SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+        WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id ORDER BY r.name COLLATE "C") AS roles`);
+
 type Selected = Omit<UserRow, 'roles'> & { roles: { role: { name: string } }[] };
 const toRow = (u: Selected): UserRow => ({ ...u, roles: u.roles.map((r) => r.role.name).sort() });
 
@@ -37,14 +44,20 @@ export function createUserRepository(db: Db, tenantId: string) {
       });
       return toRow(user);
     },
+    // the sign-in and refresh hot paths: one statement with the role names aggregated (Prisma's
+    // nested select takes three round trips: the user, its user_roles, their roles)
     async findByUsername(username: string): Promise<UserRow | null> {
-      const user = await db.user.findUnique({ where: { tenantId_username: { tenantId, username } }, select });
-      return user && toRow(user);
+      const [user] = await db.$queryRaw<UserRow[]>`
+        SELECT ${USER_COLUMNS} FROM users u
+        WHERE u.tenant_id = ${tenantId}::uuid AND u.username = ${username}`;
+      return user ?? null;
     },
     async findById(id: string): Promise<UserRow | null> {
       if (!isUuid(id)) return null;
-      const user = await db.user.findFirst({ where: { tenantId, id }, select });
-      return user && toRow(user);
+      const [user] = await db.$queryRaw<UserRow[]>`
+        SELECT ${USER_COLUMNS} FROM users u
+        WHERE u.tenant_id = ${tenantId}::uuid AND u.id = ${id}::uuid`;
+      return user ?? null;
     },
     async update(userId: string, data: { disabled?: boolean; passwordHash?: string }): Promise<boolean> {
       if (!isUuid(userId)) return false;

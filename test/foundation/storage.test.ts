@@ -2,11 +2,12 @@
  * What is at rest: private keys encrypted (AES-256-GCM), client secrets and passwords never in
  * clear, oidc-provider artifacts stored under digests, and `consume` an atomic compare-and-set.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrismaClient } from '../../src/db/database.ts';
 import { createSqlAdapter } from '../../src/oidc/adapters/sql.ts';
 import { createArtifactRepository } from '../../src/repositories/artifacts.ts';
+import { createRepositories } from '../../src/repositories/index.ts';
 import { createSecretBox, digest } from '../../src/security/crypto.ts';
 import { BACKENDS, ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/tessera.ts';
 
@@ -25,6 +26,32 @@ describe.each(BACKENDS)('storage on %s', (backend) => {
     secret = created.clientSecret!;
   });
   afterAll(() => server?.stop());
+
+  it('reads a user with its role names in one statement, the same as the typed query would', async () => {
+    const svc = server.tessera.services.forTenant(tenantId);
+    await svc.roles.create({ name: 'viewer', permissions: [] });
+    await svc.roles.create({ name: 'analyst', permissions: [] });
+    const created = await svc.users.create({ username: 'Ana', password: 'a long enough password', roles: ['viewer', 'analyst'] });
+    await svc.users.create({ username: 'noroles', email: 'n@example.org', password: 'a long enough password', roles: [] });
+    const users = createRepositories(prisma).forTenant(tenantId).users;
+    const ana = await users.findByUsername('Ana');
+    expect(ana).toEqual({
+      id: created.id,
+      username: 'Ana',
+      email: null,
+      passwordHash: expect.stringMatching(/^\$argon2id\$/),
+      disabled: false,
+      roles: ['analyst', 'viewer'],
+      createdAt: expect.any(Date),
+    });
+    expect(await users.findById(created.id)).toEqual(ana);
+    expect(await users.findByUsername('noroles')).toMatchObject({ email: 'n@example.org', roles: [] });
+    // exact, case-sensitive, tenant-scoped; a malformed id is no user
+    expect(await users.findByUsername('ana')).toBeNull();
+    expect(await createRepositories(prisma).forTenant(randomUUID()).users.findByUsername('Ana')).toBeNull();
+    expect(await users.findById('not-a-uuid')).toBeNull();
+    expect(await users.findById(randomUUID())).toBeNull();
+  });
 
   it('keeps private signing keys encrypted', async () => {
     const keys = await prisma.signingKey.findMany({ where: { tenantId } });
