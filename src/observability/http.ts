@@ -91,10 +91,11 @@ export function createHttpObserver(deps: { log: Logger; metrics: Metrics }): Htt
       const area = slug ? 'oidc' : path === '/admin' || path.startsWith('/admin/') ? 'admin' : OPS_PATHS.has(path) ? 'ops' : 'other';
       deps.metrics.request(area, status, slug, route);
       if (slug && tRoute) deps.metrics.tenantRequest(ctx.req, slug, tRoute, status, seconds);
-      const line = { requestId, method: ctx.method, route, tenant: slug, status, durationMs: Math.round(seconds * 10_000) / 10, ip: ctx.ip };
       // probes hit these every few seconds: keep them out of the info stream
-      if (area === 'ops' && status < 400) deps.log.debug(line, 'request');
-      else deps.log.info(line, 'request');
+      const level = area === 'ops' && status < 400 ? 'debug' : 'info';
+      if (deps.log.isLevelEnabled(level)) {
+        deps.log[level]({ requestId, method: ctx.method, route, tenant: slug, status, durationMs: Math.round(seconds * 10_000) / 10, ip: ctx.ip }, 'request');
+      }
     }
   }
 
