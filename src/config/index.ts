@@ -75,7 +75,7 @@ const schema = z.object({
   ARGON2_TIME_COST: intString(1, 100).default(2),
   /** argon2id parallelism. */
   ARGON2_PARALLELISM: intString(1, 64).default(1),
-  /** argon2 jobs run at once (default: CPU cores, at most 3 so WebCrypto signing keeps a libuv thread). */
+  /** argon2 jobs run at once (default: CPU cores, at most 3 so token signing keeps a libuv thread). */
   PASSWORD_HASH_CONCURRENCY: intString(1, 256).optional(),
   /** argon2 jobs allowed to wait; beyond that sign-ins answer 503 + Retry-After. */
   PASSWORD_HASH_QUEUE: intString(0, 10_000).default(32),

@@ -4,7 +4,7 @@
  *  - a recursive scrub of every logged object (and the root bindings) that censors any key
  *    that names a credential (password, secret, token, authorization, cookie, assertion, …),
  *    however deeply nested, so a future `log.debug({ body })` cannot leak one either.
- * Nothing logs query strings or request bodies; the request line (src/server.ts) logs the route.
+ * Nothing logs query strings or request bodies; the request line (src/observability/http.ts) logs the route.
  * Child-logger bindings are not scrubbed (pino formats them once, at child()): bind ids only.
  */
 import pino, { type DestinationStream } from 'pino';

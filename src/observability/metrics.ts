@@ -6,7 +6,7 @@
  *
  * Token-endpoint outcomes come from oidc-provider's own events ('grant.success', 'grant.error',
  * 'server_error'), which are attached to each tenant's provider the first time the server routes
- * a request to it; the HTTP layer (src/server.ts) then records one observation per request.
+ * a request to it; the HTTP layer (src/observability/http.ts) then records one observation per request.
  */
 import type { IncomingMessage } from 'node:http';
 import type Provider from 'oidc-provider';

@@ -1,6 +1,6 @@
 /**
  * Per-request observations that code deep inside a request (the audit repository, the password
- * grant's audit events) can report without knowing about metrics: src/server.ts runs every
+ * grant's audit events) can report without knowing about metrics: observability/http.ts runs every
  * request inside `requestScope`, and whatever runs in that async context finds it here. Outside a
  * request (bootstrap, CLI, background jobs) there is no scope and reports are dropped.
  */

@@ -2,7 +2,7 @@
  * Bounds expensive work (argon2): at most `concurrency` jobs run, at most `queue` wait; anything
  * beyond is refused at once (the caller answers 503 + Retry-After) instead of growing latency
  * without bound. Keeping argon2 below the libuv thread-pool size also leaves threads for the
- * WebCrypto signing that every other token needs, so a password flood cannot starve
+ * token signing (node:crypto, thread pool) that every other token needs, so a password flood cannot starve
  * client_credentials, discovery or JWKS.
  */
 export class OverloadedError extends Error {
