@@ -5,29 +5,16 @@
  *   BENCH_DATABASE_URL=postgresql://… BENCH_REDIS_URL=redis://… npx tsx bench/client-credentials.ts [seconds]
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { freePort, startProcess, waitFor } from '../test/helpers/process.ts';
-import { basic, runWrk } from './lib.ts';
-import { startBenchServer } from './server.ts';
+import { runWrk } from './lib.ts';
+import { startTokenPair } from './server.ts';
 
 const seconds = Number(process.argv[2] ?? 10);
 const workers = process.env.WEB_CONCURRENCY;
-const API = 'https://api.bench.example';
 
-const server = await startBenchServer(workers ? { WEB_CONCURRENCY: workers } : {});
-const rPort = await freePort();
-const reference = startProcess({ PORT: String(rPort) }, [process.execPath, '--import', 'tsx', 'bench/reference-server.ts']);
+const { tessera, bare, stop } = await startTokenPair(workers ? { WEB_CONCURRENCY: workers } : {});
 try {
-  await waitFor(`http://localhost:${rPort}/.well-known/openid-configuration`, 30_000, reference);
-  await server.admin('POST', '/tenants', { slug: 'bench', name: 'Bench' });
-  await server.admin('POST', '/tenants/bench/resources', { audience: API, name: 'api', scopes: ['read'] });
-  await server.admin('POST', '/tenants/bench/roles', { name: 'reader', permissions: [{ resource: API, scope: 'read' }] });
-  const client = await server.admin('POST', '/tenants/bench/clients', { name: 'bench', grantTypes: ['client_credentials'], roles: ['reader'], defaultResource: API });
-
   const body = 'grant_type=client_credentials';
-  const tAuth = basic(client.clientId!, client.clientSecret!);
-  const rAuth = basic('bench', 'bench-secret-bench-secret-bench-secret');
-  const tUrl = `${server.url}/t/bench/token`;
-  const rUrl = `http://localhost:${rPort}/token`;
+  const [tUrl, tAuth, rUrl, rAuth] = [tessera.url, tessera.auth, bare.url, bare.auth];
   // warm-up, then alternate so both see the same machine conditions
   await runWrk(tUrl, { connections: 16, seconds: 2, body, auth: tAuth });
   await runWrk(rUrl, { connections: 16, seconds: 2, body, auth: rAuth });
@@ -54,6 +41,5 @@ try {
   await mkdir(new URL('./results/', import.meta.url), { recursive: true });
   await writeFile(new URL(`./results/client-credentials-${result.date.replace(/[:.]/g, '-')}.json`, import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
 } finally {
-  await server.stop();
-  await reference.stop();
+  await stop();
 }

@@ -7,10 +7,10 @@
  *   npx tsx bench/cpu-per-token.ts [seconds per run] [rounds]
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { freePort, startProcess, waitFor, type RunningProcess } from '../test/helpers/process.ts';
-import { basic, runWrk } from '../bench/lib.ts';
-import { startBenchServer } from '../bench/server.ts';
-const API = 'https://api.bench.example';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { runWrk } from './lib.ts';
+import { startTokenPair, type TokenEndpoint } from './server.ts';
+
 const seconds = Number(process.argv[2] ?? 5);
 const rounds = Number(process.argv[3] ?? 2);
 const tick = 100; // USER_HZ on Linux
@@ -29,28 +29,36 @@ function groupCpuMs(pgid: number): number {
   }
   return sum;
 }
-async function measure(p: RunningProcess, url: string, auth: string) {
-  const c0 = groupCpuMs(p.child.pid!);
+async function measure({ proc, url, auth }: TokenEndpoint) {
+  const c0 = groupCpuMs(proc.child.pid!);
   const r = await runWrk(url, { connections: 16, seconds, body: 'grant_type=client_credentials', auth });
-  const c1 = groupCpuMs(p.child.pid!);
+  const c1 = groupCpuMs(proc.child.pid!);
   return { rps: r.requestsPerSec, p99: r.p99Ms, usPerReq: Math.round(((c1 - c0) * 1000) / r.requests), non2xx: r.non2xx };
 }
-const server = await startBenchServer(process.env.WEB_CONCURRENCY ? { WEB_CONCURRENCY: process.env.WEB_CONCURRENCY } : {});
-const rPort = await freePort();
-const reference = startProcess({ PORT: String(rPort) }, [process.execPath, '--import', 'tsx', 'bench/reference-server.ts']);
+const { tessera, bare, stop } = await startTokenPair(process.env.WEB_CONCURRENCY ? { WEB_CONCURRENCY: process.env.WEB_CONCURRENCY } : {});
 try {
-  await waitFor(`http://localhost:${rPort}/.well-known/openid-configuration`, 30_000, reference);
-  await server.admin('POST', '/tenants', { slug: 'bench', name: 'Bench' });
-  await server.admin('POST', '/tenants/bench/resources', { audience: API, name: 'api', scopes: ['read'] });
-  await server.admin('POST', '/tenants/bench/roles', { name: 'reader', permissions: [{ resource: API, scope: 'read' }] });
-  const client = await server.admin('POST', '/tenants/bench/clients', { name: 'bench', grantTypes: ['client_credentials'], roles: ['reader'], defaultResource: API });
-  const tAuth = basic(client.clientId!, client.clientSecret!);
-  const rAuth = basic('bench', 'bench-secret-bench-secret-bench-secret');
-  const tUrl = `${server.url}/t/bench/token`, rUrl = `http://localhost:${rPort}/token`;
-  await measure(server.proc, tUrl, tAuth); await measure(reference, rUrl, rAuth);
+  // warm-up
+  await measure(tessera);
+  await measure(bare);
   const ts = [], rs = [];
-  for (let i = 0; i < rounds; i++) { ts.push(await measure(server.proc, tUrl, tAuth)); rs.push(await measure(reference, rUrl, rAuth)); }
+  for (let i = 0; i < rounds; i++) {
+    ts.push(await measure(tessera));
+    rs.push(await measure(bare));
+  }
   const avg = (xs: { rps: number; usPerReq: number }[], k: 'rps' | 'usPerReq') => Math.round(xs.reduce((a, x) => a + x[k], 0) / xs.length);
-  console.log(JSON.stringify({ tessera: ts, bare: rs }));
-  console.log(`RESULT tessera ${avg(ts, 'rps')}/s ${avg(ts, 'usPerReq')}us/req | bare ${avg(rs, 'rps')}/s ${avg(rs, 'usPerReq')}us/req | ratio rps ${(avg(ts, 'rps') / avg(rs, 'rps')).toFixed(3)} cpu ${(avg(rs, 'usPerReq') / avg(ts, 'usPerReq')).toFixed(3)}`);
-} finally { await server.stop(); await reference.stop(); }
+  const result = {
+    date: new Date().toISOString(),
+    workers: Number(process.env.WEB_CONCURRENCY ?? 1),
+    tessera: { perSec: avg(ts, 'rps'), cpuUsPerToken: avg(ts, 'usPerReq'), runs: ts },
+    bare: { perSec: avg(rs, 'rps'), cpuUsPerToken: avg(rs, 'usPerReq'), runs: rs },
+  };
+  console.table([
+    { server: `tessera (${result.workers} process)`, 'tokens/s': result.tessera.perSec, 'CPU µs/token': result.tessera.cpuUsPerToken },
+    { server: 'bare oidc-provider', 'tokens/s': result.bare.perSec, 'CPU µs/token': result.bare.cpuUsPerToken },
+  ]);
+  console.log(`ratio tokens/s ${(result.tessera.perSec / result.bare.perSec).toFixed(3)}, CPU per token bare/tessera ${(result.bare.cpuUsPerToken / result.tessera.cpuUsPerToken).toFixed(3)}`);
+  await mkdir(new URL('./results/', import.meta.url), { recursive: true });
+  await writeFile(new URL(`./results/cpu-per-token-${result.date.replace(/[:.]/g, '-')}.json`, import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
+} finally {
+  await stop();
+}

@@ -44,3 +44,7 @@ export function runWrk(url: string, opts: { connections: number; seconds: number
 }
 
 export const basic = (id: string, secret: string) => Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64');
+
+/** the reference server's one client and one resource (bench/reference-server.ts) */
+export const REFERENCE_CLIENT = { client_id: 'bench', client_secret: 'bench-secret-bench-secret-bench-secret' };
+export const REFERENCE_API = 'https://api.bench.example';

@@ -5,9 +5,8 @@
  */
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
+import { REFERENCE_API, REFERENCE_CLIENT } from './lib.ts';
 
-export const REFERENCE_CLIENT = { client_id: 'bench', client_secret: 'bench-secret-bench-secret-bench-secret' };
-export const REFERENCE_API = 'https://api.bench.example';
 
 const port = Number(process.env.PORT ?? 4000);
 const { privateKey } = await generateKeyPair('ES256', { extractable: true });

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { freePort, startProcess, waitFor, type RunningProcess } from '../test/helpers/process.ts';
+import { basic, REFERENCE_API, REFERENCE_CLIENT } from './lib.ts';
 
 export interface BenchServer {
   url: string;
@@ -92,4 +93,40 @@ export function percentiles(ms: number[]) {
   const s = [...ms].sort((a, b) => a - b);
   const at = (p: number) => Math.round((s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0) * 100) / 100;
   return { p50: at(50), p99: at(99) };
+}
+
+export interface TokenEndpoint {
+  url: string;
+  /** the client's HTTP Basic credentials */
+  auth: string;
+  proc: RunningProcess;
+}
+
+/**
+ * Tessera (tenant `bench`, one resource, a machine client with a role on it) and the bare
+ * oidc-provider reference, both started and answering: the pair scenarios 1 and 2 compare.
+ */
+export async function startTokenPair(extraEnv: Record<string, string> = {}): Promise<{ tessera: TokenEndpoint; bare: TokenEndpoint; stop(): Promise<void> }> {
+  const server = await startBenchServer(extraEnv);
+  const port = await freePort();
+  const reference = startProcess({ PORT: String(port) }, [process.execPath, '--import', 'tsx', 'bench/reference-server.ts']);
+  const stop = async () => {
+    await server.stop();
+    await reference.stop();
+  };
+  try {
+    await waitFor(`http://localhost:${port}/.well-known/openid-configuration`, 30_000, reference);
+    await server.admin('POST', '/tenants', { slug: 'bench', name: 'Bench' });
+    await server.admin('POST', '/tenants/bench/resources', { audience: REFERENCE_API, name: 'api', scopes: ['read'] });
+    await server.admin('POST', '/tenants/bench/roles', { name: 'reader', permissions: [{ resource: REFERENCE_API, scope: 'read' }] });
+    const client = await server.admin('POST', '/tenants/bench/clients', { name: 'bench', grantTypes: ['client_credentials'], roles: ['reader'], defaultResource: REFERENCE_API });
+    return {
+      tessera: { url: `${server.url}/t/bench/token`, auth: basic(client.clientId!, client.clientSecret!), proc: server.proc },
+      bare: { url: `http://localhost:${port}/token`, auth: basic(REFERENCE_CLIENT.client_id, REFERENCE_CLIENT.client_secret), proc: reference },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
