@@ -126,7 +126,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
     const { router: admin } = createAdminRouter({ publicUrl, services, repos, pool, databaseUp: dbMonitor.isUp, log: adminLog });
     metrics.observePool(pool.stats);
     const health = createHealth({ db, store, metrics });
-    const server = createServer({ publicUrl, pool, db, observer, trustProxy: config.trustProxy, admin, metrics, health, metricsToken: config.metricsToken });
+    const server = createServer({ publicUrl, pool, observer, trustProxy: config.trustProxy, admin, metrics, health, metricsToken: config.metricsToken });
     http.on('request', server.handle);
     sweeper = setInterval(() => {
       sweepExpired(db.prisma).catch((err: Error) => log.warn({ err: { message: err.message } }, 'sweep failed'));

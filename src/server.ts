@@ -12,7 +12,6 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type Router from '@koa/router';
 import Koa from 'koa';
-import type { Database } from './db/database.ts';
 import type { Health } from './observability/health.ts';
 import { tenantRoute, type HttpObserver } from './observability/http.ts';
 import type { Metrics } from './observability/metrics.ts';
@@ -28,7 +27,6 @@ export interface ServerDeps {
   /** take the client address from X-Forwarded-For (TRUST_PROXY) */
   trustProxy: boolean;
   pool: TenantPool;
-  db: Database;
   observer: HttpObserver;
   metrics: Metrics;
   health: Health;
@@ -47,7 +45,7 @@ function bearerMatches(header: string, expected: Buffer): boolean {
   return timingSafeEqual(digest(m?.[1] ?? ''), expected) && m !== null;
 }
 
-export function createServer(deps: ServerDeps): { app: Koa; handle: (req: IncomingMessage, res: ServerResponse) => void } {
+export function createServer(deps: ServerDeps): { handle: (req: IncomingMessage, res: ServerResponse) => void } {
   const app = new Koa({ proxy: deps.trustProxy });
   const base = new URL(deps.publicUrl);
   const basePath = base.pathname.replace(/\/$/, '');
@@ -125,7 +123,6 @@ export function createServer(deps: ServerDeps): { app: Koa; handle: (req: Incomi
   app.silent = true;
   const callback = app.callback();
   return {
-    app,
     handle(req, res) {
       const m = req.url?.startsWith('/t/') ? TENANT_URL.exec(req.url) : null;
       const tenant = m ? deps.pool.peek(m[1]!) : undefined;

@@ -5,7 +5,7 @@
  * Retry-After (the end of the window). If the store is unreachable the limit is not enforced:
  * machine tokens keep flowing (sign-ins, which need brute-force counters, answer 503 instead).
  */
-import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
+import type { Provider } from 'oidc-provider';
 import type { Store } from '../store/index.ts';
 import type { ClientDirectory } from './adapters/clients.ts';
 import { TooManyRequests } from './errors.ts';
@@ -16,7 +16,7 @@ const HOUR_MS = 3600_000;
 export function applyRateLimits(provider: Provider, deps: { store: Store; clients: ClientDirectory; tenantId: string; tenantLimitPerHour: number | undefined }) {
   const { store, clients, tenantId } = deps;
 
-  async function check(ctx: KoaContextWithOIDC, clientId: string | undefined, clientLimit: number | undefined): Promise<void> {
+  async function check(clientId: string | undefined, clientLimit: number | undefined): Promise<void> {
     const window = Math.floor(Date.now() / HOUR_MS);
     const retryAfter = Math.max(1, Math.ceil(((window + 1) * HOUR_MS - Date.now()) / 1000));
     try {
@@ -41,7 +41,7 @@ export function applyRateLimits(provider: Provider, deps: { store: Store; client
       // the client row is cached by the time the client authenticated; peek first, no extra promise
       const row = clientId ? (clients.peek(clientId) ?? (await clients.get(clientId))) : undefined;
       const clientLimit = row?.rateLimitPerHour ?? undefined;
-      if (clientLimit !== undefined || deps.tenantLimitPerHour !== undefined) await check(ctx, clientId, clientLimit);
+      if (clientLimit !== undefined || deps.tenantLimitPerHour !== undefined) await check(clientId, clientLimit);
       return handler(ctx);
     });
   }
