@@ -5,8 +5,8 @@
  * never from raw request input.
  *
  * Token-endpoint outcomes come from oidc-provider's own events ('grant.success', 'grant.error',
- * 'server_error'), which are attached to each tenant's provider the first time the server routes
- * a request to it; the HTTP layer (src/observability/http.ts) then records one observation per request.
+ * 'server_error'), attached to each tenant's provider when it is built (src/observability/http.ts);
+ * that request middleware then records one observation per request.
  */
 import type { IncomingMessage } from 'node:http';
 import type Provider from 'oidc-provider';
@@ -109,7 +109,6 @@ export function createMetrics() {
   for (const dependency of ['database', 'redis'] as const) dependencyErrors.inc({ dependency }, 0);
 
   const tokenOutcomes = new WeakMap<IncomingMessage, TokenOutcome>();
-  const observed = new WeakSet<Provider>();
   let poolStats: (() => PoolStats) | undefined;
 
   new Gauge({
@@ -155,10 +154,8 @@ export function createMetrics() {
     observePool(stats: () => PoolStats): void {
       poolStats = stats;
     },
-    /** attaches the token-endpoint listeners to a tenant's provider (once per provider) */
+    /** attaches the token-endpoint listeners to a tenant's provider; called once, when it is built */
     observeProvider(provider: Provider): void {
-      if (observed.has(provider)) return;
-      observed.add(provider);
       provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
         tokenOutcomes.set(ctx.req, { grantType: grantTypeOf(ctx), outcome: 'issued' });
       });

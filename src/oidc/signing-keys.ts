@@ -4,7 +4,8 @@
  * Given private JWKs, oidc-provider signs through jose and WebCrypto. node:crypto's callback form
  * does the same work in libuv's thread pool with less around it: for ES256 at 16 signatures in
  * flight, 32 µs of CPU per signature instead of 44 µs, and less of it on the event loop (measured
- * in bench/README.md). Signing stays off the event loop, which matters most for RS256 (~1 ms).
+ * in bench/README.md). With several workers, ES256 and EdDSA may instead sign on the event loop
+ * (`inline`, below); RS256 (~1 ms) always uses the thread pool.
  * `keyObject()` is the public key: oidc-provider publishes and verifies with it.
  */
 import { createPrivateKey, createPublicKey, sign, type JsonWebKey, type KeyObject } from 'node:crypto';
