@@ -64,7 +64,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
   const guard = createLoginGuard(store);
   let core: Core;
   try {
-    core = await openCore(config, publicUrl);
+    core = await openCore(config, publicUrl, store);
   } catch (err) {
     http.close();
     await store.close();
@@ -84,6 +84,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       passwords,
       guard,
       store,
+      revocationMirror: core.revocationMirror,
       tenantRateLimitPerHour: config.tenantRateLimitPerHour,
       databaseUp: dbMonitor.isUp,
       refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl,
@@ -122,11 +123,17 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       password: config.bootstrapAdminPassword,
     });
 
+    if (boot.noPlatformAdmin) {
+      log.warn(
+        { username: config.bootstrapAdminUsername },
+        'no platform admin exists and a user with the bootstrap username is not one: it is left as it is; run `tessera admin recover` to make a platform admin',
+      );
+    }
     const adminLog = observeErrorLogs(log, metrics.observeError);
     const { router: admin } = createAdminRouter({ publicUrl, services, repos, pool, databaseUp: dbMonitor.isUp, log: adminLog });
     metrics.observePool(pool.stats);
     const health = createHealth({ db, store, metrics });
-    const server = createServer({ publicUrl, pool, observer, trustProxy: config.trustProxy, admin, metrics, health, metricsToken: config.metricsToken });
+    const server = createServer({ publicUrl, pool, observer, trustProxy: config.trustProxy, trustProxyHops: config.trustProxyHops, admin, metrics, health, metricsToken: config.metricsToken });
     http.on('request', server.handle);
     sweeper = setInterval(() => {
       sweepExpired(db.prisma).catch((err: Error) => log.warn({ err: { message: err.message } }, 'sweep failed'));
@@ -162,6 +169,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
           if (!(await drainHttpServer(http, config.shutdownTimeoutSeconds * 1000))) {
             log.warn({ timeoutSeconds: config.shutdownTimeoutSeconds }, 'shutdown timeout: open connections closed');
           }
+          core.revocationMirror.close();
           await db.close();
           await store.close();
         })();

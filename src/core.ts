@@ -13,6 +13,8 @@ import { resolveKeyEncryptionKey } from './security/kek.ts';
 import { createPasswordHasher, type PasswordHasher } from './security/passwords.ts';
 import { createWorkLimiter } from './security/work-limiter.ts';
 import { createServices, type Services } from './services/index.ts';
+import { createRevocationMirror, type RevocationMirror } from './security/revocation-list.ts';
+import type { Store } from './store/index.ts';
 
 export interface CoreHooks {
   onTenantChanged(tenantId: string): void;
@@ -28,10 +30,13 @@ export interface Core {
   /** keys that sign oidc-provider's cookies, derived from the key encryption key */
   cookieKeys: string[];
   hooks: CoreHooks;
+  /** revocations mirrored in the store (see security/revocation-list.ts) */
+  revocationMirror: RevocationMirror;
   migrationsApplied: string[];
 }
 
-export async function openCore(config: Config, publicUrl: string): Promise<Core> {
+/** `store`: the server's (Redis or in-process), or the CLI's connection to the servers' Redis */
+export async function openCore(config: Config, publicUrl: string, store: Store): Promise<Core> {
   const kek = await resolveKeyEncryptionKey(config);
   const secretBox = createSecretBox(kek);
   const cookieKeys = [Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera/cookie-keys', 32)).toString('base64url')];
@@ -44,7 +49,9 @@ export async function openCore(config: Config, publicUrl: string): Promise<Core>
     const migrationsApplied = await migrate(db);
     const repos = createRepositories(db.prisma);
     const hooks: CoreHooks = { onTenantChanged: () => {}, onTenantCreated: () => {} };
+    const revocationMirror = createRevocationMirror(store);
     const services = createServices({
+      revocationMirror,
       repos,
       secretBox,
       passwords,
@@ -53,7 +60,7 @@ export async function openCore(config: Config, publicUrl: string): Promise<Core>
       onTenantChanged: (id) => hooks.onTenantChanged(id),
       onTenantCreated: (slug) => hooks.onTenantCreated(slug),
     });
-    return { db, repos, services, secretBox, passwords, cookieKeys, hooks, migrationsApplied };
+    return { db, repos, services, secretBox, passwords, cookieKeys, hooks, revocationMirror, migrationsApplied };
   } catch (err) {
     await db.close().catch(() => {});
     throw err;

@@ -40,3 +40,24 @@ export class AppError extends Error {
 export function isUniqueViolation(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'P2002';
 }
+
+/**
+ * A database error caused by the input, not by the database: SQLSTATE class 22 (data exception:
+ * a NUL byte, `\u0000` in JSON, a malformed UUID, a value out of range) or 54000 (a value too long
+ * for its index). Such a request gets a 400 and is never counted as a dependency failure.
+ */
+export function isBadInputError(err: unknown): boolean {
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [err];
+  while (queue.length && seen.size < 10) {
+    const e = queue.shift();
+    if (!e || typeof e !== 'object' || seen.has(e)) continue;
+    seen.add(e);
+    const o = e as { code?: unknown; originalCode?: unknown; cause?: unknown; meta?: { driverAdapterError?: unknown } };
+    for (const code of [o.originalCode, o.code]) {
+      if (typeof code === 'string' && /^(22[0-9A-Z]{3}|54000)$/.test(code)) return true;
+    }
+    queue.push(o.cause, o.meta?.driverAdapterError);
+  }
+  return false;
+}

@@ -10,6 +10,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import type Router from '@koa/router';
 import Koa from 'koa';
 import type { Health } from './observability/health.ts';
@@ -24,8 +25,9 @@ export interface ServerDeps {
   /** the admin API router (mounted at /admin) */
   admin: Router;
   publicUrl: string;
-  /** take the client address from X-Forwarded-For (TRUST_PROXY) */
+  /** take the client address from X-Forwarded-For (TRUST_PROXY), `trustProxyHops` entries from the right */
   trustProxy: boolean;
+  trustProxyHops: number;
   pool: TenantPool;
   observer: HttpObserver;
   metrics: Metrics;
@@ -39,6 +41,24 @@ const TENANT_URL = /^\/t\/([^/?]+)([^?]*)(?:\?(.*))?$/s;
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+/**
+ * The client's address, worked out once for the whole request (logs, audit, brute-force
+ * counters, every provider): the peer; or, behind `hops` trusted proxies, the X-Forwarded-For entry
+ * `hops` places from the right. Each proxy appends the address it received the request from, so
+ * entries to the left of that one are whatever the client chose to send and are never used.
+ * Koa's default (the leftmost entry) let a client pick its address and escape its lock.
+ */
+export function clientAddress(req: IncomingMessage, trustProxy: boolean, hops: number): string {
+  const peer = req.socket.remoteAddress ?? '';
+  if (!trustProxy) return peer;
+  const header = req.headers['x-forwarded-for'];
+  const entries = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((e) => e.trim()).filter(Boolean);
+  if (!entries.length) return peer;
+  // fewer entries than proxies: the leftmost was still written by a proxy of ours
+  const chosen = entries[Math.max(0, entries.length - hops)]!;
+  return isIP(chosen) ? chosen : peer;
+}
+
 /** constant-time check of `Authorization: Bearer <token>` */
 function bearerMatches(header: string, expected: Buffer): boolean {
   const m = /^Bearer (\S+)$/i.exec(header);
@@ -46,7 +66,8 @@ function bearerMatches(header: string, expected: Buffer): boolean {
 }
 
 export function createServer(deps: ServerDeps): { handle: (req: IncomingMessage, res: ServerResponse) => void } {
-  const app = new Koa({ proxy: deps.trustProxy });
+  // the forwarded headers are Tessera's own by the time Koa reads them (see `handle`)
+  const app = new Koa({ proxy: true });
   const base = new URL(deps.publicUrl);
   const basePath = base.pathname.replace(/\/$/, '');
   const forwardedProto = base.protocol.slice(0, -1);
@@ -56,10 +77,6 @@ export function createServer(deps: ServerDeps): { handle: (req: IncomingMessage,
   const forward = (tenant: Tenant, slug: string, rest: string, query: string | undefined, req: IncomingMessage, res: ServerResponse) => {
     req.url = (rest || '/') + (query ? `?${query}` : '');
     (req as { originalUrl?: string }).originalUrl = `${basePath}/t/${slug}${req.url}`;
-    req.headers['x-forwarded-host'] = base.host;
-    req.headers['x-forwarded-proto'] = forwardedProto;
-    // the provider trusts X-Forwarded-For; without TRUST_PROXY it is the peer's address, as for the Koa app
-    if (!deps.trustProxy) req.headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
     return tenant.handle(req, res);
   };
 
@@ -124,6 +141,11 @@ export function createServer(deps: ServerDeps): { handle: (req: IncomingMessage,
   const callback = app.callback();
   return {
     handle(req, res) {
+      // the forwarded headers every layer trusts are set here and only here: the host and scheme
+      // of PUBLIC_URL (a forged Host never changes what discovery advertises) and the one address
+      req.headers['x-forwarded-for'] = clientAddress(req, deps.trustProxy, deps.trustProxyHops);
+      req.headers['x-forwarded-host'] = base.host;
+      req.headers['x-forwarded-proto'] = forwardedProto;
       const m = req.url?.startsWith('/t/') ? TENANT_URL.exec(req.url) : null;
       const tenant = m ? deps.pool.peek(m[1]!) : undefined;
       if (!tenant) return void callback(req, res);

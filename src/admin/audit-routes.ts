@@ -39,7 +39,7 @@ export function auditRoutes(services: Services): AdminRoute[] {
       method: 'get',
       path: '/tenants/{t}/audit-events',
       summary: 'List audit events, newest first (filter by type, actor, target, from/to)',
-      access: 'tenant',
+      operation: 'audit.list',
       query: AuditQuerySchema,
       status: 200,
       response: pageOf(AuditEvent),

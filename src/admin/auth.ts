@@ -1,15 +1,19 @@
 /**
  * The admin API is a resource server like any other: it accepts Bearer access tokens issued by
- * Tessera for the audience `${PUBLIC_URL}/admin`, verified with the issuing tenant's own keys.
+ * Tessera for the audience `${PUBLIC_URL}/admin` **with the scope `admin`**, verified with the
+ * issuing tenant's own keys, and not revoked (by jti, grant, or the user's or client's cut-off).
  * Roles are re-read from the database on every call (a disabled admin or a removed role takes
- * effect at once, not when the token expires).
+ * effect at once, not when the token expires). What the principal may then do is decided by the
+ * policy (services/policy.ts):
  *   platform-admin from `system` → every tenant;  tenant-admin from T → T only;  else 403.
  */
 import { decodeJwt } from 'jose';
 import type { Context } from 'koa';
 import { AppError } from '../errors.ts';
 import type { Repositories } from '../repositories/index.ts';
-import { PLATFORM_ADMIN_ROLE, SYSTEM_TENANT, TENANT_ADMIN_ROLE, adminAudience, type Actor } from '../services/deps.ts';
+import { ADMIN_SCOPE, PLATFORM_ADMIN_ROLE, SLUG_PATTERN, SYSTEM_TENANT, TENANT_ADMIN_ROLE, adminAudience } from '../services/deps.ts';
+import type { Actor, Authority } from '../services/policy.ts';
+import { subjectsOf } from '../oidc/tokens/inspect.ts';
 import type { TenantPool } from '../tenants/pool.ts';
 
 export interface Principal {
@@ -17,8 +21,7 @@ export interface Principal {
   tenant: string;
   /** `user:<id>` or `client:<client_id>` */
   subject: string;
-  platformAdmin: boolean;
-  tenantAdmin: boolean;
+  authority: Authority;
 }
 
 export interface AuthDeps {
@@ -35,7 +38,7 @@ export function createAuthenticator(deps: AuthDeps) {
 
   return async function authenticate(ctx: Context): Promise<Principal> {
     const header = ctx.get('authorization');
-    const m = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header);
+    const m = /^Bearer ([A-Za-z0-9._~+/=-]{1,8192})$/i.exec(header);
     if (!m) throw new AppError('unauthorized', 'a Bearer access token for the admin API is required');
     const token = m[1]!;
     let iss: unknown;
@@ -45,7 +48,10 @@ export function createAuthenticator(deps: AuthDeps) {
       throw invalid('the access token is malformed');
     }
     if (typeof iss !== 'string' || !iss.startsWith(issuerPrefix)) throw invalid('the access token was not issued by this server');
-    const tenant = await deps.pool.get(iss.slice(issuerPrefix.length));
+    // the slug rule before any lookup: nothing else can name a tenant (and a NUL byte never reaches SQL)
+    const slug = iss.slice(issuerPrefix.length);
+    if (!SLUG_PATTERN.test(slug)) throw invalid('the access token was not issued by this server');
+    const tenant = await deps.pool.get(slug);
     if (!tenant) throw invalid('the access token was not issued by this server');
     let payload;
     try {
@@ -53,14 +59,24 @@ export function createAuthenticator(deps: AuthDeps) {
     } catch {
       throw invalid('the access token is invalid or expired');
     }
-    if (await tenant.isRevoked(payload.jti, typeof payload.gid === 'string' ? payload.gid : undefined)) {
-      throw invalid('the access token has been revoked');
+    const sub = typeof payload.sub === 'string' ? payload.sub : '';
+    const clientId = typeof payload.client_id === 'string' ? payload.client_id : undefined;
+    const revoked = await tenant.isRevoked({
+      jti: payload.jti,
+      grantId: typeof payload.gid === 'string' ? payload.gid : undefined,
+      subjects: subjectsOf(sub, clientId),
+      iat: payload.iat,
+    });
+    if (revoked) throw invalid('the access token has been revoked');
+    // RFC 6750 §3.1: a valid token without the scope this API requires
+    const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
+    if (!scopes.includes(ADMIN_SCOPE)) {
+      throw new AppError('forbidden', `the access token lacks the "${ADMIN_SCOPE}" scope`, { insufficientScope: ADMIN_SCOPE });
     }
     const repos = deps.repos.forTenant(tenant.model.id);
-    const sub = String(payload.sub ?? '');
     let roles: string[];
     let subject: string;
-    if (payload.client_id === sub) {
+    if (clientId !== undefined && clientId === sub) {
       const client = await repos.clients.findByClientId(sub);
       if (!client || client.disabled) throw invalid('the client of this token no longer exists or is disabled');
       roles = client.roles;
@@ -71,29 +87,14 @@ export function createAuthenticator(deps: AuthDeps) {
       roles = user.roles;
       subject = `user:${sub}`;
     }
-    const slug = tenant.model.slug;
-    return {
-      tenant: slug,
-      subject,
-      platformAdmin: slug === SYSTEM_TENANT && roles.includes(PLATFORM_ADMIN_ROLE),
-      tenantAdmin: roles.includes(TENANT_ADMIN_ROLE),
-    };
+    const authority: Authority =
+      slug === SYSTEM_TENANT && roles.includes(PLATFORM_ADMIN_ROLE)
+        ? { kind: 'platform-admin' }
+        : roles.includes(TENANT_ADMIN_ROLE)
+          ? { kind: 'tenant-admin', tenant: slug, tenantId: tenant.model.id }
+          : { kind: 'none' };
+    return { tenant: slug, subject, authority };
   };
 }
 
-/** may `p` administer tenant `slug`? (checked before the tenant is looked up: no existence oracle) */
-export function assertMayAdminister(p: Principal, slug: string): void {
-  if (p.platformAdmin) return;
-  if (p.tenantAdmin && p.tenant === slug) return;
-  throw new AppError('forbidden', 'this token may not administer that tenant');
-}
-
-export function assertPlatformAdmin(p: Principal): void {
-  if (!p.platformAdmin) throw new AppError('forbidden', 'only a platform admin may do this');
-}
-
-export const actorOf = (p: Principal, requestId: string | undefined): Actor => ({
-  actor: `${p.subject}@${p.tenant}`,
-  requestId: requestId ?? null,
-  platformAdmin: p.platformAdmin,
-});
+export const actorOf = (p: Principal): Actor => ({ actor: `${p.subject}@${p.tenant}`, authority: p.authority });

@@ -10,8 +10,10 @@ import type { Logger } from '../observability/log.ts';
 import type { Repositories } from '../repositories/index.ts';
 import type { Services } from '../services/index.ts';
 import type { TenantPool } from '../tenants/pool.ts';
-import { actorOf, assertMayAdminister, assertPlatformAdmin, createAuthenticator } from './auth.ts';
-import { readJson } from './body.ts';
+import { SLUG_PATTERN } from '../services/deps.ts';
+import { authorize } from '../services/policy.ts';
+import { actorOf, createAuthenticator } from './auth.ts';
+import { UNSAFE_CHARS, readJson } from './body.ts';
 import { buildOpenApi } from './openapi.ts';
 import { problemMiddleware } from './problem.ts';
 import type { AdminRoute } from './route.ts';
@@ -53,13 +55,21 @@ export function createAdminRouter(deps: AdminDeps): { router: Router; routes: Ad
     router[route.method](koaPath, async (ctx: Context) => {
       if (deps.databaseUp && !deps.databaseUp()) throw new AppError('unavailable', 'the service is temporarily unavailable');
       const principal = await authenticate(ctx);
+      const actor = actorOf(principal);
       const params = ctx.params as Record<string, string>;
-      if (route.access === 'platform') assertPlatformAdmin(principal);
-      if (route.access === 'tenant') assertMayAdminister(principal, params.t!);
+      // the policy's first decision: may this actor perform this operation in this tenant at all?
+      // (before the tenant is looked up: no existence oracle)
+      authorize(actor, { operation: route.operation, ...(params.t !== undefined ? { tenant: { slug: params.t } } : {}) });
+      // identifiers that cannot name anything are not looked up (and never reach SQL)
+      if (params.t !== undefined && !SLUG_PATTERN.test(params.t)) throw new AppError('not_found', 'tenant not found');
+      if (Object.values(params).some((v) => v.length > 200 || UNSAFE_CHARS.test(v))) throw new AppError('not_found', 'not found');
+      if (Object.values(ctx.query).flat().some((v) => typeof v === 'string' && UNSAFE_CHARS.test(v))) {
+        throw new AppError('invalid_request', 'query parameters must not contain control characters');
+      }
       const query = route.query ? parse(route.query, ctx.query, 'query') : undefined;
       const raw = route.method === 'post' || route.method === 'patch' ? await readJson(ctx) : undefined;
       const body = route.body ? parse(route.body, raw, 'body') : undefined;
-      const result = await route.handler({ koa: ctx, principal, actor: actorOf(principal, ctx.state.requestId as string | undefined) }, { params, query, body });
+      const result = await route.handler({ koa: ctx, principal, actor }, { params, query, body });
       ctx.status = route.status;
       if (route.status !== 204) ctx.body = result;
       ctx.set('Cache-Control', 'no-store');

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { AdminRoute } from './route.ts';
 import { Problem } from './schemas.ts';
+import { OPERATIONS } from '../services/policy.ts';
 
 const json = (schema: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' });
 
@@ -25,7 +26,7 @@ export function buildOpenApi(routes: AdminRoute[], publicUrl: string) {
     const op: Record<string, unknown> = {
       summary: r.summary,
       operationId: `${r.method}${r.path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
-      description: r.access === 'platform' ? 'Platform admins only.' : 'Platform admins, or tenant admins of `{t}`.',
+      description: OPERATIONS[r.operation].scope === 'platform' ? 'Platform admins only.' : 'Platform admins, or tenant admins of `{t}` (see the authorization rules in README).',
       parameters: [...params, ...query],
       responses: {
         [String(r.status)]: r.response

@@ -3,7 +3,7 @@
  * `type` is stable per error code; unexpected errors become a 503 without details.
  */
 import type { Context, Next } from 'koa';
-import { AppError, type AppErrorCode } from '../errors.ts';
+import { AppError, isBadInputError, type AppErrorCode } from '../errors.ts';
 import type { Logger } from '../observability/log.ts';
 
 export const problemType = (code: AppErrorCode | 'unauthorized' | 'forbidden') => `urn:tessera:problem:${code}`;
@@ -26,16 +26,21 @@ export function problemMiddleware(log: Logger) {
       const e =
         err instanceof AppError
           ? err
-          : (log.error({ err: { name: (err as Error).name, message: (err as Error).message }, requestId: ctx.state.requestId }, 'admin request failed'),
-            new AppError('unavailable', 'the service is temporarily unavailable'));
+          : isBadInputError(err)
+            ? new AppError('invalid_request', 'the request contains characters or values that are not allowed')
+            : (log.error({ err: { name: (err as Error).name, message: (err as Error).message }, requestId: ctx.state.requestId }, 'admin request failed'),
+              new AppError('unavailable', 'the service is temporarily unavailable'));
       ctx.status = e.status;
       ctx.type = 'application/problem+json';
       if (e.code === 'unavailable') ctx.set('Retry-After', '5');
       if (e.code === 'unauthorized') {
         ctx.set('WWW-Authenticate', e.details?.invalidToken ? 'Bearer realm="tessera-admin", error="invalid_token"' : 'Bearer realm="tessera-admin"');
       }
+      if (typeof e.details?.insufficientScope === 'string') {
+        ctx.set('WWW-Authenticate', `Bearer realm="tessera-admin", error="insufficient_scope", scope="${e.details.insufficientScope}"`);
+      }
       ctx.set('Cache-Control', 'no-store');
-      const { invalidToken: _hidden, ...details } = e.details ?? {};
+      const { invalidToken: _hidden, insufficientScope: _scope, ...details } = e.details ?? {};
       ctx.body = {
         type: problemType(e.code),
         title: TITLES[e.code],

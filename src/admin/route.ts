@@ -1,7 +1,7 @@
 /** A route of the admin API: what the router runs and what the OpenAPI document describes. */
 import type { Context } from 'koa';
 import type { z } from 'zod';
-import type { Actor } from '../services/deps.ts';
+import type { Actor, Operation } from '../services/policy.ts';
 import type { Principal } from './auth.ts';
 
 export interface RouteInput {
@@ -21,8 +21,8 @@ export interface AdminRoute {
   /** OpenAPI style, relative to /admin: `/tenants/{t}/users/{id}` */
   path: string;
   summary: string;
-  /** `platform`: platform admins only; `tenant`: admins of the `{t}` in the path */
-  access: 'platform' | 'tenant' | 'any';
+  /** what the policy (services/policy.ts) decides on: who may call it, on which targets */
+  operation: Operation;
   query?: z.ZodType;
   body?: z.ZodType;
   status: number;

@@ -6,7 +6,7 @@ import { createStore } from '../store/index.ts';
 import { AppError } from '../errors.ts';
 import { randomSecret } from '../security/crypto.ts';
 import { GRANT_TYPES, type GrantType } from '../services/clients.ts';
-import { SYSTEM_TENANT } from '../services/deps.ts';
+import { PLATFORM_ADMIN_ROLE, SYSTEM_TENANT, TENANT_ADMIN_ROLE } from '../services/deps.ts';
 
 export class UsageError extends Error {}
 
@@ -16,6 +16,7 @@ export const USAGE = `usage:
   tessera client create <tenant> --name <name> --grant <grant>... [--role <r>]... [--default-resource <url>] [--redirect-uri <url>]... [--public]
   tessera keys rotate <tenant>
   tessera admin reset-password [--username <u>] [--password <p>]
+  tessera admin recover [--username <u>] [--password <p>]
 options: --json (machine-readable output)
 `;
 
@@ -48,10 +49,18 @@ const ALGS = ['ES256', 'RS256', 'EdDSA'] as const;
 export async function runCommand(config: Config, args: string[], o: Options): Promise<CommandResult> {
   const [noun, verb, ...rest] = args;
   const command = `${noun ?? ''} ${verb ?? ''}`;
-  const known = ['tenant create', 'user create', 'client create', 'keys rotate', 'admin reset-password'];
+  const known = ['tenant create', 'user create', 'client create', 'keys rotate', 'admin reset-password', 'admin recover'];
   if (!known.includes(command)) throw new UsageError(`unknown command "${args.join(' ')}"`);
 
-  const core = await openCore(config, config.publicUrl);
+  // with REDIS_URL, the servers' Redis: invalidations and revocations reach the running servers
+  const store = createStore(config.redisUrl, { offlineQueue: true, cluster: config.redisCluster });
+  let core;
+  try {
+    core = await openCore(config, config.publicUrl, store);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const { services } = core;
   // running servers learn about the change through Redis pub/sub, as if an instance had made it
   const changed = new Set<string>();
@@ -103,8 +112,25 @@ export async function runCommand(config: Config, args: string[], o: Options): Pr
         const { kid } = await (await tenant(rest[0])).keys.rotate();
         return { text: `tenant ${rest[0]} now signs with ${kid}`, data: { kid } };
       }
+      case 'admin recover': {
+        // the explicit recovery bootstrap never does on its own: make <username> a platform admin
+        // of `system` (created when missing), enabled, with a new password (its sessions end)
+        const username = o.username ?? config.bootstrapAdminUsername;
+        const password = o.password ?? randomSecret(18);
+        const system = await tenant(SYSTEM_TENANT);
+        const row = await core.repos.forTenant((await services.tenants.get(SYSTEM_TENANT)).id).users.findByUsername(username);
+        const roles = [...new Set([...(row?.roles ?? []), PLATFORM_ADMIN_ROLE, TENANT_ADMIN_ROLE])];
+        if (row) await system.users.update(row.id, { password, disabled: false, roles });
+        else await system.users.create({ username, password, roles });
+        const generated = o.password === undefined;
+        const what = `${username} is a platform admin of ${SYSTEM_TENANT}${row ? '' : ' (created)'}`;
+        return {
+          text: generated ? `${what}; new password (shown only now): ${password}` : what,
+          data: { username, created: !row, ...(generated ? { password } : {}) },
+        };
+      }
       default: {
-        // admin reset-password: the platform admin of `system`
+        // admin reset-password: a user of `system` (the bootstrap admin by default)
         const username = o.username ?? config.bootstrapAdminUsername;
         const password = o.password ?? randomSecret(18);
         const users = await tenant(SYSTEM_TENANT);
@@ -120,13 +146,13 @@ export async function runCommand(config: Config, args: string[], o: Options): Pr
     }
   } finally {
     await core.db.close();
+    core.revocationMirror.close();
     if (config.redisUrl && (changed.size || created.size)) {
-      const store = createStore(config.redisUrl, { offlineQueue: true, cluster: config.redisCluster });
       await Promise.all([
         ...[...changed].map((id) => store.publish(CHANNEL_TENANT_CHANGED, id)),
         ...[...created].map((slug) => store.publish(CHANNEL_TENANT_CREATED, slug)),
       ]).catch(() => process.stderr.write('tessera: warning: running servers were not notified (Redis unreachable); they pick the change up when their cache is rebuilt\n'));
-      await store.close();
     }
+    await store.close();
   }
 }

@@ -7,6 +7,7 @@
  *   tessera client create <tenant> --name <name> --grant <g>... [--role r]... [--default-resource url] [--redirect-uri url]... [--public]
  *   tessera keys rotate <tenant>
  *   tessera admin reset-password [--username admin] [--password p]
+ *   tessera admin recover [--username admin] [--password p]        (makes a platform admin; bootstrap never re-grants)
  *
  * `--json` prints the result as JSON. Exit codes: 0 done, 1 refused (the message says why),
  * 64 usage, 78 configuration.

@@ -5,6 +5,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { passwordProblem } from '../security/password-policy.ts';
+import { usernameProblem } from '../security/usernames.ts';
 
 export const EXIT_CONFIG = 78;
 
@@ -60,11 +62,29 @@ const schema = z.object({
     .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes encoded as base64')
     .optional(),
   /** Username of the first platform admin (tenant `system`). */
-  BOOTSTRAP_ADMIN_USERNAME: z.string().min(1).max(200).default('admin'),
-  /** Password of the first platform admin; unset → a random one is generated and printed once. */
-  BOOTSTRAP_ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+  BOOTSTRAP_ADMIN_USERNAME: z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = usernameProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .default('admin'),
+  /** Password of the first platform admin; unset → a random one is generated and printed once. Must meet the password policy. */
+  BOOTSTRAP_ADMIN_PASSWORD: z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = passwordProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
   /** `true` when behind a reverse proxy: the client address is taken from X-Forwarded-For. */
   TRUST_PROXY: z.enum(['true', 'false', '1', '0']).default('false'),
+  /**
+   * With TRUST_PROXY: how many proxies in front of Tessera append to X-Forwarded-For. The client
+   * address is the entry that many places from the right (entries further left are whatever the
+   * client sent, so they are never trusted).
+   */
+  TRUST_PROXY_HOPS: intString(1, 32).default(1),
   /** pino log level. */
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   /** Most tenants whose provider is kept in memory at once (least recently used are disposed). */
@@ -116,6 +136,7 @@ export type Config = Readonly<{
   bootstrapAdminPassword: string | undefined;
   logLevel: (typeof LOG_LEVELS)[number];
   trustProxy: boolean;
+  trustProxyHops: number;
   tenantCacheSize: number;
   argon2: Readonly<{ memoryCost: number; timeCost: number; parallelism: number }>;
   clientSecretGraceSeconds: number;
@@ -170,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bootstrapAdminPassword: e.BOOTSTRAP_ADMIN_PASSWORD,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY === 'true' || e.TRUST_PROXY === '1',
+    trustProxyHops: e.TRUST_PROXY_HOPS,
     tenantCacheSize: e.TENANT_CACHE_SIZE,
     argon2: Object.freeze({
       memoryCost: e.ARGON2_MEMORY_KIB,

@@ -68,7 +68,7 @@ export function createHttpObserver(deps: { log: Logger; metrics: Metrics }): Htt
       ctx.state.tenant = tenant;
       ctx.state.tenantRoute = routeOfTenantPath(path);
     }
-    const scope: RequestScope = { requestId, tenant, onAudit: (type) => deps.metrics.audit(scope.tenant, type) };
+    const scope: RequestScope = { requestId, tenant, address: ctx.ip, onAudit: (type) => deps.metrics.audit(scope.tenant, type) };
     try {
       await requestScope.run(scope, next);
     } catch (err) {

@@ -14,6 +14,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PoolStats } from '../tenants/pool.ts';
 import { StoreUnavailableError } from '../store/types.ts';
+import { isBadInputError } from '../errors.ts';
 
 const GRANT_TYPES = new Set(['client_credentials', 'password', 'refresh_token', 'authorization_code']);
 const OUTCOME = /^[a-z_]{1,40}$/;
@@ -27,6 +28,8 @@ interface TokenOutcome {
 
 /** which dependency an unexpected error came from, if it tells */
 export function dependencyOf(err: unknown): Dependency | undefined {
+  // the database refused the input (a NUL byte, a malformed id): not a failure of the database
+  if (isBadInputError(err)) return undefined;
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     if (e instanceof StoreUnavailableError) return 'redis';
     const name = (e as { name?: unknown }).name;

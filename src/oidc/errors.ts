@@ -29,10 +29,3 @@ export class TemporarilyUnavailable extends RetryLater {
     super(503, 'temporarily_unavailable', retryAfter, description);
   }
 }
-
-/** a refresh token was presented after it had been rotated: its grant has been revoked */
-export class RefreshTokenReuse extends errors.InvalidGrant {
-  constructor(readonly grantId: string | undefined) {
-    super('refresh token already used');
-  }
-}

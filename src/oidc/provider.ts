@@ -9,20 +9,23 @@ import type { TenantRepos } from '../repositories/index.ts';
 import type { LoginGuard } from '../security/login-guard.ts';
 import type { PasswordHasher } from '../security/passwords.ts';
 import { grantedScopes, type TenantModel } from '../tenants/model.ts';
-import { isTesseraAccount, toAccount } from './account.ts';
+import { isTesseraAccount, toAccount, type TesseraAccount } from './account.ts';
 import type { ClientDirectory } from './adapters/clients.ts';
 import { createSqlAdapter } from './adapters/sql.ts';
-import { RefreshTokenReuse } from './errors.ts';
+import { isBadInputError } from '../errors.ts';
+import { burnCodeOnWrongVerifier } from './grants/authorization-code.ts';
 import * as clientCredentials from './grants/client-credentials.ts';
 import * as password from './grants/password.ts';
+import { commitRotationOnSuccess } from './grants/refresh-token.ts';
 import { tokenEndpoints } from './tokens/endpoints.ts';
 import { createCsrf } from './interactions/csrf.ts';
 import { interactionRoutes } from './interactions/index.ts';
 import { providerPages } from './interactions/provider-pages.ts';
+import { interactionPolicyFor } from './interactions/policy.ts';
 import { applyRateLimits } from './rate-limit.ts';
 import { EXTERNAL_SIGNING, signingKeys } from './signing-keys.ts';
 import type { Store } from '../store/index.ts';
-import type { RevocationList } from './tokens/revocation-list.ts';
+import type { RevocationList } from '../security/revocation-list.ts';
 import type { AccessTokenVerifier } from './tokens/verify.ts';
 
 export interface ProviderDeps {
@@ -47,6 +50,8 @@ export interface ProviderDeps {
   databaseUp: () => boolean;
   /** sign ES256/EdDSA tokens on the event loop (several workers), see signing-keys.ts */
   inlineSigning: boolean;
+  /** the audit trail's keyed stand-in for a typed username that is no user */
+  pseudonym: (username: string) => string;
 }
 
 /** grant types this build serves; a client's other grant types are hidden from oidc-provider */
@@ -68,12 +73,26 @@ export function createProvider(deps: ProviderDeps): Provider {
   const page = { name: model.name, basePath };
   const pages = providerPages(page, clients);
 
-  const resourceServerInfo = (ctx: KoaContextWithOIDC, audience: string) => {
+  /** the account a browser session is signed in as, during an authorization request (once per request) */
+  const sessionAccounts = new WeakMap<object, Promise<TesseraAccount | undefined>>();
+  const sessionAccount = (ctx: KoaContextWithOIDC) => {
+    const accountId = (ctx.oidc.entities as { Session?: { accountId?: string } }).Session?.accountId;
+    if (!accountId) return undefined;
+    let found = sessionAccounts.get(ctx);
+    if (!found) {
+      found = repos.users.findById(accountId).then((u) => (u && !u.disabled ? toAccount(u) : undefined));
+      sessionAccounts.set(ctx, found);
+    }
+    return found;
+  };
+
+  const resourceServerInfo = async (ctx: KoaContextWithOIDC, audience: string) => {
     const resource = model.resources.get(audience);
     if (!resource) throw new errors.InvalidTarget('the requested resource is not known to this tenant');
-    // with a signed-in subject (refresh, code), only what its current roles grant: a role
-    // removed since the sign-in disappears from the next token
-    const account = ctx.oidc.account;
+    // with a signed-in subject (refresh, code, a browser session), only what its current roles
+    // grant: a role removed since the sign-in disappears from the next token, and the consent
+    // page offers only what the user may have
+    const account = ctx.oidc.account ?? (await sessionAccount(ctx));
     let scopes = resource.scopes;
     if (isTesseraAccount(account)) {
       scopes = grantedScopes(model, account.roles, resource);
@@ -110,7 +129,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       short: { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, path: `${basePath}/` },
     },
     // login and consent pages are Tessera's own (src/oidc/interactions), under the issuer path
-    interactions: { url: async (_ctx, interaction) => `${basePath}/interaction/${interaction.uid}` },
+    interactions: { url: async (_ctx, interaction) => `${basePath}/interaction/${interaction.uid}`, policy: interactionPolicyFor(model) },
     // standard claims only, and only those the user has (see account.ts)
     claims: { openid: ['sub'], profile: ['preferred_username'], email: ['email'] },
     // like the password grant: a client with the refresh_token grant gets a refresh token
@@ -153,6 +172,12 @@ export function createProvider(deps: ProviderDeps): Provider {
       customizers: {
         jwt: async (ctx, token, jwt) => {
           const claims = jwt.payload;
+          // CONTRACT §4, for every grant: never an audience-bound token with an empty scope (a
+          // subject whose roles grant nothing of what was asked on an API gets no token for it)
+          const audience = token.resourceServer?.audience;
+          if (!claims.scope && typeof audience === 'string' && (model.resources.get(audience)?.scopes.length ?? 1) > 0) {
+            throw new errors.InvalidScope('requested scope is not granted to this subject for the requested resource', '');
+          }
           claims.tenant_id = model.slug;
           if (token.kind === 'ClientCredentials') {
             claims.roles = (await clients.get((token as unknown as { clientId: string }).clientId))?.roles ?? [];
@@ -202,10 +227,12 @@ export function createProvider(deps: ProviderDeps): Provider {
   );
   provider.registerGrantType(
     password.grantType,
-    password.buildHandler({ provider, model, repos, clients, passwords: deps.passwords, guard: deps.guard }),
+    password.buildHandler({ provider, model, clients, signIn: { tenantId: model.id, repos, passwords: deps.passwords, guard: deps.guard, pseudonym: deps.pseudonym } }),
     password.parameters,
     ['resource'],
   );
+  commitRotationOnSuccess(provider, repos.artifacts);
+  burnCodeOnWrongVerifier(provider);
   applyRateLimits(provider, { store: deps.store, clients, tenantId: model.id, tenantLimitPerHour: deps.tenantRateLimitPerHour });
   // without the database, the endpoints that need it answer 503 (discovery and JWKS keep answering)
   provider.use((ctx, next) => {
@@ -237,7 +264,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       model,
       repos,
       clients,
-      signIn: { tenantId: model.id, repos, passwords: deps.passwords, guard: deps.guard },
+      signIn: { tenantId: model.id, repos, passwords: deps.passwords, guard: deps.guard, pseudonym: deps.pseudonym },
       csrf: createCsrf(deps.cookieKeys[0]!, `${basePath}/interaction/`, deps.secureCookies),
       page,
       basePath,
@@ -266,7 +293,7 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   const audit = (ctx: KoaContextWithOIDC, type: string, data: Record<string, string>) =>
     repos.audit
-      .record({ type, actor: ctx.oidc.client ? `client:${ctx.oidc.client.clientId}` : 'anonymous', requestId: ctx.get('x-request-id') || null, data })
+      .record({ type, actor: ctx.oidc.client ? `client:${ctx.oidc.client.clientId}` : 'anonymous', data })
       .catch(() => {});
 
   // the error handler has written the body by the time these (synchronous) events fire
@@ -276,13 +303,18 @@ export function createProvider(deps: ProviderDeps): Provider {
     if (err instanceof errors.InvalidRequest && err.error_description === NOT_ALLOWED) {
       ctx.body = { error: 'unauthorized_client', error_description: NOT_ALLOWED };
     }
-    if (err instanceof RefreshTokenReuse && err.grantId) void audit(ctx, 'refresh.reuse_detected', { grant_id: err.grantId });
   });
   provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
     if (ctx.oidc?.params?.grant_type === 'refresh_token') void audit(ctx, 'refresh.reuse_detected', { grant_id: grantId });
   });
-  // an unexpected failure (database down, bug) is a 503 for the caller, with no details
+  // an unexpected failure (database down, bug) is a 503 for the caller, with no details; input
+  // the database refused (a NUL byte that slipped past the checks) is the caller's 400
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
+    if (isBadInputError(err)) {
+      ctx.status = 400;
+      ctx.body = { error: 'invalid_request', error_description: 'the request contains characters or values that are not allowed' };
+      return;
+    }
     deps.onServerError(err);
     ctx.status = 503;
     ctx.set('Retry-After', '5');

@@ -1,7 +1,9 @@
 /**
  * Per-request state shared between a grant and the adapters beneath it. Used to make
- * refresh-token rotation one transaction: `consume(old)` only records the old token here, and the
- * `upsert(successor)` that follows consumes it and stores the successor atomically.
+ * refresh-token rotation one statement that runs only once the response is ready: `consume(old)`
+ * only records the old token here, the `upsert(successor)` that follows records the successor,
+ * and the refresh grant's wrapper (grants/refresh-rotation.ts) consumes the old token and stores
+ * the successor atomically after everything else succeeded.
  *
  * It hangs off oidc-provider's own request context (`Provider.ctx`, the AsyncLocalStorage that
  * oidc-provider runs every one of its routes in) instead of a second AsyncLocalStorage of ours:
@@ -10,9 +12,13 @@
  */
 import Provider from 'oidc-provider';
 
+import type { ArtifactWrite } from '../repositories/artifacts.ts';
+
 export interface RequestState {
   /** digest of a refresh token whose consumption waits for its successor's upsert */
   pendingConsume?: { model: string; id: string };
+  /** a rotation waiting for the response to succeed: consume `oldId`, store `id` */
+  pendingRotation?: { model: string; oldId: string; id: string; data: ArtifactWrite };
 }
 
 const states = new WeakMap<object, RequestState>();

@@ -64,9 +64,16 @@ export function createArtifactRepository(db: Db, tenantId: string) {
     async destroy(model: string, id: string): Promise<void> {
       await db.oidcArtifact.deleteMany({ where: { tenantId, model, id } });
     },
-    /** forgets every grant, refresh token and code of an account (user deleted) */
+    /**
+     * forgets everything an account holds: its grants, refresh tokens, codes, opaque access tokens
+     * and browser sessions (password change, disable, delete)
+     */
     async revokeByAccount(accountId: string): Promise<void> {
       await db.oidcArtifact.deleteMany({ where: { tenantId, payload: { path: ['accountId'], equals: accountId } } });
+    },
+    /** forgets everything issued to a client (disabled or deleted) */
+    async revokeByClient(clientId: string): Promise<void> {
+      await db.oidcArtifact.deleteMany({ where: { tenantId, payload: { path: ['clientId'], equals: clientId } } });
     },
     /** deletes every artifact of the grant and remembers the grant as revoked until `until` */
     async revokeByGrantId(grantId: string, until: Date): Promise<void> {
@@ -80,10 +87,11 @@ export type ArtifactRepository = ReturnType<typeof createArtifactRepository>;
 
 /** process-wide sweeper: removes expired artifacts and revocations of every tenant */
 export async function sweepExpired(db: Db, now = new Date()): Promise<number> {
-  const [a, t, g] = await Promise.all([
+  const [a, t, g, s] = await Promise.all([
     db.oidcArtifact.deleteMany({ where: { expiresAt: { lt: now } } }),
     db.revokedToken.deleteMany({ where: { expiresAt: { lt: now } } }),
     db.revokedGrant.deleteMany({ where: { expiresAt: { lt: now } } }),
+    db.revokedSubject.deleteMany({ where: { expiresAt: { lt: now } } }),
   ]);
-  return a.count + t.count + g.count;
+  return a.count + t.count + g.count + s.count;
 }

@@ -87,6 +87,12 @@ export function createClientRepository(db: Db, tenantId: string) {
       await db.clientSecret.create({ data: { tenantId, clientId: id, hash } });
     },
     delete: async (id: string): Promise<boolean> => (await db.client.deleteMany({ where: { tenantId, id } })).count === 1,
+    /** the client, its row locked until the transaction ends (see users.lockForUpdate) */
+    async lockForUpdate(clientId: string): Promise<ClientRow | null> {
+      const locked = await db.$queryRaw<{ id: string }[]>`
+        SELECT id::text AS id FROM clients WHERE tenant_id = ${tenantId}::uuid AND client_id = ${clientId} FOR UPDATE`;
+      return locked.length ? this.findByClientId(clientId) : null;
+    },
     async findByClientId(clientId: string): Promise<ClientRow | null> {
       const client = await db.client.findUnique({
         where: { tenantId_clientId: { tenantId, clientId } },

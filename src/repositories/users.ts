@@ -1,4 +1,5 @@
 import { Prisma } from '../generated/prisma/client.ts';
+import { normalizeUsername, usernameKey } from '../security/usernames.ts';
 import { after, isUuid, type Db, type Page } from './db.ts';
 
 export interface UserRow {
@@ -8,6 +9,8 @@ export interface UserRow {
   passwordHash: string;
   disabled: boolean;
   roles: string[];
+  /** the last password change: tokens issued in its second or before are revoked */
+  passwordChangedAt: Date;
   createdAt: Date;
 }
 const select = {
@@ -16,13 +19,14 @@ const select = {
   email: true,
   passwordHash: true,
   disabled: true,
+  passwordChangedAt: true,
   createdAt: true,
   roles: { select: { role: { select: { name: true } } } },
 } as const;
 
 /** a user row as UserRow, role names sorted (the same shape `toRow` gives) */
 const USER_COLUMNS = Prisma.raw(`u.id::text AS id, u.username, u.email, u.password_hash AS "passwordHash", u.disabled,
-  u.created_at AS "createdAt",
+  u.password_changed_at AS "passwordChangedAt", u.created_at AS "createdAt",
   ARRAY(SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id
         WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id ORDER BY r.name COLLATE "C") AS roles`);
 
@@ -35,7 +39,8 @@ export function createUserRepository(db: Db, tenantId: string) {
       const user = await db.user.create({
         data: {
           tenantId,
-          username: data.username,
+          username: normalizeUsername(data.username),
+          usernameKey: usernameKey(data.username),
           email: data.email ?? null,
           passwordHash: data.passwordHash,
           roles: { create: data.roleIds.map((roleId) => ({ roleId, tenantId })) },
@@ -46,10 +51,22 @@ export function createUserRepository(db: Db, tenantId: string) {
     },
     // the sign-in and refresh hot paths: one statement with the role names aggregated (Prisma's
     // nested select takes three round trips: the user, its user_roles, their roles)
+    /** by username, case-insensitively after NFC (see security/usernames.ts) */
     async findByUsername(username: string): Promise<UserRow | null> {
       const [user] = await db.$queryRaw<UserRow[]>`
         SELECT ${USER_COLUMNS} FROM users u
-        WHERE u.tenant_id = ${tenantId}::uuid AND u.username = ${username}`;
+        WHERE u.tenant_id = ${tenantId}::uuid AND u.username_key = ${usernameKey(username)}`;
+      return user ?? null;
+    },
+    /**
+     * the user, its row locked until the transaction ends: authorization decisions about it and
+     * the change they allow see the same roles (a concurrent role change waits, or is waited for)
+     */
+    async lockForUpdate(id: string): Promise<UserRow | null> {
+      if (!isUuid(id)) return null;
+      const [user] = await db.$queryRaw<UserRow[]>`
+        SELECT ${USER_COLUMNS} FROM users u
+        WHERE u.tenant_id = ${tenantId}::uuid AND u.id = ${id}::uuid FOR UPDATE`;
       return user ?? null;
     },
     async findById(id: string): Promise<UserRow | null> {
@@ -59,14 +76,15 @@ export function createUserRepository(db: Db, tenantId: string) {
         WHERE u.tenant_id = ${tenantId}::uuid AND u.id = ${id}::uuid`;
       return user ?? null;
     },
-    async update(userId: string, data: { disabled?: boolean; passwordHash?: string }): Promise<boolean> {
+    /** `passwordChangedAt` goes with a new `passwordHash` (the instant its revocation counts from) */
+    async update(userId: string, data: { disabled?: boolean; passwordHash?: string; passwordChangedAt?: Date }): Promise<boolean> {
       if (!isUuid(userId)) return false;
       if (data.disabled === undefined && data.passwordHash === undefined) {
         return (await db.user.count({ where: { tenantId, id: userId } })) === 1;
       }
       const { count } = await db.user.updateMany({
         where: { tenantId, id: userId },
-        data: { ...data, ...(data.passwordHash ? { passwordChangedAt: new Date() } : {}) },
+        data: { ...data, ...(data.passwordHash ? { passwordChangedAt: data.passwordChangedAt ?? new Date() } : {}) },
       });
       return count === 1;
     },

@@ -15,6 +15,11 @@ export interface SecretBox {
    * (none at all still costs the HMAC, so an unknown client id takes the same time)
    */
   matchesAnyKeyedHash(secret: string, storedHashes: readonly string[]): boolean;
+  /**
+   * a stable, keyed stand-in for a value that must be recognisable in the audit trail but not
+   * readable there (a typed username that is no user may be a password): 22 characters of HMAC
+   */
+  pseudonym(value: string): string;
 }
 
 function subKey(kek: Buffer, info: string): Buffer {
@@ -26,6 +31,7 @@ export function createSecretBox(kek: Buffer): SecretBox {
   const encKey = subKey(kek, 'private-key-encryption');
   const macKey = createSecretKey(subKey(kek, 'client-secret-hash'));
   const keyedHash = (secret: string) => createHmac('sha256', macKey).update(secret, 'utf8').digest('base64url');
+  const pseudonymKey = createSecretKey(subKey(kek, 'audit-pseudonym'));
   return {
     encrypt(plaintext, aad) {
       const iv = randomBytes(12);
@@ -43,6 +49,7 @@ export function createSecretBox(kek: Buffer): SecretBox {
       return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8');
     },
     keyedHash,
+    pseudonym: (value) => createHmac('sha256', pseudonymKey).update(value, 'utf8').digest('base64url').slice(0, 22),
     matchesAnyKeyedHash(secret, storedHashes) {
       const presented = Buffer.from(keyedHash(secret), 'utf8');
       let ok = false;

@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { AppError, isUniqueViolation } from '../errors.ts';
 import type { TokenEndpointAuthMethod } from '../generated/prisma/enums.ts';
 import { randomSecret } from '../security/crypto.ts';
-import { ADMIN_CLI_CLIENT, SYSTEM_ACTOR, assertMayAssign, type Actor, type ServiceDeps } from './deps.ts';
+import { REVOCATION_MEMORY_MS, clientSubject, type MirrorEntry } from '../security/revocation-list.ts';
+import { ADMIN_CLI_CLIENT, SYSTEM_ACTOR, type Actor, type ServiceDeps, type TenantRepos } from './deps.ts';
 import { paginate, type PageInput } from './page.ts';
 import type { ClientRow } from '../repositories/clients.ts';
+import { authorize, type Operation } from './policy.ts';
 import { resolveRoleIds } from './roles.ts';
 
 export const GRANT_TYPES = ['client_credentials', 'password', 'refresh_token', 'authorization_code'] as const;
@@ -65,6 +67,23 @@ function checkRedirectUris(uris: string[]) {
 
 export function createClientService(deps: ServiceDeps, tenantId: string) {
   const r = deps.repos.forTenant(tenantId);
+  const tenant = { id: tenantId };
+  /** the policy's decision on an existing client, taken again under its row lock */
+  const facts = (row: ClientRow) => ({ builtIn: row.builtIn || row.clientId === ADMIN_CLI_CLIENT, roles: row.roles });
+  const locked = async (t: TenantRepos, clientId: string, actor: Actor, operation: Operation, assigns?: string[]) => {
+    const row = await t.clients.lockForUpdate(clientId);
+    if (!row) throw new AppError('not_found', `client "${clientId}" not found`);
+    authorize(actor, { operation, tenant, target: facts(row), assigns });
+    return row;
+  };
+  /** everything issued to the client ends: its refresh tokens and grants, and its access tokens up to now */
+  const endEverything = async (t: TenantRepos, clientId: string): Promise<MirrorEntry> => {
+    const now = Date.now();
+    const entry = { kind: 'subject' as const, subject: clientSubject(clientId), notBefore: Math.floor(now / 1000), expiresAt: new Date(now + REVOCATION_MEMORY_MS) };
+    await t.revocations.revokeSubject(entry.subject, entry.notBefore, entry.expiresAt);
+    await t.artifacts.revokeByClient(clientId);
+    return entry;
+  };
   const audiences = async () => new Map((await r.resources.listAll()).map((x) => [x.id, x.audience]));
   const toView = (row: ClientRow, aud: Map<string, string>): ClientView => ({
     clientId: row.clientId,
@@ -100,8 +119,8 @@ export function createClientService(deps: ServiceDeps, tenantId: string) {
       return paginate(page, (o) => r.clients.page(o), (row) => toView(row, aud));
     },
     async update(clientId: string, input: UpdateClientInput, actor: Actor = SYSTEM_ACTOR): Promise<ClientView> {
-      assertMayAssign(input.roles, actor);
       const row = await find(clientId);
+      authorize(actor, { operation: 'client.update', tenant, target: facts(row), assigns: input.roles });
       if (row.builtIn && (input.grantTypes || input.defaultResource !== undefined || input.disabled)) {
         throw new AppError('conflict', 'the grants, default resource and state of a built-in client cannot change');
       }
@@ -118,8 +137,9 @@ export function createClientService(deps: ServiceDeps, tenantId: string) {
       const roleIds = input.roles ? await resolveRoleIds(r, input.roles) : undefined;
       const defaultResourceId =
         input.defaultResource === undefined ? undefined : input.defaultResource === null ? null : await resourceId(input.defaultResource);
-      await deps.repos.transaction(async (tx) => {
+      const revoked = await deps.repos.transaction(async (tx) => {
         const t = tx.forTenant(tenantId);
+        const current = await locked(t, clientId, actor, 'client.update', input.roles);
         await t.clients.update(
           row.id,
           {
@@ -134,37 +154,44 @@ export function createClientService(deps: ServiceDeps, tenantId: string) {
           },
           roleIds,
         );
-        await t.audit.record({ type: 'client.updated', actor: actor.actor, requestId: actor.requestId ?? null, target: clientId, data: { changed: Object.keys(input) } });
+        const disables = input.disabled === true && !current.disabled;
+        const entry = disables ? await endEverything(t, clientId) : undefined;
+        await t.audit.record({ type: 'client.updated', actor: actor.actor, target: clientId, data: { changed: Object.keys(input) } });
+        return entry;
       });
+      if (revoked) await deps.revocationMirror.record(tenantId, [revoked]);
       deps.onTenantChanged(tenantId);
       return this.get(clientId);
     },
     /** a new secret, returned once; the previous one keeps working for the grace period */
     async rotateSecret(clientId: string, actor: Actor = SYSTEM_ACTOR): Promise<{ clientSecret: string; previousSecretExpiresAt: string }> {
-      const row = await find(clientId);
-      if (row.tokenEndpointAuthMethod === 'none') throw new AppError('conflict', 'a public client has no secret');
       const clientSecret = randomSecret(32);
       const graceUntil = new Date(Date.now() + deps.clientSecretGraceSeconds * 1000);
       await deps.repos.transaction(async (tx) => {
         const t = tx.forTenant(tenantId);
+        const row = await locked(t, clientId, actor, 'client.rotate_secret');
+        if (row.tokenEndpointAuthMethod === 'none') throw new AppError('conflict', 'a public client has no secret');
         await t.clients.addSecret(row.id, deps.secretBox.keyedHash(clientSecret), graceUntil);
-        await t.audit.record({ type: 'client.secret_rotated', actor: actor.actor, requestId: actor.requestId ?? null, target: clientId });
+        await t.audit.record({ type: 'client.secret_rotated', actor: actor.actor, target: clientId });
       });
       deps.onTenantChanged(tenantId);
       return { clientSecret, previousSecretExpiresAt: graceUntil.toISOString() };
     },
     async delete(clientId: string, actor: Actor = SYSTEM_ACTOR): Promise<void> {
-      const row = await find(clientId);
-      if (row.builtIn || row.clientId === ADMIN_CLI_CLIENT) throw new AppError('conflict', 'a built-in client cannot be deleted');
-      await deps.repos.transaction(async (tx) => {
+      const revoked = await deps.repos.transaction(async (tx) => {
         const t = tx.forTenant(tenantId);
+        const row = await locked(t, clientId, actor, 'client.delete');
+        if (row.builtIn || row.clientId === ADMIN_CLI_CLIENT) throw new AppError('conflict', 'a built-in client cannot be deleted');
+        const entry = await endEverything(t, clientId);
         await t.clients.delete(row.id);
-        await t.audit.record({ type: 'client.deleted', actor: actor.actor, requestId: actor.requestId ?? null, target: clientId });
+        await t.audit.record({ type: 'client.deleted', actor: actor.actor, target: clientId });
+        return entry;
       });
+      await deps.revocationMirror.record(tenantId, [revoked]);
       deps.onTenantChanged(tenantId);
     },
     async create(input: CreateClientInput, actor: Actor = SYSTEM_ACTOR): Promise<CreatedClient> {
-      assertMayAssign(input.roles, actor);
+      authorize(actor, { operation: 'client.create', tenant, assigns: input.roles ?? [] });
       const method = input.tokenEndpointAuthMethod ?? 'client_secret_basic';
       const grantTypes = [...new Set(input.grantTypes)];
       if (!grantTypes.length) throw new AppError('invalid_request', 'grantTypes must not be empty');
@@ -195,7 +222,7 @@ export function createClientService(deps: ServiceDeps, tenantId: string) {
             roleIds,
             secretHash: clientSecret ? deps.secretBox.keyedHash(clientSecret) : null,
           });
-          await t.audit.record({ type: 'client.created', actor: actor.actor, requestId: actor.requestId ?? null, target: clientId });
+          await t.audit.record({ type: 'client.created', actor: actor.actor, target: clientId });
         });
       } catch (err) {
         if (isUniqueViolation(err)) throw new AppError('conflict', `client "${clientId}" already exists`);

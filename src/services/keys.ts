@@ -9,6 +9,7 @@ import type { SigningAlg } from '../generated/prisma/enums.ts';
 import type { SigningKeyRow } from '../repositories/keys.ts';
 import type { SecretBox } from '../security/crypto.ts';
 import { SYSTEM_ACTOR, type Actor, type ServiceDeps, type TenantRepos } from './deps.ts';
+import { authorize } from './policy.ts';
 
 export const keyAad = (tenantId: string, kid: string) => `signing-key:${tenantId}:${kid}`;
 
@@ -69,6 +70,7 @@ export function createKeyService(deps: ServiceDeps, tenantId: string, alg: () =>
       }));
     },
     async rotate(actor: Actor = SYSTEM_ACTOR): Promise<{ kid: string }> {
+      authorize(actor, { operation: 'keys.rotate', tenant: { id: tenantId } });
       const algorithm = await alg();
       const maxTtl = Math.max(3600, ...(await r.resources.listAll()).map((x) => x.accessTokenTtl));
       const kid = await deps.repos.transaction(
@@ -87,7 +89,7 @@ export function createKeyService(deps: ServiceDeps, tenantId: string, alg: () =>
             });
           }
           await createKey(t, deps.secretBox, algorithm, 'next');
-          await t.audit.record({ type: 'keys.rotated', actor: actor.actor, requestId: actor.requestId ?? null, target: promoted, data: { retired: active.map((k) => k.kid) } });
+          await t.audit.record({ type: 'keys.rotated', actor: actor.actor, target: promoted, data: { retired: active.map((k) => k.kid) } });
           return promoted;
         },
         { lockKey: KEY_ROTATION_LOCK },

@@ -2,6 +2,7 @@ import { AppError, isUniqueViolation } from '../errors.ts';
 import type { ResourceRow } from '../repositories/resources.ts';
 import { SYSTEM_ACTOR, type Actor, type ServiceDeps } from './deps.ts';
 import { paginate, type PageInput } from './page.ts';
+import { authorize } from './policy.ts';
 
 export interface CreateResourceInput {
   audience: string;
@@ -29,6 +30,7 @@ function checkTtl(ttl: number) {
 
 export function createResourceService(deps: ServiceDeps, tenantId: string) {
   const r = deps.repos.forTenant(tenantId);
+  const tenant = { id: tenantId };
   const find = async (id: string) => {
     const row = await r.resources.findById(id);
     if (!row) throw new AppError('not_found', 'resource not found');
@@ -36,6 +38,7 @@ export function createResourceService(deps: ServiceDeps, tenantId: string) {
   };
   return {
     async create(input: CreateResourceInput, actor: Actor = SYSTEM_ACTOR): Promise<ResourceView> {
+      authorize(actor, { operation: 'resource.create', tenant });
       const url = URL.parse(input.audience);
       if (!url || url.hash) throw new AppError('invalid_request', 'audience must be an absolute URI without a fragment');
       checkScopes(input.scopes);
@@ -51,7 +54,7 @@ export function createResourceService(deps: ServiceDeps, tenantId: string) {
             accessTokenTtl: ttl,
             builtIn: false,
           });
-          await t.audit.record({ type: 'resource.created', actor: actor.actor, requestId: actor.requestId ?? null, target: created.id, data: { audience: created.audience } });
+          await t.audit.record({ type: 'resource.created', actor: actor.actor, target: created.id, data: { audience: created.audience } });
           return created;
         });
         deps.onTenantChanged(tenantId);
@@ -65,6 +68,7 @@ export function createResourceService(deps: ServiceDeps, tenantId: string) {
     list: (page: PageInput = {}) => paginate(page, (o) => r.resources.page(o), view),
     async update(id: string, input: UpdateResourceInput, actor: Actor = SYSTEM_ACTOR): Promise<ResourceView> {
       const current = await find(id);
+      authorize(actor, { operation: 'resource.update', tenant, target: { builtIn: current.builtIn } });
       if (current.builtIn && input.scopes) throw new AppError('conflict', 'the scopes of a built-in resource cannot change');
       if (input.scopes) checkScopes(input.scopes);
       if (input.accessTokenTtl !== undefined) checkTtl(input.accessTokenTtl);
@@ -76,7 +80,7 @@ export function createResourceService(deps: ServiceDeps, tenantId: string) {
           ...(input.accessTokenTtl !== undefined ? { accessTokenTtl: input.accessTokenTtl } : {}),
         });
         if (!updated) throw new AppError('not_found', 'resource not found');
-        await t.audit.record({ type: 'resource.updated', actor: actor.actor, requestId: actor.requestId ?? null, target: id, data: { changed: Object.keys(input) } });
+        await t.audit.record({ type: 'resource.updated', actor: actor.actor, target: id, data: { changed: Object.keys(input) } });
         return updated;
       });
       deps.onTenantChanged(tenantId);
@@ -84,11 +88,12 @@ export function createResourceService(deps: ServiceDeps, tenantId: string) {
     },
     async delete(id: string, actor: Actor = SYSTEM_ACTOR): Promise<void> {
       const current = await find(id);
+      authorize(actor, { operation: 'resource.delete', tenant, target: { builtIn: current.builtIn } });
       if (current.builtIn) throw new AppError('conflict', 'a built-in resource cannot be deleted');
       await deps.repos.transaction(async (tx) => {
         const t = tx.forTenant(tenantId);
         if (!(await t.resources.delete(id))) throw new AppError('not_found', 'resource not found');
-        await t.audit.record({ type: 'resource.deleted', actor: actor.actor, requestId: actor.requestId ?? null, target: id, data: { audience: current.audience } });
+        await t.audit.record({ type: 'resource.deleted', actor: actor.actor, target: id, data: { audience: current.audience } });
       });
       deps.onTenantChanged(tenantId);
     },

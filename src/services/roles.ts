@@ -2,6 +2,7 @@ import { AppError, isUniqueViolation } from '../errors.ts';
 import type { RoleRow } from '../repositories/roles.ts';
 import { PLATFORM_ADMIN_ROLE, SYSTEM_ACTOR, type Actor, type ServiceDeps, type TenantRepos } from './deps.ts';
 import { paginate, type PageInput } from './page.ts';
+import { authorize } from './policy.ts';
 
 export interface PermissionInput {
   resource: string;
@@ -34,6 +35,7 @@ export async function resolveRoleIds(r: TenantRepos, names: string[]): Promise<s
 
 export function createRoleService(deps: ServiceDeps, tenantId: string) {
   const r = deps.repos.forTenant(tenantId);
+  const tenant = { id: tenantId };
 
   const toView = async (role: RoleRow): Promise<RoleView> => {
     const resources = new Map((await r.resources.listAll()).map((x) => [x.id, x.audience]));
@@ -62,6 +64,7 @@ export function createRoleService(deps: ServiceDeps, tenantId: string) {
 
   return {
     async create(input: CreateRoleInput, actor: Actor = SYSTEM_ACTOR): Promise<RoleView> {
+      authorize(actor, { operation: 'role.create', tenant });
       if (!ROLE_NAME.test(input.name)) throw new AppError('invalid_request', 'role names are 1-64 letters, digits, and . _ : -');
       if (input.name === PLATFORM_ADMIN_ROLE) throw new AppError('conflict', `role "${PLATFORM_ADMIN_ROLE}" is reserved`);
       const permissions = await resolvePermissions(input.permissions);
@@ -69,7 +72,7 @@ export function createRoleService(deps: ServiceDeps, tenantId: string) {
         const row = await deps.repos.transaction(async (tx) => {
           const t = tx.forTenant(tenantId);
           const created = await t.roles.create({ name: input.name, description: input.description ?? null, permissions });
-          await t.audit.record({ type: 'role.created', actor: actor.actor, requestId: actor.requestId ?? null, target: created.name });
+          await t.audit.record({ type: 'role.created', actor: actor.actor, target: created.name });
           return created;
         });
         deps.onTenantChanged(tenantId);
@@ -91,6 +94,7 @@ export function createRoleService(deps: ServiceDeps, tenantId: string) {
     },
     async update(name: string, input: UpdateRoleInput, actor: Actor = SYSTEM_ACTOR): Promise<RoleView> {
       const role = await find(name);
+      authorize(actor, { operation: 'role.update', tenant, target: { builtIn: role.builtIn } });
       if (role.builtIn && input.permissions) throw new AppError('conflict', 'the permissions of a built-in role cannot change');
       const permissions = input.permissions ? await resolvePermissions(input.permissions) : undefined;
       await deps.repos.transaction(async (tx) => {
@@ -99,18 +103,19 @@ export function createRoleService(deps: ServiceDeps, tenantId: string) {
           ...(input.description !== undefined ? { description: input.description } : {}),
           ...(permissions ? { permissions } : {}),
         });
-        await t.audit.record({ type: 'role.updated', actor: actor.actor, requestId: actor.requestId ?? null, target: name, data: { changed: Object.keys(input) } });
+        await t.audit.record({ type: 'role.updated', actor: actor.actor, target: name, data: { changed: Object.keys(input) } });
       });
       deps.onTenantChanged(tenantId);
       return toView(await find(name));
     },
     async delete(name: string, actor: Actor = SYSTEM_ACTOR): Promise<void> {
       const role = await find(name);
+      authorize(actor, { operation: 'role.delete', tenant, target: { builtIn: role.builtIn } });
       if (role.builtIn) throw new AppError('conflict', 'a built-in role cannot be deleted');
       await deps.repos.transaction(async (tx) => {
         const t = tx.forTenant(tenantId);
         await t.roles.delete(role.id);
-        await t.audit.record({ type: 'role.deleted', actor: actor.actor, requestId: actor.requestId ?? null, target: name });
+        await t.audit.record({ type: 'role.deleted', actor: actor.actor, target: name });
       });
       deps.onTenantChanged(tenantId);
     },

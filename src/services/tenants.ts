@@ -22,6 +22,9 @@ import {
 } from './deps.ts';
 import { createKey } from './keys.ts';
 import { paginate, type PageInput } from './page.ts';
+import { authorize } from './policy.ts';
+import { assertPasswordAllowed } from '../security/password-policy.ts';
+import { usernameProblem } from '../security/usernames.ts';
 
 export interface CreateTenantInput {
   slug: string;
@@ -73,11 +76,17 @@ export function createTenantService(deps: ServiceDeps) {
 
   return {
     async create(input: CreateTenantInput, actor: Actor = SYSTEM_ACTOR, opts: { allowReserved?: boolean; adminRoles?: string[] } = {}): Promise<Tenant> {
+      authorize(actor, { operation: 'tenant.create' });
       if (!SLUG_PATTERN.test(input.slug)) {
         throw new AppError('invalid_request', 'slug must match ^[a-z0-9][a-z0-9-]{1,62}$');
       }
       if (input.slug === SYSTEM_TENANT && !opts.allowReserved) {
         throw new AppError('conflict', `tenant slug "${SYSTEM_TENANT}" is reserved`);
+      }
+      if (input.admin) {
+        const problem = usernameProblem(input.admin.username);
+        if (problem) throw new AppError('invalid_request', `the username ${problem}`, { errors: [{ path: 'admin.username', message: problem }] });
+        assertPasswordAllowed(input.admin.password, { username: input.admin.username, field: 'admin.password' });
       }
       const alg = input.signingAlg ?? 'ES256';
       // hash outside the transaction: argon2 is slow and the transaction holds locks
@@ -91,7 +100,7 @@ export function createTenantService(deps: ServiceDeps) {
             const roles = await r.roles.findByNames(opts.adminRoles ?? [TENANT_ADMIN_ROLE]);
             await r.users.create({ username: input.admin.username, passwordHash: adminHash, roleIds: roles.map((x) => x.id) });
           }
-          await r.audit.record({ type: 'tenant.created', actor: actor.actor, requestId: actor.requestId ?? null, target: tenant.slug });
+          await r.audit.record({ type: 'tenant.created', actor: actor.actor, target: tenant.slug });
           return withIssuer(tenant);
         }).then((t) => {
           deps.onTenantCreated(t.slug);

@@ -1,6 +1,18 @@
+/**
+ * Staff accounts. Every change is authorised by the policy (services/policy.ts) inside the
+ * transaction that makes it, with the user's row locked. A password change, disable or delete
+ * ends everything the user holds: their refresh tokens, grants, codes and browser sessions are
+ * deleted, and every access token issued to them up to that second is revoked (a per-subject
+ * cut-off checked at introspection and by the admin API, like Keycloak's not-before).
+ */
 import { AppError, isUniqueViolation } from '../errors.ts';
-import { SYSTEM_ACTOR, assertMayAssign, type Actor, type ServiceDeps } from './deps.ts';
+import { REVOCATION_MEMORY_MS, userSubject } from '../security/revocation-list.ts';
+import { assertPasswordAllowed } from '../security/password-policy.ts';
+import { usernameProblem } from '../security/usernames.ts';
+import type { TenantRepos } from './deps.ts';
+import { SYSTEM_ACTOR, type Actor, type ServiceDeps } from './deps.ts';
 import { paginate, type PageInput } from './page.ts';
+import { authorize } from './policy.ts';
 import { resolveRoleIds } from './roles.ts';
 
 export interface CreateUserInput {
@@ -28,16 +40,30 @@ const view = (u: UserView): UserView => ({ id: u.id, username: u.username, email
 
 export function createUserService(deps: ServiceDeps, tenantId: string) {
   const r = deps.repos.forTenant(tenantId);
+  const tenant = { id: tenantId };
+
+  /** the user's tokens up to `at` are revoked and what it holds is deleted (in the caller's transaction) */
+  async function endEverything(t: TenantRepos, userId: string, at: Date) {
+    const notBefore = Math.floor(at.getTime() / 1000);
+    const expiresAt = new Date(at.getTime() + REVOCATION_MEMORY_MS);
+    await t.revocations.revokeSubject(userSubject(userId), notBefore, expiresAt);
+    await t.artifacts.revokeByAccount(userId);
+    return { kind: 'subject' as const, subject: userSubject(userId), notBefore, expiresAt };
+  }
+
   return {
     async create(input: CreateUserInput, actor: Actor = SYSTEM_ACTOR): Promise<UserView> {
-      assertMayAssign(input.roles, actor);
+      authorize(actor, { operation: 'user.create', tenant, assigns: input.roles });
+      const problem = usernameProblem(input.username);
+      if (problem) throw new AppError('invalid_request', `the username ${problem}`, { errors: [{ path: 'username', message: problem }] });
+      assertPasswordAllowed(input.password, { username: input.username });
       const roleIds = await resolveRoleIds(r, input.roles);
       const passwordHash = await deps.passwords.hash(input.password);
       try {
         return await deps.repos.transaction(async (tx) => {
           const t = tx.forTenant(tenantId);
           const u = await t.users.create({ username: input.username, email: input.email ?? null, passwordHash, roleIds });
-          await t.audit.record({ type: 'user.created', actor: actor.actor, requestId: actor.requestId ?? null, target: u.id });
+          await t.audit.record({ type: 'user.created', actor: actor.actor, target: u.id });
           return view(u);
         });
       } catch (err) {
@@ -47,35 +73,56 @@ export function createUserService(deps: ServiceDeps, tenantId: string) {
     },
     list: (page: PageInput = {}) => paginate(page, (o) => r.users.page(o), view),
     async delete(id: string, actor: Actor = SYSTEM_ACTOR): Promise<void> {
-      await deps.repos.transaction(async (tx) => {
+      const revoked = await deps.repos.transaction(async (tx) => {
         const t = tx.forTenant(tenantId);
-        if (!(await t.users.delete(id))) throw new AppError('not_found', 'user not found');
-        // the user's grants (refresh tokens) go with it
-        await t.artifacts.revokeByAccount(id);
-        await t.audit.record({ type: 'user.deleted', actor: actor.actor, requestId: actor.requestId ?? null, target: id });
+        const user = await t.users.lockForUpdate(id);
+        if (!user) throw new AppError('not_found', 'user not found');
+        authorize(actor, { operation: 'user.delete', tenant, target: { roles: user.roles } });
+        const entry = await endEverything(t, id, new Date());
+        await t.users.delete(id);
+        await t.audit.record({ type: 'user.deleted', actor: actor.actor, target: id });
+        return entry;
       });
+      await deps.revocationMirror.record(tenantId, [revoked]);
     },
     async get(id: string): Promise<UserView> {
       const u = await r.users.findById(id);
       if (!u) throw new AppError('not_found', 'user not found');
       return view(u);
     },
-    /** roles, disabled state and password; takes effect at the next sign-in or refresh */
+    /**
+     * roles, disabled state and password. Role changes apply at the next sign-in, refresh or admin
+     * call; a password change or disable ends the user's sessions and tokens at once.
+     */
     async update(id: string, input: UpdateUserInput, actor: Actor = SYSTEM_ACTOR): Promise<UserView> {
-      assertMayAssign(input.roles, actor);
+      // a first decision before the expensive part (argon2), on an unlocked read; the binding one
+      // is taken again under the row lock below
+      const current = await r.users.findById(id);
+      if (!current) throw new AppError('not_found', 'user not found');
+      const request = { operation: 'user.update', tenant, assigns: input.roles } as const;
+      authorize(actor, { ...request, target: { roles: current.roles } });
+      if (input.password !== undefined) assertPasswordAllowed(input.password, { username: current.username });
       const roleIds = input.roles ? await resolveRoleIds(r, input.roles) : undefined;
       const passwordHash = input.password !== undefined ? await deps.passwords.hash(input.password) : undefined;
-      await deps.repos.transaction(async (tx) => {
+      const revoked = await deps.repos.transaction(async (tx) => {
         const t = tx.forTenant(tenantId);
-        const found = await t.users.update(id, {
+        const user = await t.users.lockForUpdate(id);
+        if (!user) throw new AppError('not_found', 'user not found');
+        authorize(actor, { ...request, target: { roles: user.roles } });
+        const now = new Date();
+        await t.users.update(id, {
           ...(input.disabled !== undefined ? { disabled: input.disabled } : {}),
-          ...(passwordHash ? { passwordHash } : {}),
+          ...(passwordHash ? { passwordHash, passwordChangedAt: now } : {}),
         });
-        if (!found) throw new AppError('not_found', 'user not found');
         if (roleIds) await t.users.setRoles(id, roleIds);
-        const changed = Object.keys(input).filter((k) => k !== 'password' || passwordHash);
-        await t.audit.record({ type: 'user.updated', actor: actor.actor, requestId: actor.requestId ?? null, target: id, data: { changed } });
+        // a new password or a disable ends every session and token of the user
+        const ends = passwordHash !== undefined || (input.disabled === true && !user.disabled);
+        const entry = ends ? await endEverything(t, id, now) : undefined;
+        const changed = Object.keys(input);
+        await t.audit.record({ type: 'user.updated', actor: actor.actor, target: id, data: { changed, ...(ends ? { sessions_ended: true } : {}) } });
+        return entry;
       });
+      if (revoked) await deps.revocationMirror.record(tenantId, [revoked]);
       return this.get(id);
     },
   };

@@ -1,6 +1,6 @@
 /** In-process store backend: correct for one process (the embedded default). */
 import { EventEmitter } from 'node:events';
-import type { Store } from './types.ts';
+import { lockMs, type Store } from './types.ts';
 
 interface Entry {
   value: string;
@@ -35,6 +35,28 @@ export function createMemoryStore(): Store {
     },
     async set(key, value, ttlMs) {
       data.set(key, { value, expiresAt: Date.now() + ttlMs });
+    },
+    async reserveAttempt(key, policy) {
+      // synchronous from here on: one step for this process, like the Lua script for Redis
+      const lockLeft = live(`${key}:l`)?.expiresAt;
+      const now = Date.now();
+      if (lockLeft !== undefined) return { admitted: false, retryAfterMs: lockLeft - now };
+      const count = Number(live(`${key}:n`)?.value ?? 0) + 1;
+      data.set(`${key}:n`, { value: String(count), expiresAt: now + policy.windowMs });
+      const ms = lockMs(count, policy);
+      if (ms > 0) data.set(`${key}:l`, { value: '1', expiresAt: now + ms });
+      return { admitted: true, count, lockMs: ms };
+    },
+    async settleAttempt(key, outcome, policy) {
+      if (outcome === 'clear') {
+        data.delete(`${key}:n`);
+        data.delete(`${key}:l`);
+        return;
+      }
+      const entry = live(`${key}:n`);
+      const count = Math.max(0, Number(entry?.value ?? 0) - 1);
+      if (entry) entry.value = String(count);
+      if (count < policy.free) data.delete(`${key}:l`);
     },
     async get(key) {
       return live(key)?.value ?? null;

@@ -4,7 +4,41 @@
  * no restart.
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { StoreUnavailableError, type Store } from './types.ts';
+import { StoreUnavailableError, type Reservation, type Store } from './types.ts';
+
+/**
+ * Brute-force counters as single Lua scripts, so that checking the lock and counting the attempt
+ * are one step on the server whatever the number of instances and requests (the same rule as
+ * `lockMs` in types.ts). KEYS: the count and the lock, in one hash slot (Redis Cluster).
+ */
+const RESERVE = `
+local left = redis.call('PTTL', KEYS[2])
+if left > 0 then return {0, left, 0} end
+local n = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+local free = tonumber(ARGV[1])
+local ms = 0
+if n >= free then
+  local e = n - free
+  if e > 30 then e = 30 end
+  ms = math.floor(math.min(tonumber(ARGV[3]), tonumber(ARGV[2]) * (2 ^ e)))
+  redis.call('SET', KEYS[2], '1', 'PX', ms)
+end
+return {1, n, ms}`;
+const SETTLE = `
+if ARGV[1] == 'clear' then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  return 0
+end
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then n = redis.call('DECR', KEYS[1]) end
+if n < tonumber(ARGV[2]) then redis.call('DEL', KEYS[2]) end
+return n`;
+
+interface AttemptCommands {
+  tesseraReserve(count: string, lock: string, free: number, baseMs: number, maxMs: number, windowMs: number): Promise<[number, number, number]>;
+  tesseraSettle(count: string, lock: string, outcome: string, free: number): Promise<number>;
+}
 
 /**
  * `offlineQueue`: queue commands until connected (one-shot callers such as the CLI); servers keep it
@@ -52,6 +86,11 @@ function connect(url: string, opts: RedisStoreOptions, overrides: RedisOptions =
 
 export function createRedisStore(url: string, opts: RedisStoreOptions = {}): Store {
   const redis = connect(url, opts);
+  redis.defineCommand('tesseraReserve', { numberOfKeys: 2, lua: RESERVE });
+  redis.defineCommand('tesseraSettle', { numberOfKeys: 2, lua: SETTLE });
+  const scripts = redis as unknown as AttemptCommands;
+  // both keys of a counter in one hash slot
+  const counterKeys = (key: string) => [`{${key}}:n`, `{${key}}:l`] as const;
   // connection errors are reported through failing commands; keep them off stderr
   redis.on('error', () => {});
   // pub/sub needs its own connection; it resubscribes by itself after a reconnect
@@ -78,6 +117,17 @@ export function createRedisStore(url: string, opts: RedisStoreOptions = {}): Sto
     set: (key, value, ttlMs) =>
       wrap(async () => {
         await redis.set(key, value, 'PX', ttlMs);
+      }),
+    reserveAttempt: (key, p) =>
+      wrap(async (): Promise<Reservation> => {
+        const [n, l] = counterKeys(key);
+        const [admitted, value, ms] = await scripts.tesseraReserve(n, l, p.free, p.baseMs, p.maxMs, p.windowMs);
+        return admitted === 1 ? { admitted: true, count: value, lockMs: ms } : { admitted: false, retryAfterMs: value };
+      }),
+    settleAttempt: (key, outcome, p) =>
+      wrap(async () => {
+        const [n, l] = counterKeys(key);
+        await scripts.tesseraSettle(n, l, outcome, p.free);
       }),
     get: (key) => wrap(() => redis.get(key)),
     ttl: (key) =>

@@ -13,7 +13,9 @@ import { openPrivateJwk } from '../services/keys.ts';
 import { issuerFor } from '../services/deps.ts';
 import { createClientDirectory } from '../oidc/adapters/clients.ts';
 import { createProvider } from '../oidc/provider.ts';
-import { createRevocationList } from '../oidc/tokens/revocation-list.ts';
+import { createRevocationList, type RevocationMirror } from '../security/revocation-list.ts';
+import type { RevocationQuery } from '../repositories/revocations.ts';
+import { usernameKey } from '../security/usernames.ts';
 import { createAccessTokenVerifier, type AccessTokenVerifier } from '../oidc/tokens/verify.ts';
 import type { Store } from '../store/index.ts';
 import type { LoginGuard } from '../security/login-guard.ts';
@@ -25,8 +27,8 @@ export interface Tenant {
   readonly provider: Provider;
   /** verifies an access token issued by this tenant (signature with its own keys, typ, iss, aud, exp) */
   verifyAccessToken: AccessTokenVerifier;
-  /** whether an access token (by jti) or its grant has been revoked */
-  isRevoked(jti: string | undefined, grantId: string | undefined): Promise<boolean>;
+  /** whether a token has been revoked: by jti, by grant, or by its subjects' cut-off */
+  isRevoked(q: RevocationQuery): Promise<boolean>;
   readonly handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
 
@@ -38,6 +40,7 @@ export interface TenantBuildDeps {
   passwords: PasswordHasher;
   guard: LoginGuard;
   store: Store;
+  revocationMirror: RevocationMirror;
   tenantRateLimitPerHour: number | undefined;
   /** false while the database does not answer (see db/monitor.ts) */
   databaseUp: () => boolean;
@@ -73,7 +76,7 @@ export async function buildTenant(deps: TenantBuildDeps, row: TenantRow): Promis
   });
   const clients = createClientDirectory(repos.clients, model, deps.secretBox);
   const verifyAccessToken = createAccessTokenVerifier(model);
-  const revocations = createRevocationList(deps.store, repos.revocations, repos.artifacts, row.id);
+  const revocations = createRevocationList(deps.revocationMirror, repos.revocations, repos.artifacts, row.id);
   const provider = createProvider({
     revocations,
     store: deps.store,
@@ -93,6 +96,7 @@ export async function buildTenant(deps: TenantBuildDeps, row: TenantRow): Promis
     sessionTtl: deps.sessionTtl,
     interactionTtl: deps.interactionTtl,
     onServerError: deps.onServerError,
+    pseudonym: (username) => deps.secretBox.pseudonym(usernameKey(username)),
   });
   // first of all of the provider's middleware, so it also sees what the others answer or throw
   provider.middleware.unshift(deps.observe(row.slug, provider));
@@ -103,7 +107,7 @@ export async function buildTenant(deps: TenantBuildDeps, row: TenantRow): Promis
     model,
     provider,
     verifyAccessToken,
-    isRevoked: (jti, grantId) => revocations.isRevoked(jti, grantId),
+    isRevoked: (q) => revocations.isRevoked(q),
     handle: callback,
   };
 }

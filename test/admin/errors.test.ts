@@ -125,8 +125,11 @@ describe.each(BACKENDS)('admin API refusals on %s', (backend) => {
     expectProblem(await adminA('POST', '/tenants/tenant-a/users', { username: 'sam', password: 'another-password', roles: [] }), 409, 'conflict');
     expectProblem(await adminA('POST', '/tenants/tenant-a/resources', { audience: API, name: 'dup', scopes: [] }), 409, 'conflict');
     expectProblem(await adminA('POST', '/tenants/tenant-a/roles', { name: 'auditor', permissions: [] }), 409, 'conflict');
-    expectProblem(await adminA('DELETE', '/tenants/tenant-a/roles/tenant-admin'), 409, 'conflict');
-    expectProblem(await adminA('DELETE', '/tenants/tenant-a/clients/admin-cli'), 409, 'conflict');
+    // built-ins: a tenant admin may not touch them (403, the policy); a platform admin meets the invariant (409)
+    expectProblem(await adminA('DELETE', '/tenants/tenant-a/roles/tenant-admin'), 403, 'forbidden');
+    expectProblem(await platform('DELETE', '/tenants/tenant-a/roles/tenant-admin'), 409, 'conflict');
+    expectProblem(await adminA('DELETE', '/tenants/tenant-a/clients/admin-cli'), 403, 'forbidden');
+    expectProblem(await platform('DELETE', '/tenants/tenant-a/clients/admin-cli'), 409, 'conflict');
   });
 
   it('400 for malformed or invalid input, naming the fields', async () => {

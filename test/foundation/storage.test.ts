@@ -42,12 +42,15 @@ describe.each(BACKENDS)('storage on %s', (backend) => {
       passwordHash: expect.stringMatching(/^\$argon2id\$/),
       disabled: false,
       roles: ['analyst', 'viewer'],
+      passwordChangedAt: expect.any(Date),
       createdAt: expect.any(Date),
     });
     expect(await users.findById(created.id)).toEqual(ana);
     expect(await users.findByUsername('noroles')).toMatchObject({ email: 'n@example.org', roles: [] });
-    // exact, case-sensitive, tenant-scoped; a malformed id is no user
-    expect(await users.findByUsername('ana')).toBeNull();
+    // case-insensitive after Unicode NFC (as Keycloak), tenant-scoped; a malformed id is no user
+    expect(await users.findByUsername('ana')).toEqual(ana);
+    expect(await users.findByUsername('ANA')).toEqual(ana);
+    expect(await users.findByUsername('an')).toBeNull();
     expect(await createRepositories(prisma).forTenant(randomUUID()).users.findByUsername('Ana')).toBeNull();
     expect(await users.findById('not-a-uuid')).toBeNull();
     expect(await users.findById(randomUUID())).toBeNull();

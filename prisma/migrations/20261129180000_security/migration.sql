@@ -2,7 +2,7 @@
 -- address in audit events, and Session rows without the cookie value.
 
 -- Usernames match case-insensitively after Unicode NFC (`Ann` and `ann` are one user). The key of
--- an existing user is computed here by the database; the application computes it the same way
+-- an existing user is computed here by the database, and the application computes it the same way
 -- (NFC, then lower case) for every later user. If two existing users collide, the older keeps its
 -- name and the younger's key gets a `#<id>` suffix: it can no longer sign in under that name until
 -- an admin recreates it (the audit trail keeps both).
@@ -40,6 +40,6 @@ CREATE INDEX "revoked_subjects_expires_at_idx" ON "revoked_subjects"("expires_at
 -- AddForeignKey
 ALTER TABLE "revoked_subjects" ADD CONSTRAINT "revoked_subjects_tenant_id_fkey" FOREIGN KEY ("tenant_id") REFERENCES "tenants"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
--- Sessions are stored under a digest of their cookie value like every other artifact; the value
+-- Sessions are stored under a digest of their cookie value like every other artifact, and the value
 -- itself (`jti`) no longer stays in the payload.
 UPDATE "oidc_artifacts" SET "payload" = "payload" - 'jti' WHERE "model" = 'Session';

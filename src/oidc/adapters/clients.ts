@@ -21,6 +21,9 @@ export interface ClientDirectory {
   adapter(supportedGrantTypes: ReadonlySet<string>): Adapter;
 }
 
+/** client ids are generated (base64url) or built-in names; nothing else can name a client */
+const VALID_CLIENT_ID = /^[\x21-\x7e]{1,200}$/;
+
 /** never compared: only there because oidc-provider's schema insists on a secret */
 const SECRET_PLACEHOLDER = 'stored-as-keyed-hash';
 
@@ -29,6 +32,8 @@ export function createClientDirectory(repo: ClientRepository, model: TenantModel
   // unknown ids are remembered briefly so a flood of random ids does not become a flood of queries
   const cache = new LRUCache<string, { row: ClientRow | undefined }>({ max: 10_000, ttl: 0 });
   const get = async (clientId: string) => {
+    // no client has such an id: answered without a query (and never a database error)
+    if (typeof clientId !== 'string' || !VALID_CLIENT_ID.test(clientId)) return undefined;
     const hit = cache.get(clientId);
     if (hit) return hit.row;
     const row = (await repo.findByClientId(clientId)) ?? undefined;

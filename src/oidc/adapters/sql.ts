@@ -10,23 +10,26 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { ArtifactRepository, ArtifactRow } from '../../repositories/artifacts.ts';
 import type { InputJsonObject } from '../../generated/prisma/internal/prismaNamespace.ts';
 import { digest } from '../../security/crypto.ts';
-import { RefreshTokenReuse } from '../errors.ts';
 import { requestState } from '../request-context.ts';
-import { revokedGrantUntil } from '../tokens/revocation-list.ts';
+import { revokedGrantUntil } from '../../security/revocation-list.ts';
 
 /**
- * Refresh tokens rotate atomically: within a request, `consume` only notes the old token, and the
- * successor's `upsert` consumes it and inserts the successor in one statement. The
- * loser of a race (or a replay) finds it consumed: the whole grant is revoked (reuse detection)
- * and the request fails with invalid_grant.
+ * Refresh tokens rotate atomically and only when the request succeeds: within a request,
+ * `consume` only notes the old token and the successor's `upsert` only notes the successor; the
+ * refresh grant's wrapper (grants/refresh-rotation.ts) then consumes the old one and inserts the
+ * successor in one statement. A refused refresh (an unknown resource, a scope no longer granted)
+ * leaves the token as it was. A replay of a consumed token is caught by oidc-provider before
+ * that (its grant is revoked: reuse detection).
  */
 const ROTATES = new Set(['RefreshToken']);
 
-/**
- * Sessions are also found by uid (not by their value), and oidc-provider needs their jti back
- * then, so a Session keeps its jti in the payload; its row id is still a digest.
- */
-const KEEPS_JTI = new Set(['Session']);
+/** PostgreSQL refuses NUL in text and in jsonb strings: a request parameter carrying one is bad input */
+function holdsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\0');
+  if (Array.isArray(value)) return value.some(holdsNul);
+  if (value && typeof value === 'object') return Object.entries(value).some(([k, v]) => k.includes('\0') || holdsNul(v));
+  return false;
+}
 
 export function createSqlAdapter(
   model: string,
@@ -43,8 +46,9 @@ export function createSqlAdapter(
   };
   return {
     async upsert(id, payload, expiresIn) {
-      const { jti: _value, ...rest } = payload;
-      const stored = KEEPS_JTI.has(model) ? payload : rest;
+      // the value is the row's id (digested); it is never stored, for any model
+      const { jti: _value, ...stored } = payload;
+      if (holdsNul(stored)) throw new errors.InvalidRequest('request parameters must not contain NUL characters');
       const data = {
         payload: stored as InputJsonObject,
         expiresAt: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
@@ -56,10 +60,7 @@ export function createSqlAdapter(
       const pending = state?.pendingConsume;
       if (pending && pending.model === model) {
         state.pendingConsume = undefined;
-        if (!(await repo.rotate(model, pending.id, digest(id), data))) {
-          if (payload.grantId) await revokeGrant(payload.grantId);
-          throw new RefreshTokenReuse(payload.grantId);
-        }
+        state.pendingRotation = { model, oldId: pending.id, id: digest(id), data };
         return;
       }
       await repo.upsert(model, digest(id), data);

@@ -13,15 +13,12 @@
 import { randomBytes } from 'node:crypto';
 import { errors } from 'oidc-provider';
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
-import type { LoginGuard } from '../../security/login-guard.ts';
-import type { PasswordHasher } from '../../security/passwords.ts';
-import type { TenantRepos } from '../../repositories/index.ts';
 import { grantedScopes, type TenantModel } from '../../tenants/model.ts';
 import type { ClientDirectory } from '../adapters/clients.ts';
 import { resolveRequestedResources } from '../internals.ts';
 import { decideScope } from '../scope.ts';
 import { toAccount } from '../account.ts';
-import { signIn } from '../sign-in.ts';
+import { signIn, type SignInDeps } from '../sign-in.ts';
 
 export const grantType = 'password';
 export const parameters = ['username', 'password', 'scope', 'resource'];
@@ -29,13 +26,11 @@ export const parameters = ['username', 'password', 'scope', 'resource'];
 export interface Deps {
   provider: Provider;
   model: TenantModel;
-  repos: TenantRepos;
   clients: ClientDirectory;
-  passwords: PasswordHasher;
-  guard: LoginGuard;
+  signIn: SignInDeps;
 }
 
-export function buildHandler({ provider, model, repos, clients, passwords, guard }: Deps) {
+export function buildHandler({ provider, model, clients, signIn: signInDeps }: Deps) {
   return async function passwordHandler(ctx: KoaContextWithOIDC): Promise<void> {
     const client = ctx.oidc.client!;
     const params = ctx.oidc.params as Record<string, string | undefined>;
@@ -51,10 +46,7 @@ export function buildHandler({ provider, model, repos, clients, passwords, guard
     if (more.length) throw new errors.InvalidTarget('only a single resource indicator value is supported');
     const resource = model.resources.get(resourceServer.audience as string)!;
 
-    const user = await signIn(
-      { tenantId: model.id, repos, passwords, guard },
-      { username, password, address, clientId: client.clientId, requestId: ctx.get('x-request-id') || null },
-    );
+    const user = await signIn(signInDeps, { username, password, address, clientId: client.clientId });
 
     const scope = decideScope(params.scope, grantedScopes(model, user.roles, resource), resource.scopes).join(' ');
     const account = toAccount(user);

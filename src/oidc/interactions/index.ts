@@ -10,6 +10,7 @@ import { errors, type InteractionResults } from 'oidc-provider';
 import { readForm } from '../tokens/form.ts';
 import { grantConsent, showConsent } from './consent.ts';
 import { showLogin, submitLogin } from './login.ts';
+import { NOT_GRANTED } from './policy.ts';
 import { originsOf, securityHeaders, sendPage, STYLESHEET_PATH } from './page.ts';
 import type { InteractionClient, InteractionContext, InteractionDeps } from './types.ts';
 import { render, stylesheet } from './views.ts';
@@ -67,6 +68,10 @@ export function interactionRoutes(deps: InteractionDeps) {
     if (interaction.uid !== uid) throw EXPIRED;
     const ic: InteractionContext = { deps, uid, client: await clientOf(String(interaction.params.client_id)) };
     const prompt = interaction.prompt.name;
+    // the user's roles grant nothing of what was asked on a requested API: no code, no consent page
+    if (prompt === 'consent' && interaction.prompt.reasons.includes(NOT_GRANTED)) {
+      return finish(ctx, { error: 'invalid_scope', error_description: 'none of the requested scopes is granted to this user on the requested resource' });
+    }
 
     if (ctx.method === 'GET' && !action) {
       if (prompt === 'login') return showLogin(ctx, ic);

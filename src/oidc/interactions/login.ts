@@ -46,7 +46,6 @@ export async function submitLogin(ctx: Context, ic: InteractionContext, form: UR
       password,
       address: ctx.ip,
       clientId: client.clientId,
-      requestId: ctx.get('x-request-id') || null,
     });
     return user.id;
   } catch (err) {

@@ -32,6 +32,10 @@ export async function authenticateClient(
   const basic = header ? fromBasic(header) : undefined;
   if (header && !basic) throw new errors.InvalidClientAuth('invalid Authorization header');
   if (basic && form.has('client_secret')) throw new errors.InvalidRequest('client authentication must only be provided using one mechanism');
+  // as at the token endpoint: Basic credentials and a body client_id must name the same client
+  if (basic && form.has('client_id') && form.get('client_id') !== basic.id) {
+    throw new errors.InvalidRequest('mismatch in body and authorization client ids');
+  }
   const id = basic?.id ?? form.get('client_id') ?? undefined;
   const secret = basic?.secret ?? form.get('client_secret') ?? undefined;
   if (id && !secret && opts.allowPublic && !basic) {

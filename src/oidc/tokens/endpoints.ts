@@ -11,8 +11,9 @@ import type { TenantModel } from '../../tenants/model.ts';
 import type { ClientDirectory } from '../adapters/clients.ts';
 import { authenticateClient } from './client-auth.ts';
 import { readForm } from './form.ts';
-import { inspectToken } from './inspect.ts';
-import type { RevocationList } from './revocation-list.ts';
+import { isBadInputError } from '../../errors.ts';
+import { inspectToken, subjectsOf } from './inspect.ts';
+import type { RevocationList } from '../../security/revocation-list.ts';
 
 export const INTROSPECTION_PATH = '/token/introspection';
 export const REVOCATION_PATH = '/token/revocation';
@@ -41,7 +42,8 @@ export function tokenEndpoints(deps: TokenEndpointDeps) {
     if (!found) return INACTIVE;
     if (found.kind === 'access_token') {
       const p = found.payload;
-      if (await revocations.isRevoked(p.jti, p.gid)) return INACTIVE;
+      const revoked = await revocations.isRevoked({ jti: p.jti, grantId: p.gid, subjects: subjectsOf(p.sub, p.client_id), iat: p.iat });
+      if (revoked) return INACTIVE;
       return {
         active: true,
         sub: p.sub,
@@ -57,9 +59,12 @@ export function tokenEndpoints(deps: TokenEndpointDeps) {
         tenant_id: p.tenant_id,
       };
     }
-    // a refresh token is active while its user is
-    const user = await repos.users.findById(found.accountId);
-    if (!user || user.disabled || (await revocations.isRevoked(undefined, found.grantId))) return INACTIVE;
+    // a refresh token (or an opaque access token) is active while its user is
+    const [user, revoked] = await Promise.all([
+      repos.users.findById(found.accountId),
+      revocations.isRevoked({ grantId: found.grantId, subjects: subjectsOf(found.accountId, found.clientId), iat: found.iat }),
+    ]);
+    if (!user || user.disabled || revoked) return INACTIVE;
     return {
       active: true,
       sub: found.accountId,
@@ -69,7 +74,7 @@ export function tokenEndpoints(deps: TokenEndpointDeps) {
       iss: model.issuer,
       exp: found.exp,
       iat: found.iat,
-      token_type: 'refresh_token',
+      token_type: found.kind === 'refresh_token' ? 'refresh_token' : 'Bearer',
       roles: user.roles,
       tenant_id: model.slug,
     };
@@ -90,6 +95,12 @@ export function tokenEndpoints(deps: TokenEndpointDeps) {
       return;
     }
     if (found.clientId !== client.clientId) return;
+    if (found.kind === 'opaque_access_token') {
+      // deleted: userinfo no longer finds it, introspection says inactive
+      await found.destroy();
+      provider.emit('tessera.revocation', ctx, 'access_token');
+      return;
+    }
     await revocations.revokeGrant(found.grantId);
     provider.emit('tessera.revocation', ctx, 'refresh_token');
   }
@@ -108,6 +119,11 @@ export function tokenEndpoints(deps: TokenEndpointDeps) {
       ctx.body = body ?? '';
       if (route === introspect) provider.emit('tessera.introspection', ctx, (body as { active: boolean }).active);
     } catch (err) {
+      if (isBadInputError(err)) {
+        ctx.status = 400;
+        ctx.body = { error: 'invalid_request', error_description: 'the request contains characters or values that are not allowed' };
+        return;
+      }
       if (!(err instanceof errors.OIDCProviderError)) {
         // database or store down: never `active: true`, never details
         deps.onServerError(err as Error);

@@ -1,16 +1,39 @@
 /**
  * What a presented token is, for introspection and revocation: a JWT access token of this tenant
- * (signature with this tenant's keys only, typ at+jwt, not expired), or one of its refresh tokens.
- * Anything else is `undefined`: the callers answer `{active:false}` / 200 without telling why.
+ * (signature with this tenant's keys only, typ at+jwt, not expired), one of its refresh tokens, or
+ * one of its opaque access tokens (issued for userinfo only, without an API audience). Anything
+ * else is `undefined`: the callers answer `{active:false}` / 200 without telling why.
  */
 import type { JWTPayload } from 'jose';
 import type Provider from 'oidc-provider';
+import { clientSubject, userSubject } from '../../security/revocation-list.ts';
 
 export type Inspected =
   | { kind: 'access_token'; payload: JWTPayload & { client_id?: string; scope?: string; roles?: string[]; tenant_id?: string; gid?: string } }
-  | { kind: 'refresh_token'; clientId: string; accountId: string; grantId: string; scope?: string; resource?: string; iat?: number; exp?: number };
+  | {
+      kind: 'refresh_token' | 'opaque_access_token';
+      clientId: string;
+      accountId: string;
+      grantId: string;
+      scope?: string;
+      resource?: string;
+      iat?: number;
+      exp?: number;
+      /** removes it (an opaque access token is revoked by deleting it) */
+      destroy(): Promise<void>;
+    };
 
 const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/;
+/** what oidc-provider's own tokens look like (nanoid: 43 URL-safe characters by default) */
+const OPAQUE_SHAPE = /^[\w-]{16,256}$/;
+
+/** the subject keys a token is checked against (security/revocation-list.ts) */
+export function subjectsOf(sub: string | undefined, clientId: string | undefined): string[] {
+  const out: string[] = [];
+  if (clientId) out.push(clientSubject(clientId));
+  if (sub && sub !== clientId) out.push(userSubject(sub));
+  return out;
+}
 
 export async function inspectToken(
   token: string,
@@ -25,17 +48,21 @@ export async function inspectToken(
       return undefined;
     }
   }
-  const rt = await provider.RefreshToken.find(token);
-  if (!rt || rt.isExpired || rt.consumed || !rt.grantId || !rt.accountId || !rt.clientId) return undefined;
-  const r = rt as unknown as { resource?: string; iat?: number; exp?: number };
+  if (!OPAQUE_SHAPE.test(token)) return undefined;
+  const [rt, at] = await Promise.all([provider.RefreshToken.find(token), provider.AccessToken.find(token)]);
+  const found = rt ?? at;
+  if (!found || found.isExpired || !found.grantId || !found.accountId || !found.clientId) return undefined;
+  if (rt && rt.consumed) return undefined;
+  const r = found as unknown as { resource?: string; iat?: number; exp?: number };
   return {
-    kind: 'refresh_token',
-    clientId: rt.clientId,
-    accountId: rt.accountId,
-    grantId: rt.grantId,
-    ...(rt.scope ? { scope: rt.scope } : {}),
+    kind: rt ? 'refresh_token' : 'opaque_access_token',
+    clientId: found.clientId,
+    accountId: found.accountId,
+    grantId: found.grantId,
+    ...(found.scope ? { scope: found.scope } : {}),
     ...(typeof r.resource === 'string' ? { resource: r.resource } : {}),
     ...(r.iat !== undefined ? { iat: r.iat } : {}),
     ...(r.exp !== undefined ? { exp: r.exp } : {}),
+    destroy: () => found.destroy(),
   };
 }
