@@ -89,6 +89,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       databaseUp: dbMonitor.isUp,
       refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl,
       refreshTokenIdleTtl: config.refreshTokenIdleTtl,
+      refreshTokenReuseInterval: config.refreshTokenReuseInterval,
       sessionTtl: config.sessionTtl,
       interactionTtl: config.interactionTtl,
       onServerError: (err: Error) => log.error({ err: { name: err.name, message: err.message } }, 'oidc server error'),

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { GRANT_TYPES } from '../services/clients.ts';
 
 const name = z.string().trim().min(1).max(200);
-const secret = z.string().min(8).max(1024);
+const secret = z.string().min(8, 'must be at least 8 characters').max(1024, 'must be at most 1024 characters');
 const uri = z.string().max(2048).refine((v) => URL.parse(v) !== null, 'must be an absolute URI');
 const roleNames = z.array(z.string().min(1).max(64)).max(100);
 

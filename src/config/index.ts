@@ -103,6 +103,12 @@ const schema = z.object({
   REFRESH_TOKEN_ABSOLUTE_TTL: intString(60, 365 * 86400).default(30 * 86400),
   /** Refresh-token idle lifetime in seconds: unused this long, it expires. */
   REFRESH_TOKEN_IDLE_TTL: intString(60, 365 * 86400).default(7 * 86400),
+  /**
+   * Seconds after a rotation during which presenting the old refresh token again answers
+   * invalid_grant without revoking the grant (requests sent in parallel with the winning one);
+   * later, it is reuse and the whole grant is revoked. 0: every second presentation revokes.
+   */
+  REFRESH_TOKEN_REUSE_INTERVAL: intString(0, 60).default(2),
   /** Browser sign-in session lifetime in seconds: after it, the login page asks again. */
   SESSION_TTL: intString(60, 365 * 86400).default(8 * 3600),
   /** Seconds a user may take on the login and consent pages of one sign-in. */
@@ -145,6 +151,7 @@ export type Config = Readonly<{
   passwordHashQueue: number;
   refreshTokenAbsoluteTtl: number;
   refreshTokenIdleTtl: number;
+  refreshTokenReuseInterval: number;
   sessionTtl: number;
   interactionTtl: number;
   metricsToken: string | undefined;
@@ -204,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     passwordHashQueue: e.PASSWORD_HASH_QUEUE,
     refreshTokenAbsoluteTtl: e.REFRESH_TOKEN_ABSOLUTE_TTL,
     refreshTokenIdleTtl: e.REFRESH_TOKEN_IDLE_TTL,
+    refreshTokenReuseInterval: e.REFRESH_TOKEN_REUSE_INTERVAL,
     sessionTtl: e.SESSION_TTL,
     interactionTtl: e.INTERACTION_TTL,
     metricsToken: e.METRICS_TOKEN,

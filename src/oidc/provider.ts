@@ -39,6 +39,8 @@ export interface ProviderDeps {
   secureCookies: boolean;
   refreshTokenAbsoluteTtl: number;
   refreshTokenIdleTtl: number;
+  /** seconds after a rotation during which the old refresh token is refused without revoking its grant */
+  refreshTokenReuseInterval: number;
   /** browser sign-in session lifetime (seconds) and the time a login/consent page may take */
   sessionTtl: number;
   interactionTtl: number;
@@ -121,7 +123,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     adapter: (name: string) =>
       name === 'Client'
         ? clients.adapter(SUPPORTED_GRANT_TYPES)
-        : createSqlAdapter(name, repos.artifacts, (grantId) => deps.revocations.revokeGrant(grantId)),
+        : createSqlAdapter(name, repos.artifacts, (grantId) => deps.revocations.revokeGrant(grantId), deps.refreshTokenReuseInterval * 1000),
     jwks: { keys: signingKeys(model.keys, deps.inlineSigning) },
     cookies: {
       keys: deps.cookieKeys,

@@ -48,10 +48,11 @@ export function createArtifactRepository(db: Db, tenantId: string) {
      */
     async rotate(model: string, oldId: string, id: string, data: ArtifactWrite): Promise<boolean> {
       // one statement, so atomic without an interactive transaction: the successor is inserted
-      // only by the statement whose UPDATE consumed the old token
+      // only by the statement whose UPDATE consumed the old token. The consumption time is the
+      // application's clock, which the reuse interval is measured with (see adapters/sql.ts)
       const inserted = await db.$executeRaw`
         WITH consumed AS (
-          UPDATE oidc_artifacts SET consumed_at = now()
+          UPDATE oidc_artifacts SET consumed_at = ${new Date()}::timestamptz
           WHERE tenant_id = ${tenantId}::uuid AND model = ${model} AND id = ${oldId} AND consumed_at IS NULL
           RETURNING 1
         )

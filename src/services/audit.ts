@@ -5,6 +5,7 @@
  */
 import { AppError } from '../errors.ts';
 import type { AuditRow } from '../repositories/audit.ts';
+import { usernameKey } from '../security/usernames.ts';
 import type { ServiceDeps } from './deps.ts';
 import { paginate, type PageInput } from './page.ts';
 
@@ -38,9 +39,12 @@ export function createAuditService(deps: ServiceDeps, tenantId: string) {
       if (query.cursor !== undefined && !/^\d{1,19}$/.test(Buffer.from(query.cursor, 'base64url').toString('utf8'))) {
         throw new AppError('invalid_request', 'the cursor is invalid', { errors: [{ path: 'cursor', message: 'not a cursor from a previous page' }] });
       }
+      // a typed username that is no user is recorded as a keyed pseudonym (it may be a password
+      // typed into the wrong field); `username:<name>` finds it without it being stored
+      const actor = query.actor?.startsWith('username:') ? `username:${deps.secretBox.pseudonym(usernameKey(query.actor.slice(9)))}` : query.actor;
       const filter = {
         types: query.type?.split(',').map((t) => t.trim()).filter(Boolean),
-        actor: query.actor,
+        actor,
         target: query.target,
         from: instant(query.from, 'from'),
         to: instant(query.to, 'to'),

@@ -46,6 +46,7 @@ export interface TenantBuildDeps {
   databaseUp: () => boolean;
   refreshTokenAbsoluteTtl: number;
   refreshTokenIdleTtl: number;
+  refreshTokenReuseInterval: number;
   /** browser sign-in session and interaction lifetimes (seconds) */
   sessionTtl: number;
   interactionTtl: number;
@@ -93,6 +94,7 @@ export async function buildTenant(deps: TenantBuildDeps, row: TenantRow): Promis
     guard: deps.guard,
     refreshTokenAbsoluteTtl: deps.refreshTokenAbsoluteTtl,
     refreshTokenIdleTtl: deps.refreshTokenIdleTtl,
+    refreshTokenReuseInterval: deps.refreshTokenReuseInterval,
     sessionTtl: deps.sessionTtl,
     interactionTtl: deps.interactionTtl,
     onServerError: deps.onServerError,

@@ -39,6 +39,12 @@ describe.each(BACKENDS)('refresh tokens on %s', (backend) => {
     const rt0 = await signIn('alice');
     const r1 = await refresh(rt0);
     const rt1 = r1.body.refresh_token as string;
+    // within REFRESH_TOKEN_REUSE_INTERVAL (2 s) a second presentation is a request sent in
+    // parallel: refused, the family kept; after it, reuse
+    const early = await refresh(rt0);
+    expect(early.body.error).toBe('invalid_grant');
+    expect(await d.server.tessera.db.prisma.revokedGrant.count({ where: { tenantId: d.tenantId } })).toBe(0);
+    await new Promise((r) => setTimeout(r, 2100));
     const reuse = await refresh(rt0);
     expect(reuse.status).toBe(400);
     expect(reuse.body.error).toBe('invalid_grant');

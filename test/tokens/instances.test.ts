@@ -116,6 +116,8 @@ describe.runIf(process.env.TEST_DATABASE_URL)('two instances on one PostgreSQL a
     const first = await signIn(0);
     const r1 = await token(1, { grant_type: 'refresh_token', refresh_token: first.refresh_token as string }, webapp);
     expect(r1.status).toBe(200);
+    // past REFRESH_TOKEN_REUSE_INTERVAL (2 s): a replay, not a request sent in parallel
+    await new Promise((r) => setTimeout(r, 2100));
     const reuse = await token(0, { grant_type: 'refresh_token', refresh_token: first.refresh_token as string }, webapp);
     expect(reuse.body.error).toBe('invalid_grant');
     const descendant = await token(1, { grant_type: 'refresh_token', refresh_token: r1.body.refresh_token as string }, webapp);

@@ -172,6 +172,8 @@ describe.each(BACKENDS)('introspection and revocation on %s', (backend) => {
     const body = await signIn();
     const rt0 = body.refresh_token as string;
     const r1 = await tokenRequest(d.token, { grant_type: 'refresh_token', refresh_token: rt0 }, d.webapp);
+    // past REFRESH_TOKEN_REUSE_INTERVAL (2 s): a replay, not a request sent in parallel
+    await new Promise((r) => setTimeout(r, 2100));
     const reuse = await tokenRequest(d.token, { grant_type: 'refresh_token', refresh_token: rt0 }, d.webapp);
     expect(reuse.body.error).toBe('invalid_grant');
     for (const t of [body.access_token as string, r1.body.access_token as string]) expect((await introspect(t)).body).toEqual({ active: false });

@@ -36,6 +36,12 @@ export function createSqlAdapter(
   repo: ArtifactRepository,
   /** revokes a whole grant (the tenant's revocation list: SQL, then its store mirror) */
   revokeGrant: (grantId: string) => Promise<void> = (grantId) => repo.revokeByGrantId(grantId, revokedGrantUntil()),
+  /**
+   * REFRESH_TOKEN_REUSE_INTERVAL: a refresh token consumed less than this long ago is "not found"
+   * (invalid_grant) rather than a replay that revokes its grant. Requests sent in parallel with
+   * the one that rotated it arrive just after it; they must not kill the winner's successor.
+   */
+  reuseIntervalMs = 0,
 ): Adapter {
   const revive = (row: ArtifactRow | null, jti: string | undefined): AdapterPayload | undefined => {
     if (!row) return undefined;
@@ -66,7 +72,9 @@ export function createSqlAdapter(
       await repo.upsert(model, digest(id), data);
     },
     async find(id) {
-      return revive(await repo.find(model, digest(id)), id);
+      const row = await repo.find(model, digest(id));
+      if (row?.consumedAt && ROTATES.has(model) && Date.now() - row.consumedAt.getTime() < reuseIntervalMs) return undefined;
+      return revive(row, id);
     },
     async findByUid(uid) {
       return revive(await repo.findByUid(model, uid), undefined);

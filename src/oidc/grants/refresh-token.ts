@@ -9,10 +9,12 @@
  * (request-context.ts) and this wrapper runs it, one conditional statement, after the handler
  * succeeded. A refused refresh leaves the token usable.
  *
- * Parallel use of one token: every request reads it unconsumed; exactly one conditional statement
- * consumes it and stores *its* successor, which works; the others answer `invalid_grant` without
- * revoking the grant (they lost a race on a token nobody had replayed). A token presented *after*
- * it was rotated is a replay: oidc-provider revokes the whole grant (reuse detection).
+ * Parallel use of one token: exactly one conditional statement consumes it and stores *its*
+ * successor, which works. The others answer `invalid_grant` without revoking the grant: those that
+ * read the token before the winner consumed it lose the statement; those that arrive just after
+ * find it consumed less than REFRESH_TOKEN_REUSE_INTERVAL ago, which the SQL adapter reports as
+ * not found. A token presented later than that is a replay: oidc-provider revokes the whole grant
+ * (reuse detection).
  */
 import { errors, type Provider } from 'oidc-provider';
 import type { ArtifactRepository } from '../../repositories/artifacts.ts';
