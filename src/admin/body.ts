@@ -5,6 +5,7 @@
  */
 import type { Context } from 'koa';
 import { AppError } from '../errors.ts';
+import { readLimited } from '../http/read-body.ts';
 
 export const BODY_LIMIT = 64 * 1024;
 
@@ -19,20 +20,13 @@ function unsafeString(value: unknown): boolean {
 }
 
 export async function readJson(ctx: Context, limit = BODY_LIMIT): Promise<unknown> {
-  const declared = Number(ctx.get('content-length') || 0);
-  if (declared > limit) throw new AppError('payload_too_large', `request bodies are limited to ${limit} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new AppError('payload_too_large', `request bodies are limited to ${limit} bytes`);
-    chunks.push(chunk);
-  }
-  if (!size) return undefined;
+  const raw = await readLimited(ctx, limit);
+  if (raw === null) throw new AppError('payload_too_large', `request bodies are limited to ${limit} bytes`);
+  if (!raw.length) return undefined;
   if (!ctx.is('application/json', 'application/*+json')) throw new AppError('invalid_request', 'the request body must be application/json');
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    value = JSON.parse(raw.toString('utf8'));
   } catch {
     throw new AppError('invalid_request', 'the request body is not valid JSON');
   }

@@ -247,6 +247,14 @@ export function createProvider(deps: ProviderDeps): Provider {
     }
     return next();
   });
+  // a path no route serves: the same JSON 404 as everywhere else on the server (not Koa's text)
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.status === 404 && ctx.body === undefined) {
+      ctx.body = { error: 'not_found', error_description: 'no such endpoint' };
+      ctx.status = 404;
+    }
+  });
   // introspection and revocation of JWT access tokens and refresh tokens (oidc-provider refuses JWTs)
   provider.use(
     tokenEndpoints({
