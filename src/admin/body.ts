@@ -12,11 +12,25 @@ export const BODY_LIMIT = 64 * 1024;
 /** C0 controls except tab, LF and CR; DEL */
 export const UNSAFE_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
-function unsafeString(value: unknown): boolean {
-  if (typeof value === 'string') return UNSAFE_CHARS.test(value);
-  if (Array.isArray(value)) return value.some(unsafeString);
-  if (value && typeof value === 'object') return Object.entries(value).some(([k, v]) => UNSAFE_CHARS.test(k) || unsafeString(v));
-  return false;
+/** no admin body nests deeper than a few levels; this is far beyond and still cheap to walk */
+const MAX_DEPTH = 32;
+
+/** why `value` is refused: a string with a control character, or nesting beyond MAX_DEPTH (iterative: no stack to exhaust) */
+function bodyProblem(value: unknown): string | undefined {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (UNSAFE_CHARS.test(v)) return 'strings in the request body must not contain control characters';
+    } else if (v !== null && typeof v === 'object') {
+      if (depth >= MAX_DEPTH) return `the request body nests deeper than ${MAX_DEPTH} levels`;
+      for (const [k, child] of Object.entries(v)) {
+        if (UNSAFE_CHARS.test(k)) return 'strings in the request body must not contain control characters';
+        stack.push([child, depth + 1]);
+      }
+    }
+  }
+  return undefined;
 }
 
 export async function readJson(ctx: Context, limit = BODY_LIMIT): Promise<unknown> {
@@ -30,6 +44,7 @@ export async function readJson(ctx: Context, limit = BODY_LIMIT): Promise<unknow
   } catch {
     throw new AppError('invalid_request', 'the request body is not valid JSON');
   }
-  if (unsafeString(value)) throw new AppError('invalid_request', 'strings in the request body must not contain control characters');
+  const problem = bodyProblem(value);
+  if (problem) throw new AppError('invalid_request', problem);
   return value;
 }

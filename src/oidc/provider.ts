@@ -102,6 +102,11 @@ export function createProvider(deps: ProviderDeps): Provider {
         throw new errors.InvalidGrant('the subject is no longer granted any scope on this resource');
       }
     }
+    // The admin API is reached from a browser only through first-party clients (built-ins that
+    // tenant admins cannot change). Otherwise a tenant admin of `system` could point a client a
+    // platform admin once consented to at a redirect URI of their own, and collect a platform
+    // admin's code (found in review: a redirect-URI change does not re-ask for consent).
+    if (resource.builtIn && fromBrowser(ctx) && !(await clients.get(ctx.oidc.client?.clientId ?? ''))?.firstParty) scopes = [];
     return {
       audience: resource.audience,
       scope: scopes.join(' '),
@@ -109,6 +114,16 @@ export function createProvider(deps: ProviderDeps): Provider {
       accessTokenFormat: 'jwt' as const,
       jwt: { sign: { alg: model.signingAlg, kid: model.activeKid } },
     };
+  };
+
+  /** an authorization request, or a token request that redeems or refreshes what one granted */
+  const fromBrowser = (ctx: KoaContextWithOIDC) => {
+    const route = ctx.oidc.route;
+    if (route === 'authorization' || route === 'resume') return true;
+    const grant = ctx.oidc.params?.grant_type;
+    if (grant === 'authorization_code') return true;
+    const gty = (ctx.oidc.entities as { RefreshToken?: { gty?: string } }).RefreshToken?.gty;
+    return grant === 'refresh_token' && typeof gty === 'string' && gty.includes('authorization_code');
   };
 
   const refreshLifetimes = (clientId: string | undefined) => {

@@ -60,13 +60,10 @@ export async function signIn(deps: SignInDeps, attempt: SignInAttempt): Promise<
     const ok = await passwords.verify(user?.passwordHash, password);
     if (!ok || !user || user.disabled) {
       const who = user ? `user:${user.id}` : `username:${deps.pseudonym(username)}`;
-      if (!ok) {
-        await ticket.settle('failure');
-        if (ticket.lockStarted) await audit('signin.lockout', who, { client_id: clientId, scope: ticket.lockStarted.scope });
-      } else {
-        // the right password of a disabled user is no guess: it does not count
-        await ticket.settle('not_evaluated');
-      }
+      // a disabled user's right password counts like a wrong one: giving the count back would
+      // tell a guesser, through the lock, that the guess was right
+      await ticket.settle('failure');
+      if (ticket.lockStarted) await audit('signin.lockout', who, { client_id: clientId, scope: ticket.lockStarted.scope });
       await audit('signin.failure', who, { client_id: clientId, reason: ok ? 'disabled' : 'invalid_credentials' });
       throw new errors.InvalidGrant(INVALID_CREDENTIALS);
     }

@@ -64,10 +64,12 @@ export function createUserRepository(db: Db, tenantId: string) {
      */
     async lockForUpdate(id: string): Promise<UserRow | null> {
       if (!isUuid(id)) return null;
-      const [user] = await db.$queryRaw<UserRow[]>`
-        SELECT ${USER_COLUMNS} FROM users u
-        WHERE u.tenant_id = ${tenantId}::uuid AND u.id = ${id}::uuid FOR UPDATE`;
-      return user ?? null;
+      const locked = await db.$queryRaw<{ id: string }[]>`
+        SELECT id::text AS id FROM users WHERE tenant_id = ${tenantId}::uuid AND id = ${id}::uuid FOR UPDATE`;
+      if (!locked.length) return null;
+      // read in a second statement: under READ COMMITTED a statement sees the data of its start,
+      // before it waited for the lock, and would miss a role change committed in between
+      return this.findById(id);
     },
     async findById(id: string): Promise<UserRow | null> {
       if (!isUuid(id)) return null;

@@ -13,7 +13,7 @@ import { DEFAULT_LOGIN_POLICY, createLoginGuard } from './login-guard.ts';
 
 const stores: [string, () => Store][] = [['memory', createMemoryStore]];
 const redisUrl = process.env.TEST_REDIS_URL;
-if (redisUrl) stores.push(['redis', () => createRedisStore(redisUrl, { prefix: `tessera-test:${process.pid}:${Date.now()}:` })]);
+if (redisUrl) stores.push(['redis', () => createRedisStore(redisUrl, { prefix: `tessera-test:${process.pid}:${Date.now()}:`, offlineQueue: true })]);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -59,7 +59,8 @@ export function createRevocationMirror(store: Store, opts: { onError?: (err: unk
       ? store.set(key.jti(tenantId, e.jti), '1', ttl(e.expiresAt))
       : e.kind === 'grant'
         ? store.set(key.grant(tenantId, e.grantId), '1', ttl(e.expiresAt))
-        : store.set(key.subject(tenantId, e.subject), String(e.notBefore), ttl(e.expiresAt));
+        : // raised, never set: a rebuild that read SQL before a newer cut-off must not undo it
+          store.raise(key.subject(tenantId, e.subject), e.notBefore, ttl(e.expiresAt));
 
   /**
    * The mirror of `tenantId` may lack a revocation: drop its `ready` marker (a DEL, which Redis

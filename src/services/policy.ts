@@ -14,7 +14,8 @@
  *  2. Tenant operations: platform admins anywhere; tenant admins in their own tenant.
  *  3. Only a platform admin assigns `platform-admin`.
  *  4. Protected principals: only a platform admin changes, resets the password of, disables,
- *     deletes, rotates the secret of, or removes a role from a user or client holding `platform-admin`.
+ *     deletes, rotates the secret of, or removes a role from a user or client holding `platform-admin`
+ *     — nor changes or deletes a role such a principal holds (that removes or changes it for them).
  *  5. Built-ins (the `admin-cli` client, the `tenant-admin` and `platform-admin` roles, the admin API
  *     resource) cannot be changed by tenant admins. (Platform admins still meet the services'
  *     invariants: a built-in cannot be deleted, nor its grants or scopes changed: 409.)
@@ -82,6 +83,8 @@ export interface TargetFacts {
   builtIn?: boolean;
   /** roles the target (user or client) holds now */
   roles?: readonly string[];
+  /** a role: a principal holding `platform-admin` holds it too */
+  heldByProtected?: boolean;
 }
 
 export interface Request {
@@ -112,6 +115,7 @@ export function decide(authority: Authority, r: Request): Decision {
   if (rule.changesTarget && r.target && !platform) {
     if (r.target.builtIn) return deny('built-in clients, roles and resources cannot be changed by tenant admins');
     if (r.target.roles?.includes(PLATFORM_ADMIN_ROLE)) return deny(`only a platform admin may change a principal that holds ${PLATFORM_ADMIN_ROLE}`);
+    if (r.target.heldByProtected) return deny(`only a platform admin may change a role that a holder of ${PLATFORM_ADMIN_ROLE} holds`);
   }
   return { allowed: true };
 }

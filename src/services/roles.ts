@@ -61,6 +61,13 @@ export function createRoleService(deps: ServiceDeps, tenantId: string) {
     if (!row) throw new AppError('not_found', `role "${name}" not found`);
     return row;
   };
+  /** the role locked for the change, and the policy's decision on it (a role a platform admin holds is theirs too) */
+  const locked = async (t: TenantRepos, name: string, actor: Actor, operation: 'role.update' | 'role.delete') => {
+    const role = await t.roles.lockForUpdate(name, PLATFORM_ADMIN_ROLE);
+    if (!role) throw new AppError('not_found', `role "${name}" not found`);
+    authorize(actor, { operation, tenant, target: { builtIn: role.builtIn, heldByProtected: role.heldByProtected } });
+    return role;
+  };
 
   return {
     async create(input: CreateRoleInput, actor: Actor = SYSTEM_ACTOR): Promise<RoleView> {
@@ -93,12 +100,11 @@ export function createRoleService(deps: ServiceDeps, tenantId: string) {
       }));
     },
     async update(name: string, input: UpdateRoleInput, actor: Actor = SYSTEM_ACTOR): Promise<RoleView> {
-      const role = await find(name);
-      authorize(actor, { operation: 'role.update', tenant, target: { builtIn: role.builtIn } });
-      if (role.builtIn && input.permissions) throw new AppError('conflict', 'the permissions of a built-in role cannot change');
       const permissions = input.permissions ? await resolvePermissions(input.permissions) : undefined;
       await deps.repos.transaction(async (tx) => {
         const t = tx.forTenant(tenantId);
+        const role = await locked(t, name, actor, 'role.update');
+        if (role.builtIn && input.permissions) throw new AppError('conflict', 'the permissions of a built-in role cannot change');
         await t.roles.update(role.id, {
           ...(input.description !== undefined ? { description: input.description } : {}),
           ...(permissions ? { permissions } : {}),
@@ -109,11 +115,10 @@ export function createRoleService(deps: ServiceDeps, tenantId: string) {
       return toView(await find(name));
     },
     async delete(name: string, actor: Actor = SYSTEM_ACTOR): Promise<void> {
-      const role = await find(name);
-      authorize(actor, { operation: 'role.delete', tenant, target: { builtIn: role.builtIn } });
-      if (role.builtIn) throw new AppError('conflict', 'a built-in role cannot be deleted');
       await deps.repos.transaction(async (tx) => {
         const t = tx.forTenant(tenantId);
+        const role = await locked(t, name, actor, 'role.delete');
+        if (role.builtIn) throw new AppError('conflict', 'a built-in role cannot be deleted');
         await t.roles.delete(role.id);
         await t.audit.record({ type: 'role.deleted', actor: actor.actor, target: name });
       });

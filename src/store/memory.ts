@@ -36,6 +36,11 @@ export function createMemoryStore(): Store {
     async set(key, value, ttlMs) {
       data.set(key, { value, expiresAt: Date.now() + ttlMs });
     },
+    async raise(key, value, ttlMs) {
+      const e = live(key);
+      const expiresAt = Math.max(e?.expiresAt ?? 0, Date.now() + ttlMs);
+      data.set(key, { value: String(Math.max(value, Number(e?.value ?? -Infinity))), expiresAt });
+    },
     async reserveAttempt(key, policy) {
       // synchronous from here on: one step for this process, like the Lua script for Redis
       const lockLeft = live(`${key}:l`)?.expiresAt;

@@ -35,7 +35,21 @@ if n > 0 then n = redis.call('DECR', KEYS[1]) end
 if n < tonumber(ARGV[2]) then redis.call('DEL', KEYS[2]) end
 return n`;
 
+/** store.raise: KEYS[1]; ARGV: the value, the time to live (ms) */
+const RAISE = `
+local current = tonumber(redis.call('GET', KEYS[1]))
+local ttl = redis.call('PTTL', KEYS[1])
+local wanted = tonumber(ARGV[2])
+if current == nil or tonumber(ARGV[1]) > current then
+  if ttl > wanted then wanted = ttl end
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', wanted)
+elseif wanted > ttl then
+  redis.call('PEXPIRE', KEYS[1], wanted)
+end
+return 1`;
+
 interface AttemptCommands {
+  tesseraRaise(key: string, value: number, ttlMs: number): Promise<number>;
   tesseraReserve(count: string, lock: string, free: number, baseMs: number, maxMs: number, windowMs: number): Promise<[number, number, number]>;
   tesseraSettle(count: string, lock: string, outcome: string, free: number): Promise<number>;
 }
@@ -88,6 +102,7 @@ export function createRedisStore(url: string, opts: RedisStoreOptions = {}): Sto
   const redis = connect(url, opts);
   redis.defineCommand('tesseraReserve', { numberOfKeys: 2, lua: RESERVE });
   redis.defineCommand('tesseraSettle', { numberOfKeys: 2, lua: SETTLE });
+  redis.defineCommand('tesseraRaise', { numberOfKeys: 1, lua: RAISE });
   const scripts = redis as unknown as AttemptCommands;
   // both keys of a counter in one hash slot
   const counterKeys = (key: string) => [`{${key}}:n`, `{${key}}:l`] as const;
@@ -117,6 +132,10 @@ export function createRedisStore(url: string, opts: RedisStoreOptions = {}): Sto
     set: (key, value, ttlMs) =>
       wrap(async () => {
         await redis.set(key, value, 'PX', ttlMs);
+      }),
+    raise: (key, value, ttlMs) =>
+      wrap(async () => {
+        await scripts.tesseraRaise(key, value, Math.round(ttlMs));
       }),
     reserveAttempt: (key, p) =>
       wrap(async (): Promise<Reservation> => {

@@ -36,6 +36,11 @@ export interface Store {
   increment(key: string, ttlMs: number): Promise<number>;
   set(key: string, value: string, ttlMs: number): Promise<void>;
   /**
+   * atomically raises the number at `key` to `value` (never lowers it) and its time to live to
+   * `ttlMs` (never shortens it): writers that race, or replay an older value, cannot undo a newer one
+   */
+  raise(key: string, value: number, ttlMs: number): Promise<void>;
+  /**
    * One atomic step on the counter `key`: refused (and not counted) while its lock runs; otherwise
    * counted, and the lock set for `lockMs(count)` when that is above zero.
    */

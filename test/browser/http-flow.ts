@@ -19,6 +19,9 @@ export class CookieJar {
   header(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }
+  values(): string[] {
+    return [...this.cookies.values()];
+  }
 }
 
 export const b64url = (b: Buffer) => b.toString('base64url');

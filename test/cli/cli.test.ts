@@ -4,7 +4,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTessera } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';
-import { ROOT, freePort } from '../helpers/process.ts';
+import { ROOT, freePort, runCli } from '../helpers/process.ts';
 import { TEST_ENV, createPgliteDirectory, type TestDatabase } from '../helpers/tessera.ts';
 import { discover, tokenRequest } from '../helpers/oauth.ts';
 
@@ -12,15 +12,7 @@ describe('tessera CLI', () => {
   let db: TestDatabase;
   let env: Record<string, string>;
 
-  const cli = (...args: string[]) => {
-    const res = spawnSync(process.execPath, ['bin/tessera.mjs', ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    return { code: res.status, stdout: res.stdout, stderr: res.stderr };
-  };
+  const cli = (...args: string[]) => runCli(env, ...args);
   const json = (r: { stdout: string }) => JSON.parse(r.stdout) as Record<string, string>;
 
   beforeAll(async () => {

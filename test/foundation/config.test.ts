@@ -30,6 +30,10 @@ describe('loadConfig', () => {
     [{ PUBLIC_URL: 'not a url' }, 'PUBLIC_URL'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ BOOTSTRAP_ADMIN_PASSWORD: 'short' }, 'BOOTSTRAP_ADMIN_PASSWORD'],
+    [{ BOOTSTRAP_ADMIN_PASSWORD: 'password1' }, 'BOOTSTRAP_ADMIN_PASSWORD'],
+    [{ BOOTSTRAP_ADMIN_USERNAME: 'ad\u0000min' }, 'BOOTSTRAP_ADMIN_USERNAME'],
+    [{ TRUST_PROXY_HOPS: '0' }, 'TRUST_PROXY_HOPS'],
+    [{ REFRESH_TOKEN_REUSE_INTERVAL: '61' }, 'REFRESH_TOKEN_REUSE_INTERVAL'],
   ])('rejects %j naming %s', (env, variable) => {
     let error: unknown;
     try {
@@ -53,6 +57,7 @@ describe('start-up with a bad value', () => {
   it.each([
     [{ PORT: 'abc' }, 'PORT'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ BOOTSTRAP_ADMIN_PASSWORD: 'qwertyuiop' }, 'BOOTSTRAP_ADMIN_PASSWORD'],
   ])('%j stops the process with one line and exit code 78', (env, variable) => {
     const res = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: ROOT,

@@ -1,5 +1,5 @@
 /** Runs Tessera as a real child process (`npm start`) and waits for it to answer. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -63,4 +63,15 @@ export async function waitFor(url: string, timeoutMs: number, proc?: RunningProc
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`${url} did not answer 200 within ${timeoutMs} ms: ${String(lastError)}\n${proc?.output() ?? ''}`);
+}
+
+/** runs the operator CLI (`bin/tessera.mjs`) with only `env` (plus PATH and HOME) and waits for it */
+export function runCli(env: Record<string, string>, ...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const res = spawnSync(process.execPath, ['bin/tessera.mjs', ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
 }

@@ -48,22 +48,23 @@ describe.each(BACKENDS)('the admin scope and the code-flow scope rule on %s', (b
     expect(result.error).toBe('invalid_scope');
   });
 
-  it('lets the tenant admin who asks for the admin scope through; the consent page names it', async () => {
-    const pkce = pkcePair();
-    const seen = await browse(d, {
-      clientId: deptApp,
-      redirectUri: ADMIN_APP,
-      username: 'boss',
-      password: PASSWORDS.boss,
-      scope: 'openid admin',
-      resource: adminAudience(),
-      challenge: pkce.challenge,
-      stopAtConsent: true,
+  it('gives admin-API codes only to first-party clients, never to one a tenant admin can change', async () => {
+    // a third-party client, even asked for the admin scope by a tenant admin who has it: refused
+    const thirdParty = await browse(d, { clientId: deptApp, redirectUri: ADMIN_APP, username: 'boss', password: PASSWORDS.boss, scope: 'openid admin', resource: adminAudience() });
+    expect(thirdParty.code).toBeUndefined();
+    expect(thirdParty.error).toBe('invalid_scope');
+    // a first-party client (made by the operator, immutable to tenant admins) gets it, without a consent page
+    const console_ = await d.server.tessera.services.forTenant(d.tenantId).clients.create({
+      name: 'Admin console',
+      grantTypes: ['authorization_code'],
+      tokenEndpointAuthMethod: 'none',
+      redirectUris: [ADMIN_APP],
+      firstParty: true,
     });
-    expect(seen.consentPage).toContain('admin on Tessera admin API');
-    const allowed = await browse(d, { clientId: deptApp, redirectUri: ADMIN_APP, username: 'boss', password: PASSWORDS.boss, scope: 'openid admin', resource: adminAudience(), challenge: pkce.challenge, jar: seen.jar });
-    expect(allowed.code).toBeTruthy();
-    const res = await redeem(d, deptApp, ADMIN_APP, allowed.code!, pkce.verifier);
+    const pkce = pkcePair();
+    const flow = await browse(d, { clientId: console_.clientId, redirectUri: ADMIN_APP, username: 'boss', password: PASSWORDS.boss, scope: 'openid admin', resource: adminAudience(), challenge: pkce.challenge });
+    expect(flow.code).toBeTruthy();
+    const res = await redeem(d, console_.clientId, ADMIN_APP, flow.code!, pkce.verifier);
     expect(res.status).toBe(200);
     expect(decodeJwt(res.body.access_token as string)).toMatchObject({ aud: adminAudience(), scope: 'admin' });
     expect((await adminClient(d.url, res.body.access_token as string)('GET', '/tenants/dept')).status).toBe(200);

@@ -33,6 +33,8 @@ interface Services {
   user(tenant: string, roles: string[]): Promise<string>;
   client(tenant: string, roles: string[]): Promise<string>;
   role(tenant: string): Promise<string>;
+  /** a role that a platform admin (created for it) holds */
+  roleOfPlatformAdmin(tenant: string): Promise<string>;
   resource(tenant: string): Promise<string>;
   builtInResource(tenant: string): Promise<string>;
 }
@@ -82,6 +84,9 @@ const ROWS: Row[] = [
   { name: 'system: describe platform-admin', request: async () => ({ method: 'PATCH', path: '/tenants/system/roles/platform-admin', body: { description: 'administers every tenant' } }), expect: '200 403 403 403 403 200 403 403 403' },
   { name: 'system: delete platform-admin', request: async () => ({ method: 'DELETE', path: '/tenants/system/roles/platform-admin' }), expect: '409 403 403 403 403 409 403 403 403' },
   { name: 'system: re-permission tenant-admin', request: async () => ({ method: 'PATCH', path: '/tenants/system/roles/tenant-admin', body: { permissions: [] } }), expect: '409 403 403 403 403 409 403 403 403' },
+  { name: 'system: change a role a platform admin holds', request: async (s) => ({ method: 'PATCH', path: `/tenants/system/roles/${await s.roleOfPlatformAdmin('system')}`, body: { permissions: [] } }), expect: '200 403 403 403 403 200 403 403 403' },
+  { name: 'system: delete a role a platform admin holds', request: async (s) => ({ method: 'DELETE', path: `/tenants/system/roles/${await s.roleOfPlatformAdmin('system')}` }), expect: '204 403 403 403 403 204 403 403 403' },
+  { name: 'system: delete a role nobody protected holds', request: async (s) => ({ method: 'DELETE', path: `/tenants/system/roles/${await s.role('system')}` }), expect: '204 204 403 403 403 204 204 403 403' },
   { name: 'system: rotate keys', request: async () => ({ method: 'POST', path: '/tenants/system/keys/rotate' }), expect: '200 200 403 403 403 200 200 403 403' },
   { name: 'system: read the audit trail', request: async () => ({ method: 'GET', path: '/tenants/system/audit-events' }), expect: '200 200 403 403 403 200 200 403 403' },
 
@@ -175,6 +180,11 @@ describe.each(BACKENDS)('the authorization table on %s', (backend) => {
       user: async (slug, roles) => (await on(slug).users.create({ username: fresh('target'), password: pw('target'), roles })).id,
       client: async (slug, roles) => (await on(slug).clients.create({ name: 'target', grantTypes: ['client_credentials'], roles })).clientId,
       role: async (slug) => (await on(slug).roles.create({ name: fresh('role'), permissions: [] })).name,
+      roleOfPlatformAdmin: async (slug) => {
+        const role = (await on(slug).roles.create({ name: fresh('ops'), permissions: [] })).name;
+        await on(slug).users.create({ username: fresh('pa'), password: pw('pa'), roles: ['platform-admin', role] });
+        return role;
+      },
       resource: async (slug) => (await on(slug).resources.create({ audience: `https://${fresh('target')}.example/`, name: 'target', scopes: ['x'] })).id,
       builtInResource: async (slug) => (await on(slug).resources.list({ limit: 200 })).items.find((r) => r.builtIn)!.id,
     };

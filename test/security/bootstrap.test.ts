@@ -4,12 +4,11 @@
  * `system` tenant-admin could have given a user of their own. Bootstrap now never gives a role to
  * a user it does not create; it warns, and recovery is the explicit `tessera admin recover`.
  */
-import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTessera } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { adminClient, adminToken } from '../admin/helpers.ts';
-import { ROOT, freePort } from '../helpers/process.ts';
+import { freePort, runCli } from '../helpers/process.ts';
 import { ADMIN_PASSWORD, TEST_ENV, createPgliteDirectory, type TestDatabase } from '../helpers/tessera.ts';
 
 describe('bootstrap and the last platform admin', () => {
@@ -22,15 +21,7 @@ describe('bootstrap and the last platform admin', () => {
   });
   afterAll(() => db?.drop());
 
-  const cli = (...args: string[]) => {
-    const res = spawnSync(process.execPath, ['bin/tessera.mjs', ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    return { code: res.status, stdout: res.stdout, stderr: res.stderr };
-  };
+  const cli = (...args: string[]) => runCli(env, ...args);
 
   it('never promotes an existing user at start-up; `tessera admin recover` does, explicitly', async () => {
     let server = await startTessera(loadConfig(env));

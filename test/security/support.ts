@@ -3,10 +3,13 @@
  * the admin API (as an operator would), and a browser sign-in driven over plain HTTP that reports
  * what the user ends up with: a code, an error sent back to the application, or the consent page.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { CookieJar, pkcePair } from '../browser/http-flow.ts';
 import { ADMIN_PASSWORD, startTestServer, type Backend, type TestServer } from '../helpers/tessera.ts';
 import { discover, tokenRequest } from '../helpers/oauth.ts';
 import { adminClient, adminToken } from '../admin/helpers.ts';
+
+export { CookieJar, pkcePair };
 
 export const API = 'https://epi.example.org/api';
 export const PASSWORDS = {
@@ -86,31 +89,6 @@ export const passwordGrant = (d: Dept, username: StaffName | string, password: s
   tokenRequest(d.disco.token_endpoint!, { grant_type: 'password', username, password, ...extra }, d.webapp, headers);
 
 export const introspect = (d: Dept, token: string) => tokenRequest(d.disco.introspection_endpoint!, { token }, d.introspector);
-
-export class CookieJar {
-  private readonly cookies = new Map<string, string>();
-  store(res: Response) {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const i = pair!.indexOf('=');
-      const name = pair!.slice(0, i).trim();
-      const value = pair!.slice(i + 1).trim();
-      if (/expires=Thu, 01 Jan 1970/i.test(line) || value === '') this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-  }
-  header(): string {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-  values(): string[] {
-    return [...this.cookies.values()];
-  }
-}
-
-export function pkcePair() {
-  const verifier = randomBytes(32).toString('base64url');
-  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
-}
 
 export interface BrowseOptions {
   clientId: string;

@@ -23,11 +23,23 @@ import { revokedGrantUntil } from '../../security/revocation-list.ts';
  */
 const ROTATES = new Set(['RefreshToken']);
 
-/** PostgreSQL refuses NUL in text and in jsonb strings: a request parameter carrying one is bad input */
+/**
+ * PostgreSQL refuses NUL in text and in jsonb strings: a request parameter carrying one is bad
+ * input. Iterative (a deeply nested `claims` parameter cannot exhaust the stack).
+ */
 function holdsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\0');
-  if (Array.isArray(value)) return value.some(holdsNul);
-  if (value && typeof value === 'object') return Object.entries(value).some(([k, v]) => k.includes('\0') || holdsNul(v));
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (v.includes('\0')) return true;
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, child] of Object.entries(v)) {
+        if (k.includes('\0')) return true;
+        stack.push(child);
+      }
+    }
+  }
   return false;
 }
 
