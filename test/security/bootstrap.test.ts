@@ -9,15 +9,16 @@ import { startTessera } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { adminClient, adminToken } from '../admin/helpers.ts';
 import { freePort, runCli } from '../helpers/process.ts';
-import { ADMIN_PASSWORD, TEST_ENV, createPgliteDirectory, type TestDatabase } from '../helpers/tessera.ts';
+import { ADMIN_PASSWORD, BACKENDS, TEST_ENV, createTestDatabase, type TestDatabase } from '../helpers/tessera.ts';
 
-describe('bootstrap and the last platform admin', () => {
+describe.each(BACKENDS)('bootstrap and the last platform admin on %s', (backend) => {
   let db: TestDatabase;
   let env: Record<string, string>;
   beforeAll(async () => {
-    db = await createPgliteDirectory();
+    db = await createTestDatabase(backend);
     const port = await freePort();
-    env = { ...TEST_ENV, ...db.env, PORT: String(port), PUBLIC_URL: `http://localhost:${port}` };
+    const redis = backend === 'postgres' && process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {};
+    env = { ...TEST_ENV, ...db.env, ...redis, PORT: String(port), PUBLIC_URL: `http://localhost:${port}` };
   });
   afterAll(() => db?.drop());
 
