@@ -17,7 +17,7 @@ describe.each(BACKENDS)('bootstrap and the last platform admin on %s', (backend)
   beforeAll(async () => {
     db = await createTestDatabase(backend);
     const port = await freePort();
-    const redis = backend === 'postgres' && process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {};
+    const redis: Record<string, string> = backend === 'postgres' && process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {};
     env = { ...TEST_ENV, ...db.env, ...redis, PORT: String(port), PUBLIC_URL: `http://localhost:${port}` };
   });
   afterAll(() => db?.drop());
