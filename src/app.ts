@@ -20,6 +20,7 @@ import { monitorDatabase } from './db/monitor.ts';
 import type { Database } from './db/database.ts';
 import { createServer, drainHttpServer } from './server.ts';
 import { createHttpObserver } from './observability/http.ts';
+import { startingHandler } from './observability/starting.ts';
 import type { Services } from './services/index.ts';
 import { createTenantPool, type TenantPool } from './tenants/pool.ts';
 import { CHANNEL_TENANT_CHANGED, CHANNEL_TENANT_CREATED } from './store/channels.ts';
@@ -53,9 +54,16 @@ function listen(server: Server, port: number): Promise<number> {
 
 export async function startTessera(config: Config, opts: { log?: Logger } = {}): Promise<Tessera> {
   const log = opts.log ?? createLogger(config);
-  // bind first: with PORT=0 (tests) the public URL is only known once the port is
-  const http = createHttpServer();
-  const port = await listen(http, config.port);
+  // No request may hang on an accepted connection while the server starts. With a fixed port the
+  // port is opened only once the server is ready (until then a connection is refused at once, and
+  // a cluster worker's siblings serve the port): opening the embedded database and migrating it
+  // block the event loop for seconds, so an open port could not even answer "starting". With
+  // PORT=0 (tests) the port is bound first, since the public URL is only known once it is, and
+  // anything that arrives meanwhile is answered 503 at once (observability/starting.ts).
+  let handle = startingHandler();
+  const http = createHttpServer((req, res) => handle(req, res));
+  const bindLate = config.port !== 0;
+  const port = bindLate ? config.port : await listen(http, config.port);
   const publicUrl = config.publicUrlExplicit ? config.publicUrl : `http://localhost:${port}`;
 
   const metrics = createMetrics();
@@ -74,6 +82,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
   const dbMonitor = monitorDatabase(db);
   if (core.migrationsApplied.length) log.info({ migrations: core.migrationsApplied }, 'migrations applied');
   let sweeper: NodeJS.Timeout | undefined;
+  let staleness: NodeJS.Timeout | undefined;
   try {
     const observer = createHttpObserver({ log, metrics });
     const tenantDeps = {
@@ -100,8 +109,10 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       max: config.tenantCacheSize,
       load: async (slug) => {
         const row = await repos.tenants.findBySlug(slug);
-        return row && { id: row.id, build: () => buildTenant(tenantDeps, row) };
+        return row && { id: row.id, version: row.version, build: () => buildTenant(tenantDeps, row) };
       },
+      versions: (ids) => repos.tenants.versions(ids),
+      negativeTtlMs: config.tenantCacheMaxStaleness * 1000,
     });
     // a change made through any instance reaches every instance's pool (Redis pub/sub when configured)
     core.hooks.onTenantChanged = (tenantId) => {
@@ -114,6 +125,17 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
     };
     store.subscribe(CHANNEL_TENANT_CHANGED, (tenantId) => pool.invalidate(tenantId)).catch(() => {});
     store.subscribe(CHANNEL_TENANT_CREATED, (slug) => pool.forgetUnknown(slug)).catch(() => {});
+    // pub/sub may lose a message: compare versions at most TENANT_CACHE_MAX_STALENESS apart, and
+    // at once when the subscription comes back after a loss
+    const refreshPool = () =>
+      void pool.refresh().then(
+        (dropped) => dropped && log.info({ dropped }, 'tenants changed elsewhere were dropped from the cache'),
+        (err: Error) => {
+          metrics.observeError(err);
+          log.warn({ err: { name: err.name, message: err.message } }, 'tenant version check failed');
+        },
+      );
+    store.onResubscribed(refreshPool);
 
     const boot = await bootstrap({
       db,
@@ -135,7 +157,10 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
     metrics.observePool(pool.stats);
     const health = createHealth({ db, store, metrics });
     const server = createServer({ publicUrl, pool, observer, trustProxy: config.trustProxy, trustProxyHops: config.trustProxyHops, admin, metrics, health, metricsToken: config.metricsToken });
-    http.on('request', server.handle);
+    handle = server.handle;
+    if (bindLate) await listen(http, config.port);
+    staleness = setInterval(refreshPool, config.tenantCacheMaxStaleness * 1000);
+    staleness.unref();
     sweeper = setInterval(() => {
       sweepExpired(db.prisma).catch((err: Error) => log.warn({ err: { message: err.message } }, 'sweep failed'));
     }, SWEEP_INTERVAL_MS);
@@ -164,6 +189,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       close() {
         closing ??= (async () => {
           clearInterval(sweeper);
+          clearInterval(staleness);
           dbMonitor.stop();
           retention.stop();
           // stop accepting, let in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_SECONDS)
@@ -179,6 +205,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
     };
   } catch (err) {
     clearInterval(sweeper);
+    clearInterval(staleness);
     http.close();
     await db.close().catch(() => {});
     await store.close();

@@ -9,6 +9,7 @@ export type AppErrorCode =
   | 'conflict'
   | 'forbidden'
   | 'unauthorized'
+  | 'method_not_allowed'
   | 'payload_too_large'
   | 'unavailable';
 
@@ -17,6 +18,7 @@ const STATUS: Record<AppErrorCode, number> = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  method_not_allowed: 405,
   conflict: 409,
   payload_too_large: 413,
   unavailable: 503,

@@ -75,8 +75,18 @@ export function createAdminRouter(deps: AdminDeps): { router: Router; routes: Ad
       ctx.set('Cache-Control', 'no-store');
     });
   }
-  // anything else under /admin: a problem, not the server's generic 404
-  router.all('/{*rest}', () => {
+  // anything else under /admin: a problem, not the server's generic 404; a path that exists with
+  // other methods is a 405 naming them (RFC 9110 §15.5.6)
+  const shapes = [
+    { pattern: /^\/admin\/openapi\.json$/, method: 'GET' },
+    ...routes.map((r) => ({ pattern: new RegExp(`^/admin${r.path.replace(/\{\w+\}/g, '[^/]+')}$`), method: r.method.toUpperCase() })),
+  ];
+  router.all('/{*rest}', (ctx) => {
+    const allowed = new Set(shapes.filter((s) => s.pattern.test(ctx.path)).map((s) => s.method));
+    if (allowed.size) {
+      if (allowed.has('GET')) allowed.add('HEAD');
+      throw new AppError('method_not_allowed', `${ctx.method} is not allowed here`, { allow: [...allowed].sort() });
+    }
     throw new AppError('not_found', 'no such admin endpoint');
   });
   return { router, routes };

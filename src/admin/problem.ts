@@ -13,6 +13,7 @@ const TITLES: Record<AppErrorCode, string> = {
   unauthorized: 'Unauthorized',
   forbidden: 'Forbidden',
   not_found: 'Not found',
+  method_not_allowed: 'Method not allowed',
   conflict: 'Conflict',
   payload_too_large: 'Payload too large',
   unavailable: 'Service unavailable',
@@ -36,11 +37,12 @@ export function problemMiddleware(log: Logger) {
       if (e.code === 'unauthorized') {
         ctx.set('WWW-Authenticate', e.details?.invalidToken ? 'Bearer realm="tessera-admin", error="invalid_token"' : 'Bearer realm="tessera-admin"');
       }
+      if (Array.isArray(e.details?.allow)) ctx.set('Allow', (e.details.allow as string[]).join(', '));
       if (typeof e.details?.insufficientScope === 'string') {
         ctx.set('WWW-Authenticate', `Bearer realm="tessera-admin", error="insufficient_scope", scope="${e.details.insufficientScope}"`);
       }
       ctx.set('Cache-Control', 'no-store');
-      const { invalidToken: _hidden, insufficientScope: _scope, ...details } = e.details ?? {};
+      const { invalidToken: _hidden, insufficientScope: _scope, allow: _allow, ...details } = e.details ?? {};
       ctx.body = {
         type: problemType(e.code),
         title: TITLES[e.code],

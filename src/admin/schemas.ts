@@ -51,6 +51,7 @@ export const CreateClient = z
     roles: roleNames.optional(),
     defaultResource: uri.optional(),
     redirectUris: z.array(uri).max(50).optional(),
+    postLogoutRedirectUris: z.array(uri).max(50).optional().meta({ description: 'where RP-initiated logout may return to (exact match)' }),
     tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post', 'none']).optional(),
     rateLimitPerHour: z.number().int().min(1).max(1_000_000_000).optional().meta({ description: 'token requests per hour' }),
   })
@@ -63,6 +64,7 @@ export const UpdateClient = z
     roles: roleNames.optional(),
     defaultResource: uri.nullable().optional(),
     redirectUris: z.array(uri).max(50).optional(),
+    postLogoutRedirectUris: z.array(uri).max(50).optional(),
     disabled: z.boolean().optional(),
     refreshTokenAbsoluteTtl: ttl.optional(),
     refreshTokenIdleTtl: ttl.optional(),
@@ -76,6 +78,7 @@ export const Client = z.object({
   roles: z.array(z.string()),
   defaultResource: z.string().nullable(),
   redirectUris: z.array(z.string()),
+  postLogoutRedirectUris: z.array(z.string()),
   tokenEndpointAuthMethod: z.string(),
   builtIn: z.boolean(),
   disabled: z.boolean(),

@@ -89,6 +89,12 @@ const schema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   /** Most tenants whose provider is kept in memory at once (least recently used are disposed). */
   TENANT_CACHE_SIZE: intString(1, 1_000_000).default(500),
+  /**
+   * Seconds a change (a deleted client, a removed role) may go unseen by an instance whose pub/sub
+   * message was lost: every instance compares its tenants' versions with the database this often
+   * (one indexed read per instance, not per request). Also the lifetime of "unknown tenant" answers.
+   */
+  TENANT_CACHE_MAX_STALENESS: intString(1, 3600).default(5),
   /** argon2id memory cost in KiB (OWASP minimum 19456). */
   ARGON2_MEMORY_KIB: intString(8192, 4_194_304).default(19456),
   /** argon2id iterations. */
@@ -144,6 +150,7 @@ export type Config = Readonly<{
   trustProxy: boolean;
   trustProxyHops: number;
   tenantCacheSize: number;
+  tenantCacheMaxStaleness: number;
   argon2: Readonly<{ memoryCost: number; timeCost: number; parallelism: number }>;
   clientSecretGraceSeconds: number;
   tenantRateLimitPerHour: number | undefined;
@@ -200,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY === 'true' || e.TRUST_PROXY === '1',
     trustProxyHops: e.TRUST_PROXY_HOPS,
     tenantCacheSize: e.TENANT_CACHE_SIZE,
+    tenantCacheMaxStaleness: e.TENANT_CACHE_MAX_STALENESS,
     argon2: Object.freeze({
       memoryCost: e.ARGON2_MEMORY_KIB,
       timeCost: e.ARGON2_TIME_COST,

@@ -71,7 +71,7 @@ export function createClientRepository(db: Db, tenantId: string) {
     },
     async update(
       id: string,
-      data: Partial<Pick<ClientRow, 'name' | 'grantTypes' | 'redirectUris' | 'defaultResourceId' | 'disabled' | 'firstParty' | 'refreshTokenAbsoluteTtl' | 'refreshTokenIdleTtl' | 'rateLimitPerHour'>>,
+      data: Partial<Pick<ClientRow, 'name' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'defaultResourceId' | 'disabled' | 'firstParty' | 'refreshTokenAbsoluteTtl' | 'refreshTokenIdleTtl' | 'rateLimitPerHour'>>,
       roleIds?: string[],
     ): Promise<void> {
       if (Object.keys(data).length) await db.client.updateMany({ where: { tenantId, id }, data });

@@ -6,10 +6,12 @@ export interface TenantRow {
   slug: string;
   name: string;
   signingAlg: SigningAlg;
+  /** raised by every change to what the tenant's provider is built from (see bumpVersion) */
+  version: number;
   createdAt: Date;
 }
 
-const select = { id: true, slug: true, name: true, signingAlg: true, createdAt: true } as const;
+const select = { id: true, slug: true, name: true, signingAlg: true, version: true, createdAt: true } as const;
 
 /** The only repository not scoped to one tenant: it finds and creates tenants. */
 export function createTenantRepository(db: Db) {
@@ -18,6 +20,16 @@ export function createTenantRepository(db: Db) {
     findById: (id: string): Promise<TenantRow | null> => db.tenant.findUnique({ where: { id }, select }),
     create: (data: { slug: string; name: string; signingAlg: SigningAlg }): Promise<TenantRow> =>
       db.tenant.create({ data, select }),
+    /** in the transaction of a change that cached providers must see */
+    async bumpVersion(id: string): Promise<void> {
+      await db.tenant.updateMany({ where: { id }, data: { version: { increment: 1 } } });
+    },
+    /** the current version of each of these tenants (one indexed read); a deleted tenant is missing */
+    async versions(ids: readonly string[]): Promise<Map<string, number>> {
+      if (!ids.length) return new Map();
+      const rows = await db.tenant.findMany({ where: { id: { in: [...ids] } }, select: { id: true, version: true } });
+      return new Map(rows.map((r) => [r.id, r.version]));
+    },
     page: (opts: { after?: string | undefined; limit: number }): Promise<TenantRow[]> =>
       db.tenant.findMany({ select, orderBy: { id: 'asc' }, take: opts.limit, ...(opts.after ? { where: { id: { gt: opts.after } } } : {}) }),
   };

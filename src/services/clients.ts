@@ -3,7 +3,7 @@ import { AppError, isUniqueViolation } from '../errors.ts';
 import type { TokenEndpointAuthMethod } from '../generated/prisma/enums.ts';
 import { randomSecret } from '../security/crypto.ts';
 import { REVOCATION_MEMORY_MS, clientSubject, type MirrorEntry } from '../security/revocation-list.ts';
-import { ADMIN_CLI_CLIENT, SYSTEM_ACTOR, type Actor, type ServiceDeps, type TenantRepos } from './deps.ts';
+import { ADMIN_CLI_CLIENT, SYSTEM_ACTOR, type Actor, type ServiceDeps, type TenantRepos, changeTenant } from './deps.ts';
 import { paginate, type PageInput } from './page.ts';
 import type { ClientRow } from '../repositories/clients.ts';
 import { authorize, type Operation } from './policy.ts';
@@ -18,6 +18,7 @@ export interface CreateClientInput {
   roles?: string[];
   defaultResource?: string;
   redirectUris?: string[];
+  postLogoutRedirectUris?: string[];
   tokenEndpointAuthMethod?: TokenEndpointAuthMethod;
   /** fixed client_id (built-ins, imports); generated when absent */
   clientId?: string;
@@ -37,6 +38,7 @@ export interface UpdateClientInput {
   roles?: string[];
   defaultResource?: string | null;
   redirectUris?: string[];
+  postLogoutRedirectUris?: string[];
   disabled?: boolean;
   refreshTokenAbsoluteTtl?: number | null;
   refreshTokenIdleTtl?: number | null;
@@ -50,6 +52,7 @@ export interface ClientView {
   roles: string[];
   defaultResource: string | null;
   redirectUris: string[];
+  postLogoutRedirectUris: string[];
   tokenEndpointAuthMethod: TokenEndpointAuthMethod;
   builtIn: boolean;
   disabled: boolean;
@@ -92,6 +95,7 @@ export function createClientService(deps: ServiceDeps, tenantId: string) {
     roles: row.roles,
     defaultResource: row.defaultResourceId ? (aud.get(row.defaultResourceId) ?? null) : null,
     redirectUris: row.redirectUris,
+    postLogoutRedirectUris: row.postLogoutRedirectUris,
     tokenEndpointAuthMethod: row.tokenEndpointAuthMethod,
     builtIn: row.builtIn,
     disabled: row.disabled,
@@ -130,6 +134,7 @@ export function createClientService(deps: ServiceDeps, tenantId: string) {
         throw new AppError('invalid_request', 'a public client cannot use client_credentials');
       }
       if (input.redirectUris) checkRedirectUris(input.redirectUris);
+      if (input.postLogoutRedirectUris) checkRedirectUris(input.postLogoutRedirectUris);
       const redirectUris = input.redirectUris ?? row.redirectUris;
       if (grantTypes.includes('authorization_code') && !redirectUris.length) {
         throw new AppError('invalid_request', 'authorization_code needs at least one redirect URI');
@@ -137,7 +142,7 @@ export function createClientService(deps: ServiceDeps, tenantId: string) {
       const roleIds = input.roles ? await resolveRoleIds(r, input.roles) : undefined;
       const defaultResourceId =
         input.defaultResource === undefined ? undefined : input.defaultResource === null ? null : await resourceId(input.defaultResource);
-      const revoked = await deps.repos.transaction(async (tx) => {
+      const revoked = await changeTenant(deps, tenantId, async (tx) => {
         const t = tx.forTenant(tenantId);
         const current = await locked(t, clientId, actor, 'client.update', input.roles);
         await t.clients.update(
@@ -146,6 +151,7 @@ export function createClientService(deps: ServiceDeps, tenantId: string) {
             ...(input.name !== undefined ? { name: input.name } : {}),
             ...(input.grantTypes ? { grantTypes } : {}),
             ...(input.redirectUris ? { redirectUris } : {}),
+            ...(input.postLogoutRedirectUris ? { postLogoutRedirectUris: input.postLogoutRedirectUris } : {}),
             ...(defaultResourceId !== undefined ? { defaultResourceId } : {}),
             ...(input.disabled !== undefined ? { disabled: input.disabled } : {}),
             ...(input.refreshTokenAbsoluteTtl !== undefined ? { refreshTokenAbsoluteTtl: input.refreshTokenAbsoluteTtl } : {}),
@@ -160,25 +166,23 @@ export function createClientService(deps: ServiceDeps, tenantId: string) {
         return entry;
       });
       if (revoked) await deps.revocationMirror.record(tenantId, [revoked]);
-      deps.onTenantChanged(tenantId);
       return this.get(clientId);
     },
     /** a new secret, returned once; the previous one keeps working for the grace period */
     async rotateSecret(clientId: string, actor: Actor = SYSTEM_ACTOR): Promise<{ clientSecret: string; previousSecretExpiresAt: string }> {
       const clientSecret = randomSecret(32);
       const graceUntil = new Date(Date.now() + deps.clientSecretGraceSeconds * 1000);
-      await deps.repos.transaction(async (tx) => {
+      await changeTenant(deps, tenantId, async (tx) => {
         const t = tx.forTenant(tenantId);
         const row = await locked(t, clientId, actor, 'client.rotate_secret');
         if (row.tokenEndpointAuthMethod === 'none') throw new AppError('conflict', 'a public client has no secret');
         await t.clients.addSecret(row.id, deps.secretBox.keyedHash(clientSecret), graceUntil);
         await t.audit.record({ type: 'client.secret_rotated', actor: actor.actor, target: clientId });
       });
-      deps.onTenantChanged(tenantId);
       return { clientSecret, previousSecretExpiresAt: graceUntil.toISOString() };
     },
     async delete(clientId: string, actor: Actor = SYSTEM_ACTOR): Promise<void> {
-      const revoked = await deps.repos.transaction(async (tx) => {
+      const revoked = await changeTenant(deps, tenantId, async (tx) => {
         const t = tx.forTenant(tenantId);
         const row = await locked(t, clientId, actor, 'client.delete');
         if (row.builtIn || row.clientId === ADMIN_CLI_CLIENT) throw new AppError('conflict', 'a built-in client cannot be deleted');
@@ -188,7 +192,6 @@ export function createClientService(deps: ServiceDeps, tenantId: string) {
         return entry;
       });
       await deps.revocationMirror.record(tenantId, [revoked]);
-      deps.onTenantChanged(tenantId);
     },
     async create(input: CreateClientInput, actor: Actor = SYSTEM_ACTOR): Promise<CreatedClient> {
       authorize(actor, { operation: 'client.create', tenant, assigns: input.roles ?? [] });
@@ -203,18 +206,20 @@ export function createClientService(deps: ServiceDeps, tenantId: string) {
         throw new AppError('invalid_request', 'authorization_code needs at least one redirect URI');
       }
       checkRedirectUris(redirectUris);
+      checkRedirectUris(input.postLogoutRedirectUris ?? []);
       const defaultResourceId = input.defaultResource !== undefined ? await resourceId(input.defaultResource) : null;
       const roleIds = await resolveRoleIds(r, input.roles ?? []);
       const clientId = input.clientId ?? randomBytes(12).toString('base64url');
       const clientSecret = method === 'none' ? undefined : randomSecret(32);
       try {
-        await deps.repos.transaction(async (tx) => {
+        await changeTenant(deps, tenantId, async (tx) => {
           const t = tx.forTenant(tenantId);
           await t.clients.create({
             clientId,
             name: input.name,
             grantTypes,
             redirectUris,
+            postLogoutRedirectUris: input.postLogoutRedirectUris ?? [],
             tokenEndpointAuthMethod: method,
             defaultResourceId,
             firstParty: input.firstParty ?? false,
@@ -228,7 +233,6 @@ export function createClientService(deps: ServiceDeps, tenantId: string) {
         if (isUniqueViolation(err)) throw new AppError('conflict', `client "${clientId}" already exists`);
         throw err;
       }
-      deps.onTenantChanged(tenantId);
       return clientSecret ? { clientId, clientSecret } : { clientId };
     },
   };

@@ -11,6 +11,9 @@ export const ADMIN_CLI_CLIENT = 'admin-cli';
 export const ADMIN_SCOPE = 'admin';
 export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;
 
+/** the repositories of one transaction */
+export type UnitOfWork = Parameters<Parameters<Repositories['transaction']>[0]>[0];
+
 export interface ServiceDeps {
   repos: Repositories;
   secretBox: SecretBox;
@@ -23,6 +26,21 @@ export interface ServiceDeps {
   onTenantCreated: (slug: string) => void;
   /** revocations are durable in SQL (written by the services); this mirrors them for fast checks */
   revocationMirror: RevocationMirror;
+}
+
+/**
+ * A change to what a tenant's cached provider is built from (clients, roles, resources, keys), as
+ * one transaction that also raises the tenant's version; then every instance is told (pub/sub).
+ * A lost message is caught by the version check (tenants/pool.ts): the one place that publishes.
+ */
+export async function changeTenant<T>(deps: ServiceDeps, tenantId: string, fn: (tx: UnitOfWork) => Promise<T>, opts?: { lockKey?: number }): Promise<T> {
+  const result = await deps.repos.transaction(async (tx) => {
+    const r = await fn(tx);
+    await tx.tenants.bumpVersion(tenantId);
+    return r;
+  }, opts);
+  deps.onTenantChanged(tenantId);
+  return result;
 }
 
 export const adminAudience = (publicUrl: string) => `${publicUrl}/admin`;

@@ -8,7 +8,7 @@ import type { JWK } from 'jose';
 import type { SigningAlg } from '../generated/prisma/enums.ts';
 import type { SigningKeyRow } from '../repositories/keys.ts';
 import type { SecretBox } from '../security/crypto.ts';
-import { SYSTEM_ACTOR, type Actor, type ServiceDeps, type TenantRepos } from './deps.ts';
+import { SYSTEM_ACTOR, type Actor, type ServiceDeps, type TenantRepos, changeTenant } from './deps.ts';
 import { authorize } from './policy.ts';
 
 export const keyAad = (tenantId: string, kid: string) => `signing-key:${tenantId}:${kid}`;
@@ -73,7 +73,9 @@ export function createKeyService(deps: ServiceDeps, tenantId: string, alg: () =>
       authorize(actor, { operation: 'keys.rotate', tenant: { id: tenantId } });
       const algorithm = await alg();
       const maxTtl = Math.max(3600, ...(await r.resources.listAll()).map((x) => x.accessTokenTtl));
-      const kid = await deps.repos.transaction(
+      const kid = await changeTenant(
+        deps,
+        tenantId,
         async (tx) => {
           const t = tx.forTenant(tenantId);
           const now = new Date();
@@ -94,7 +96,6 @@ export function createKeyService(deps: ServiceDeps, tenantId: string, alg: () =>
         },
         { lockKey: KEY_ROTATION_LOCK },
       );
-      deps.onTenantChanged(tenantId);
       return { kid };
     },
   };

@@ -1,6 +1,6 @@
 import { AppError, isUniqueViolation } from '../errors.ts';
 import type { ResourceRow } from '../repositories/resources.ts';
-import { SYSTEM_ACTOR, type Actor, type ServiceDeps } from './deps.ts';
+import { SYSTEM_ACTOR, type Actor, type ServiceDeps, changeTenant } from './deps.ts';
 import { paginate, type PageInput } from './page.ts';
 import { authorize } from './policy.ts';
 
@@ -45,7 +45,7 @@ export function createResourceService(deps: ServiceDeps, tenantId: string) {
       const ttl = input.accessTokenTtl ?? 3600;
       checkTtl(ttl);
       try {
-        const row = await deps.repos.transaction(async (tx) => {
+        const row = await changeTenant(deps, tenantId, async (tx) => {
           const t = tx.forTenant(tenantId);
           const created = await t.resources.create({
             audience: input.audience,
@@ -57,7 +57,6 @@ export function createResourceService(deps: ServiceDeps, tenantId: string) {
           await t.audit.record({ type: 'resource.created', actor: actor.actor, target: created.id, data: { audience: created.audience } });
           return created;
         });
-        deps.onTenantChanged(tenantId);
         return view(row);
       } catch (err) {
         if (isUniqueViolation(err)) throw new AppError('conflict', `a resource with audience "${input.audience}" already exists`);
@@ -72,7 +71,7 @@ export function createResourceService(deps: ServiceDeps, tenantId: string) {
       if (current.builtIn && input.scopes) throw new AppError('conflict', 'the scopes of a built-in resource cannot change');
       if (input.scopes) checkScopes(input.scopes);
       if (input.accessTokenTtl !== undefined) checkTtl(input.accessTokenTtl);
-      const row = await deps.repos.transaction(async (tx) => {
+      const row = await changeTenant(deps, tenantId, async (tx) => {
         const t = tx.forTenant(tenantId);
         const updated = await t.resources.update(id, {
           ...(input.name !== undefined ? { name: input.name } : {}),
@@ -83,19 +82,17 @@ export function createResourceService(deps: ServiceDeps, tenantId: string) {
         await t.audit.record({ type: 'resource.updated', actor: actor.actor, target: id, data: { changed: Object.keys(input) } });
         return updated;
       });
-      deps.onTenantChanged(tenantId);
       return view(row);
     },
     async delete(id: string, actor: Actor = SYSTEM_ACTOR): Promise<void> {
       const current = await find(id);
       authorize(actor, { operation: 'resource.delete', tenant, target: { builtIn: current.builtIn } });
       if (current.builtIn) throw new AppError('conflict', 'a built-in resource cannot be deleted');
-      await deps.repos.transaction(async (tx) => {
+      await changeTenant(deps, tenantId, async (tx) => {
         const t = tx.forTenant(tenantId);
         if (!(await t.resources.delete(id))) throw new AppError('not_found', 'resource not found');
         await t.audit.record({ type: 'resource.deleted', actor: actor.actor, target: id, data: { audience: current.audience } });
       });
-      deps.onTenantChanged(tenantId);
     },
   };
 }

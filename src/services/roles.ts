@@ -1,6 +1,6 @@
 import { AppError, isUniqueViolation } from '../errors.ts';
 import type { RoleRow } from '../repositories/roles.ts';
-import { PLATFORM_ADMIN_ROLE, SYSTEM_ACTOR, type Actor, type ServiceDeps, type TenantRepos } from './deps.ts';
+import { PLATFORM_ADMIN_ROLE, SYSTEM_ACTOR, type Actor, type ServiceDeps, type TenantRepos, changeTenant } from './deps.ts';
 import { paginate, type PageInput } from './page.ts';
 import { authorize } from './policy.ts';
 
@@ -76,13 +76,12 @@ export function createRoleService(deps: ServiceDeps, tenantId: string) {
       if (input.name === PLATFORM_ADMIN_ROLE) throw new AppError('conflict', `role "${PLATFORM_ADMIN_ROLE}" is reserved`);
       const permissions = await resolvePermissions(input.permissions);
       try {
-        const row = await deps.repos.transaction(async (tx) => {
+        const row = await changeTenant(deps, tenantId, async (tx) => {
           const t = tx.forTenant(tenantId);
           const created = await t.roles.create({ name: input.name, description: input.description ?? null, permissions });
           await t.audit.record({ type: 'role.created', actor: actor.actor, target: created.name });
           return created;
         });
-        deps.onTenantChanged(tenantId);
         return toView(row);
       } catch (err) {
         if (isUniqueViolation(err)) throw new AppError('conflict', `role "${input.name}" already exists`);
@@ -101,7 +100,7 @@ export function createRoleService(deps: ServiceDeps, tenantId: string) {
     },
     async update(name: string, input: UpdateRoleInput, actor: Actor = SYSTEM_ACTOR): Promise<RoleView> {
       const permissions = input.permissions ? await resolvePermissions(input.permissions) : undefined;
-      await deps.repos.transaction(async (tx) => {
+      await changeTenant(deps, tenantId, async (tx) => {
         const t = tx.forTenant(tenantId);
         const role = await locked(t, name, actor, 'role.update');
         if (role.builtIn && input.permissions) throw new AppError('conflict', 'the permissions of a built-in role cannot change');
@@ -111,18 +110,16 @@ export function createRoleService(deps: ServiceDeps, tenantId: string) {
         });
         await t.audit.record({ type: 'role.updated', actor: actor.actor, target: name, data: { changed: Object.keys(input) } });
       });
-      deps.onTenantChanged(tenantId);
       return toView(await find(name));
     },
     async delete(name: string, actor: Actor = SYSTEM_ACTOR): Promise<void> {
-      await deps.repos.transaction(async (tx) => {
+      await changeTenant(deps, tenantId, async (tx) => {
         const t = tx.forTenant(tenantId);
         const role = await locked(t, name, actor, 'role.delete');
         if (role.builtIn) throw new AppError('conflict', 'a built-in role cannot be deleted');
         await t.roles.delete(role.id);
         await t.audit.record({ type: 'role.deleted', actor: actor.actor, target: name });
       });
-      deps.onTenantChanged(tenantId);
     },
   };
 }

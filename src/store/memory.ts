@@ -79,6 +79,8 @@ export function createMemoryStore(): Store {
     async subscribe(channel, handler) {
       bus.on(channel, handler);
     },
+    // in process, nothing is ever missed
+    onResubscribed() {},
     async ping() {},
     async close() {
       clearInterval(sweeper);

@@ -112,6 +112,8 @@ export function createRedisStore(url: string, opts: RedisStoreOptions = {}): Sto
   const prefix = opts.prefix ?? 'tessera:';
   let subscriber: Redis | Cluster | undefined;
   const handlers = new Map<string, Set<(message: string) => void>>();
+  const resubscribed = new Set<() => void>();
+  let connectedBefore = false;
   const wrap = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
@@ -169,11 +171,19 @@ export function createRedisStore(url: string, opts: RedisStoreOptions = {}): Sto
         subscriber.on('message', (ch: string, message: string) => {
           for (const h of handlers.get(ch.slice(prefix.length)) ?? []) h(message);
         });
+        // ioredis resubscribes by itself after a reconnect; what was published in between is lost
+        subscriber.on('ready', () => {
+          if (connectedBefore) for (const h of resubscribed) h();
+          connectedBefore = true;
+        });
       }
       const set = handlers.get(channel) ?? new Set();
       handlers.set(channel, set);
       set.add(handler);
       await wrap(() => subscriber!.subscribe(`${prefix}${channel}`));
+    },
+    onResubscribed(handler) {
+      resubscribed.add(handler);
     },
     ping: () =>
       wrap(async () => {

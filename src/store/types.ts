@@ -59,6 +59,11 @@ export interface Store {
   publish(channel: string, message: string): Promise<void>;
   /** `handler` runs for every message on `channel`, from any instance */
   subscribe(channel: string, handler: (message: string) => void): Promise<void>;
+  /**
+   * `handler` runs whenever the subscription connection is back after it was lost: messages
+   * published meanwhile were missed (pub/sub is fire-and-forget)
+   */
+  onResubscribed(handler: () => void): void;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 /**
  * Every refusal of the admin API (issue 3): 401 without or with a bad token, 403 across tenants
- * and for staff without tenant-admin, 404, 409, 400, 413, all as RFC 9457 problem+json.
+ * and for staff without tenant-admin, 404, 405, 409, 400, 413, all as RFC 9457 problem+json.
  */
 import { SignJWT, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,6 +117,19 @@ describe.each(BACKENDS)('admin API refusals on %s', (backend) => {
     expectProblem(await adminA('DELETE', '/tenants/tenant-a/roles/nope'), 404, 'not_found');
     expectProblem(await adminA('GET', '/tenants/tenant-a/resources/nope'), 404, 'not_found');
     expectProblem(await adminA('GET', '/no/such/thing'), 404, 'not_found');
+  });
+
+  it('405 with Allow for a path that exists with other methods', async () => {
+    const put = await adminA('PUT', '/tenants/tenant-a/users', { username: 'x' });
+    expectProblem(put, 405, 'method_not_allowed');
+    expect(put.headers.get('allow')).toBe('GET, HEAD, POST');
+    const del = await platform('DELETE', '/tenants/tenant-a');
+    expectProblem(del, 405, 'method_not_allowed');
+    expect(del.headers.get('allow')).toBe('GET, HEAD');
+    const rotate = await adminA('GET', '/tenants/tenant-a/keys/rotate');
+    expect(rotate.status).toBe(405);
+    expect(rotate.headers.get('allow')).toBe('POST');
+    expect((await platform('POST', '/openapi.json')).headers.get('allow')).toBe('GET, HEAD');
   });
 
   it('409 for duplicates and built-ins', async () => {
