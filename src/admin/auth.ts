@@ -13,7 +13,7 @@ import { AppError } from '../errors.ts';
 import type { Repositories } from '../repositories/index.ts';
 import { ADMIN_SCOPE, PLATFORM_ADMIN_ROLE, SLUG_PATTERN, SYSTEM_TENANT, TENANT_ADMIN_ROLE, adminAudience } from '../services/deps.ts';
 import type { Actor, Authority } from '../services/policy.ts';
-import { subjectsOf } from '../oidc/tokens/inspect.ts';
+import { subjectsOf } from '../security/revocation-list.ts';
 import type { TenantPool } from '../tenants/pool.ts';
 
 export interface Principal {

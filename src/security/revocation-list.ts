@@ -31,6 +31,13 @@ export const revokedGrantUntil = () => new Date(Date.now() + REVOCATION_MEMORY_M
 /** the subject keys a token is checked against */
 export const userSubject = (userId: string) => `u:${userId}`;
 export const clientSubject = (clientId: string) => `c:${clientId}`;
+/** the subject keys a token of `sub` issued to `clientId` is checked against */
+export function subjectsOf(sub: string | undefined, clientId: string | undefined): string[] {
+  const out: string[] = [];
+  if (clientId) out.push(clientSubject(clientId));
+  if (sub && sub !== clientId) out.push(userSubject(sub));
+  return out;
+}
 
 export type MirrorEntry =
   | { kind: 'jti'; jti: string; expiresAt: Date }

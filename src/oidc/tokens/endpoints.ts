@@ -12,7 +12,8 @@ import type { ClientDirectory } from '../adapters/clients.ts';
 import { authenticateClient } from './client-auth.ts';
 import { readForm } from './form.ts';
 import { isBadInputError } from '../../errors.ts';
-import { inspectToken, subjectsOf } from './inspect.ts';
+import { subjectsOf } from '../../security/revocation-list.ts';
+import { inspectToken } from './inspect.ts';
 import type { RevocationList } from '../../security/revocation-list.ts';
 
 export const INTROSPECTION_PATH = '/token/introspection';

@@ -6,7 +6,6 @@
  */
 import type { JWTPayload } from 'jose';
 import type Provider from 'oidc-provider';
-import { clientSubject, userSubject } from '../../security/revocation-list.ts';
 
 export type Inspected =
   | { kind: 'access_token'; payload: JWTPayload & { client_id?: string; scope?: string; roles?: string[]; tenant_id?: string; gid?: string } }
@@ -26,14 +25,6 @@ export type Inspected =
 const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/;
 /** what oidc-provider's own tokens look like (nanoid: 43 URL-safe characters by default) */
 const OPAQUE_SHAPE = /^[\w-]{16,256}$/;
-
-/** the subject keys a token is checked against (security/revocation-list.ts) */
-export function subjectsOf(sub: string | undefined, clientId: string | undefined): string[] {
-  const out: string[] = [];
-  if (clientId) out.push(clientSubject(clientId));
-  if (sub && sub !== clientId) out.push(userSubject(sub));
-  return out;
-}
 
 export async function inspectToken(
   token: string,
