@@ -22,6 +22,7 @@ import { createCsrf } from './interactions/csrf.ts';
 import { interactionRoutes } from './interactions/index.ts';
 import { providerPages } from './interactions/provider-pages.ts';
 import { interactionPolicyFor } from './interactions/policy.ts';
+import { refreshLifetimesOf, refreshTokenTtl } from './lifetimes.ts';
 import { applyRateLimits } from './rate-limit.ts';
 import { EXTERNAL_SIGNING, signingKeys } from './signing-keys.ts';
 import type { Store } from '../store/index.ts';
@@ -126,13 +127,8 @@ export function createProvider(deps: ProviderDeps): Provider {
     return grant === 'refresh_token' && typeof gty === 'string' && gty.includes('authorization_code');
   };
 
-  const refreshLifetimes = (clientId: string | undefined) => {
-    const row = clientId ? clients.peek(clientId) : undefined;
-    return {
-      absolute: row?.refreshTokenAbsoluteTtl ?? deps.refreshTokenAbsoluteTtl,
-      idle: row?.refreshTokenIdleTtl ?? deps.refreshTokenIdleTtl,
-    };
-  };
+  const refreshLifetimes = (clientId: string | undefined) =>
+    refreshLifetimesOf(clientId ? clients.peek(clientId) : undefined, { absolute: deps.refreshTokenAbsoluteTtl, idle: deps.refreshTokenIdleTtl });
 
   const configuration: Configuration = {
     adapter: (name: string) =>
@@ -218,11 +214,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       Grant: (_ctx, grant) => refreshLifetimes(grant.clientId).absolute,
       IdToken: 3600,
       // idle lifetime, never beyond the absolute lifetime counted from the first sign-in (iiat)
-      RefreshToken: (_ctx, token, client) => {
-        const { absolute, idle } = refreshLifetimes(client?.clientId);
-        const iiat = (token as unknown as { iiat?: number }).iiat ?? now();
-        return Math.max(1, Math.min(idle, iiat + absolute - now()));
-      },
+      RefreshToken: (_ctx, token, client) => refreshTokenTtl(refreshLifetimes(client?.clientId), (token as unknown as { iiat?: number }).iiat, now()),
     },
     // re-read at every refresh: a disabled or deleted user gets no new tokens (invalid_grant)
     findAccount: async (_ctx, sub) => {

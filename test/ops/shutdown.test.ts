@@ -41,13 +41,21 @@ describe('graceful shutdown', () => {
       const res = await inFlight;
       expect(res.status).toBe(200);
       expect(typeof res.body.access_token).toBe('string');
-      expect(Date.now() - started).toBeGreaterThan(600); // it really was in flight across the signal
+      expect(Date.now() - started).toBeGreaterThan(600);
     } finally {
       const code = await proc.stop();
       expect(code).toBe(0);
     }
-    const lines = proc.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; reason?: string });
-    expect(lines.find((l) => l.msg === 'shutting down')).toMatchObject({ reason: 'SIGTERM' });
+    const lines = proc.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; reason?: string; time: number; route?: string; durationMs?: number; status?: number });
+    const shutdown = lines.find((l) => l.msg === 'shutting down');
+    expect(shutdown).toMatchObject({ reason: 'SIGTERM' });
     expect(lines.some((l) => l.msg === 'stopped')).toBe(true);
+    // the server's own record proves the request was in flight when the signal arrived: it
+    // started before the "shutting down" line and finished after it
+    const request = lines.find((l) => l.msg === 'request' && l.route === '/t/:tenant/token');
+    expect(request).toMatchObject({ status: 200 });
+    const began = request!.time - request!.durationMs!;
+    expect(began).toBeLessThan(shutdown!.time);
+    expect(request!.time).toBeGreaterThan(shutdown!.time);
   }, 150_000);
 });

@@ -1,0 +1,159 @@
+/**
+ * The SQL adapter's rules, against an in-memory artifact repository: values never stored (only
+ * their digests), refresh-token rotation noted within a request and committed by the refresh
+ * grant's wrapper only when the refresh succeeded, the reuse interval, single-use consumption of
+ * everything else, and NUL refused before it reaches PostgreSQL.
+ */
+import { errors } from 'oidc-provider';
+// @ts-expect-error: oidc-provider's request-context storage (Provider.ctx), to run as inside a route
+import als from 'oidc-provider/lib/helpers/als.js';
+import { describe, expect, it } from 'vitest';
+import type { ArtifactRepository, ArtifactRow, ArtifactWrite } from '../../repositories/artifacts.ts';
+import { digest } from '../../security/crypto.ts';
+import { requestState } from '../request-context.ts';
+import { createSqlAdapter } from './sql.ts';
+
+interface Stored extends ArtifactRow {
+  grantId: string | null;
+}
+
+function memoryArtifacts() {
+  const rows = new Map<string, Stored>();
+  const key = (model: string, id: string) => `${model}/${id}`;
+  const revoked: string[] = [];
+  const repo = {
+    async upsert(model: string, id: string, data: ArtifactWrite) {
+      rows.set(key(model, id), { payload: data.payload as never, consumedAt: null, expiresAt: data.expiresAt, grantId: data.grantId });
+    },
+    async find(model: string, id: string) {
+      const r = rows.get(key(model, id));
+      return r && (!r.expiresAt || r.expiresAt > new Date()) ? r : null;
+    },
+    async findByUid() {
+      return null;
+    },
+    async findByUserCode() {
+      return null;
+    },
+    async consume(model: string, id: string) {
+      const r = rows.get(key(model, id));
+      if (!r || r.consumedAt) return false;
+      r.consumedAt = new Date();
+      return true;
+    },
+    async rotate(model: string, oldId: string, id: string, data: ArtifactWrite) {
+      const old = rows.get(key(model, oldId));
+      if (!old || old.consumedAt) return false;
+      old.consumedAt = new Date();
+      rows.set(key(model, id), { payload: data.payload as never, consumedAt: null, expiresAt: data.expiresAt, grantId: data.grantId });
+      return true;
+    },
+    async destroy(model: string, id: string) {
+      rows.delete(key(model, id));
+    },
+    async revokeByGrantId(grantId: string) {
+      revoked.push(grantId);
+      for (const [k, r] of rows) if (r.grantId === grantId) rows.delete(k);
+    },
+  } as unknown as ArtifactRepository;
+  return { repo, rows, revoked };
+}
+
+/** runs `fn` as inside one of oidc-provider's routes (one request) */
+const inRequest = <T>(fn: () => Promise<T>): Promise<T> => (als as { run: (s: object, f: () => Promise<T>) => Promise<T> }).run({}, fn);
+
+describe('the SQL adapter', () => {
+  it('stores under the digest of the value, never the value, and gives it back on read', async () => {
+    const { repo, rows } = memoryArtifacts();
+    const a = createSqlAdapter('Session', repo);
+    await a.upsert('cookie-value', { jti: 'cookie-value', uid: 'u1', accountId: 'acc' } as never, 60);
+    expect([...rows.keys()]).toEqual([`Session/${digest('cookie-value')}`]);
+    expect(JSON.stringify([...rows.values()])).not.toContain('cookie-value');
+    expect(await a.find('cookie-value')).toMatchObject({ jti: 'cookie-value', uid: 'u1', accountId: 'acc' });
+    expect(await a.find('other')).toBeUndefined();
+    await a.destroy('cookie-value');
+    expect(rows.size).toBe(0);
+  });
+
+  it('refuses NUL anywhere in what would be stored, before storing', async () => {
+    const { repo, rows } = memoryArtifacts();
+    const a = createSqlAdapter('Interaction', repo);
+    for (const payload of [{ params: { state: 'a\u0000b' } }, { params: { claims: { nested: ['x', { deep: '\u0000' }] } } }, { ['k\u0000']: 1 }]) {
+      await expect(a.upsert('id', payload as never, 60)).rejects.toBeInstanceOf(errors.InvalidRequest);
+    }
+    expect(rows.size).toBe(0);
+    // deeply nested, without a NUL: stored (no recursion to exhaust)
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    await a.upsert('deep', { params: { deep } } as never, 60);
+    expect(rows.size).toBe(1);
+  });
+
+  it('consumes single-use artifacts once; a second consumer gets invalid_grant', async () => {
+    const { repo } = memoryArtifacts();
+    const a = createSqlAdapter('AuthorizationCode', repo);
+    await a.upsert('code', { grantId: 'g' } as never, 60);
+    await a.consume('code');
+    await expect(a.consume('code')).rejects.toBeInstanceOf(errors.InvalidGrant);
+    expect(await a.find('code')).toMatchObject({ consumed: expect.any(Number) });
+  });
+
+  it('outside a request, consumes a refresh token at once', async () => {
+    const { repo, rows } = memoryArtifacts();
+    const a = createSqlAdapter('RefreshToken', repo);
+    await a.upsert('rt', { grantId: 'g' } as never, 60);
+    await a.consume('rt');
+    expect(rows.get(`RefreshToken/${digest('rt')}`)!.consumedAt).toBeInstanceOf(Date);
+  });
+
+  it('within a request, only notes a refresh-token rotation: nothing changes until it is committed', async () => {
+    const { repo, rows } = memoryArtifacts();
+    const a = createSqlAdapter('RefreshToken', repo);
+    await a.upsert('rt1', { grantId: 'g' } as never, 60);
+    const noted = await inRequest(async () => {
+      await a.consume('rt1');
+      await a.upsert('rt2', { grantId: 'g', jti: 'rt2' } as never, 60);
+      return requestState()!.pendingRotation;
+    });
+    expect(noted).toMatchObject({ model: 'RefreshToken', oldId: digest('rt1'), id: digest('rt2') });
+    expect(noted!.data).toMatchObject({ grantId: 'g', payload: { grantId: 'g' } });
+    expect(noted!.data.payload).not.toHaveProperty('jti');
+    expect(rows.get(`RefreshToken/${digest('rt1')}`)!.consumedAt).toBeNull();
+    expect(rows.has(`RefreshToken/${digest('rt2')}`)).toBe(false);
+  });
+
+  it('stores other models at once even within a request', async () => {
+    const { repo, rows } = memoryArtifacts();
+    const a = createSqlAdapter('Grant', repo);
+    await inRequest(async () => {
+      await a.consume('nothing');
+    }).catch(() => undefined);
+    await inRequest(() => a.upsert('grant', { accountId: 'x' } as never, 60));
+    expect(rows.has(`Grant/${digest('grant')}`)).toBe(true);
+  });
+
+  it('reports a refresh token consumed less than the reuse interval ago as not found, and later as consumed', async () => {
+    const { repo, rows } = memoryArtifacts();
+    const a = createSqlAdapter('RefreshToken', repo, undefined, 500);
+    await a.upsert('rt', { grantId: 'g' } as never, 60);
+    await a.consume('rt');
+    expect(await a.find('rt')).toBeUndefined();
+    rows.get(`RefreshToken/${digest('rt')}`)!.consumedAt = new Date(Date.now() - 600);
+    expect(await a.find('rt')).toMatchObject({ consumed: expect.any(Number) });
+    // other models are never hidden
+    const codes = createSqlAdapter('AuthorizationCode', repo, undefined, 500);
+    await codes.upsert('c', {} as never, 60);
+    await codes.consume('c');
+    expect(await codes.find('c')).toMatchObject({ consumed: expect.any(Number) });
+  });
+
+  it('revokes a grant through the given revocation (the tenant\'s list), or the repository by default', async () => {
+    const { repo, revoked } = memoryArtifacts();
+    const seen: string[] = [];
+    await createSqlAdapter('RefreshToken', repo, async (g) => void seen.push(g)).revokeByGrantId('g1');
+    expect(seen).toEqual(['g1']);
+    expect(revoked).toEqual([]);
+    await createSqlAdapter('RefreshToken', repo).revokeByGrantId('g2');
+    expect(revoked).toEqual(['g2']);
+  });
+});

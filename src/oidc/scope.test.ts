@@ -1,0 +1,87 @@
+/**
+ * Scope decisions (CONTRACT §4): what a subject's roles grant on a resource, the token endpoint's
+ * rule, and the consent check that ends a browser request whose API grants nothing.
+ */
+import { errors } from 'oidc-provider';
+import { describe, expect, it } from 'vitest';
+import { buildTenantModel, grantedScopes } from '../tenants/model.ts';
+import { nothingGranted } from './interactions/policy.ts';
+import { decideScope } from './scope.ts';
+
+const api = { id: 'r1', audience: 'https://api.example/', name: 'API', scopes: ['read', 'write', 'admin'], accessTokenTtl: 600, builtIn: false };
+const empty = { id: 'r2', audience: 'https://empty.example/', name: 'Empty', scopes: [], accessTokenTtl: 600, builtIn: false };
+const model = buildTenantModel({
+  id: 't',
+  slug: 'dept',
+  name: 'Dept',
+  issuer: 'https://id.example/t/dept',
+  signingAlg: 'ES256',
+  keys: [],
+  publicKeys: [],
+  activeKid: 'k',
+  resources: [api, empty],
+  roles: [
+    { id: 'x', name: 'reader', description: null, builtIn: false, permissions: [{ resourceId: 'r1', scope: 'read' }] },
+    { id: 'y', name: 'writer', description: null, builtIn: false, permissions: [{ resourceId: 'r1', scope: 'write' }, { resourceId: 'other', scope: 'admin' }] },
+  ],
+});
+
+describe('granted scopes', () => {
+  it('are the resource\'s scopes some role grants, in the resource\'s order', () => {
+    expect(grantedScopes(model, ['writer', 'reader'], api)).toEqual(['read', 'write']);
+    expect(grantedScopes(model, ['reader'], api)).toEqual(['read']);
+    // a grant on another resource does not count here
+    expect(grantedScopes(model, ['writer'], api)).toEqual(['write']);
+    expect(grantedScopes(model, ['unknown-role'], api)).toEqual([]);
+    expect(grantedScopes(model, [], api)).toEqual([]);
+  });
+  it('index resources by audience and id', () => {
+    expect(model.resources.get('https://api.example/')).toBe(api);
+    expect(model.resourcesById.get('r2')).toBe(empty);
+  });
+});
+
+describe('the token endpoint\'s scope rule', () => {
+  const granted = ['read', 'write'];
+  it('omitted → every granted scope', () => {
+    expect(decideScope(undefined, granted, api.scopes)).toEqual(['read', 'write']);
+    expect(decideScope('', granted, api.scopes)).toEqual(['read', 'write']);
+    expect(decideScope('   ', granted, api.scopes)).toEqual(['read', 'write']);
+  });
+  it('given → the intersection, in the granted order', () => {
+    expect(decideScope('write', granted, api.scopes)).toEqual(['write']);
+    expect(decideScope('write  read admin', granted, api.scopes)).toEqual(['read', 'write']);
+  });
+  it('nothing left → invalid_scope naming what was asked', () => {
+    expect(() => decideScope('admin', granted, api.scopes)).toThrow(errors.InvalidScope);
+    try {
+      decideScope('admin other', granted, api.scopes);
+    } catch (err) {
+      expect(err).toMatchObject({ error: 'invalid_scope', scope: 'admin other' });
+    }
+    expect(() => decideScope(undefined, [], api.scopes)).toThrow(errors.InvalidScope);
+  });
+  it('a resource without scopes gives an empty scope, unless one was asked for', () => {
+    expect(decideScope(undefined, [], [])).toEqual([]);
+    expect(() => decideScope('read', [], [])).toThrow(errors.InvalidScope);
+  });
+});
+
+describe('the consent check for APIs that grant nothing', () => {
+  const ctx = (requested: string[], servers: Record<string, string[]>) =>
+    ({ oidc: { requestParamScopes: new Set(requested), resourceServers: Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, { scopes: new Set(v) }])) } }) as never;
+  it('asks when a requested API with scopes grants none of those requested', () => {
+    expect(nothingGranted(model, ctx(['openid'], { 'https://api.example/': ['read'] }))).toBe(true);
+    expect(nothingGranted(model, ctx(['openid', 'write'], { 'https://api.example/': ['read'] }))).toBe(true);
+    expect(nothingGranted(model, ctx(['openid', 'read'], { 'https://api.example/': [] }))).toBe(true);
+  });
+  it('does not when something is granted, or the API has no scopes, or no API is requested', () => {
+    expect(nothingGranted(model, ctx(['openid', 'read'], { 'https://api.example/': ['read'] }))).toBe(false);
+    expect(nothingGranted(model, ctx(['openid'], { 'https://empty.example/': [] }))).toBe(false);
+    expect(nothingGranted(model, ctx(['openid'], {}))).toBe(false);
+    expect(nothingGranted(model, { oidc: { requestParamScopes: new Set(['openid']) } } as never)).toBe(false);
+  });
+  it('looks at every requested API', () => {
+    expect(nothingGranted(model, ctx(['read'], { 'https://empty.example/': [], 'https://api.example/': ['write'] }))).toBe(true);
+  });
+});

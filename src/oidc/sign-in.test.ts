@@ -1,0 +1,184 @@
+/**
+ * signIn, the one place that checks a username and password (password grant and login page):
+ * the guard first, one argon2 verification even for unknown users, the same failure for unknown,
+ * wrong and disabled, audit events, the rehash, and what counts against the brute-force counters.
+ * Real argon2 (cheap parameters) and the real guard on the in-process store; fake repositories.
+ */
+import { errors } from 'oidc-provider';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { TenantRepos } from '../repositories/index.ts';
+import type { UserRow } from '../repositories/users.ts';
+import { createLoginGuard } from '../security/login-guard.ts';
+import { createPasswordHasher } from '../security/passwords.ts';
+import { OverloadedError } from '../security/work-limiter.ts';
+import { createMemoryStore } from '../store/memory.ts';
+import { StoreUnavailableError, type Store } from '../store/types.ts';
+import { TemporarilyUnavailable, TooManyRequests } from './errors.ts';
+import { INVALID_CREDENTIALS, signIn, type SignInDeps } from './sign-in.ts';
+
+const cheap = { memoryCost: 8192, timeCost: 1, parallelism: 1 };
+const passwords = createPasswordHasher(cheap);
+const policy = {
+  address: { free: 3, baseMs: 60_000, maxMs: 60_000, windowMs: 60_000 },
+  account: { free: 5, baseMs: 60_000, maxMs: 60_000, windowMs: 60_000 },
+};
+
+interface Fake {
+  deps: SignInDeps;
+  audit: { type: string; actor: string; target?: string | null; data?: unknown }[];
+  rehashed: { id: string; hash: string; previous: string }[];
+  users: Map<string, UserRow>;
+  lookups: string[];
+}
+
+async function fake(store: Store = createMemoryStore()): Promise<Fake> {
+  const created = new Date('2026-01-01T00:00:00Z');
+  const users = new Map<string, UserRow>();
+  const add = async (username: string, password: string, extra: Partial<UserRow> = {}) =>
+    users.set(username.toLowerCase(), {
+      id: `id-${username}`,
+      username,
+      email: null,
+      passwordHash: await passwords.hash(password),
+      disabled: false,
+      roles: ['viewer'],
+      passwordChangedAt: created,
+      createdAt: created,
+      ...extra,
+    });
+  await add('ann', 'ann-password');
+  await add('dan', 'dan-password', { disabled: true });
+  const audit: Fake['audit'] = [];
+  const rehashed: Fake['rehashed'] = [];
+  const lookups: string[] = [];
+  const repos = {
+    users: {
+      findByUsername: async (name: string) => {
+        lookups.push(name);
+        return users.get(name.toLowerCase()) ?? null;
+      },
+      updatePasswordHash: async (id: string, hash: string, previous: string) => void rehashed.push({ id, hash, previous }),
+    },
+    audit: { record: async (e: Fake['audit'][number]) => void audit.push(e) },
+  } as unknown as TenantRepos;
+  return {
+    deps: { tenantId: 't1', repos, passwords, guard: createLoginGuard(store, policy), pseudonym: (u) => `P(${u})` },
+    audit,
+    rehashed,
+    users,
+    lookups,
+  };
+}
+
+const attempt = (username: string, password: string, address = '192.0.2.1') => ({ username, password, address, clientId: 'app' });
+
+describe('signIn', () => {
+  let f: Fake;
+  beforeEach(async () => {
+    f = await fake();
+  });
+
+  it('returns the user for the right password, and audits the success', async () => {
+    const user = await signIn(f.deps, attempt('ann', 'ann-password'));
+    expect(user.id).toBe('id-ann');
+    expect(f.audit).toEqual([{ type: 'signin.success', actor: 'user:id-ann', target: 'user:id-ann', data: { client_id: 'app' } }]);
+  });
+
+  it('refuses a wrong password, an unknown user and a disabled user identically', async () => {
+    for (const [username, password] of [['ann', 'wrong-password'], ['nobody', 'whatever'], ['dan', 'dan-password']] as const) {
+      const err = await signIn(f.deps, attempt(username, password, `198.51.100.${username.length}`)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(errors.InvalidGrant);
+      expect((err as errors.InvalidGrant).error_detail).toBe(INVALID_CREDENTIALS);
+    }
+    expect(f.audit).toEqual([
+      { type: 'signin.failure', actor: 'user:id-ann', target: 'user:id-ann', data: { client_id: 'app', reason: 'invalid_credentials' } },
+      { type: 'signin.failure', actor: 'username:P(nobody)', target: 'username:P(nobody)', data: { client_id: 'app', reason: 'invalid_credentials' } },
+      { type: 'signin.failure', actor: 'user:id-dan', target: 'user:id-dan', data: { client_id: 'app', reason: 'disabled' } },
+    ]);
+  });
+
+  it('refuses a name no user can have without looking it up or counting it', async () => {
+    for (const username of ['', 'a\u0000b', 'x'.repeat(201), '   ']) {
+      await expect(signIn(f.deps, attempt(username, 'x'))).rejects.toBeInstanceOf(errors.InvalidGrant);
+    }
+    expect(f.lookups).toEqual([]);
+    expect(f.audit).toEqual([]);
+    // nothing was counted: the address still has its whole allowance
+    for (let i = 0; i < 3; i++) await expect(signIn(f.deps, attempt('ann', `wrong-${i}`))).rejects.toBeInstanceOf(errors.InvalidGrant);
+    await expect(signIn(f.deps, attempt('ann', 'ann-password'))).rejects.toBeInstanceOf(TooManyRequests);
+  });
+
+  it('locks after the allowance: the attempt that reaches it is audited as a lockout, the next is refused unseen', async () => {
+    for (let i = 0; i < 3; i++) await expect(signIn(f.deps, attempt('ann', `wrong-${i}`))).rejects.toBeInstanceOf(errors.InvalidGrant);
+    const lockouts = f.audit.filter((e) => e.type === 'signin.lockout');
+    expect(lockouts).toEqual([{ type: 'signin.lockout', actor: 'user:id-ann', target: 'user:id-ann', data: { client_id: 'app', scope: 'address' } }]);
+    const before = f.lookups.length;
+    const locked = await signIn(f.deps, attempt('ann', 'ann-password')).catch((e: unknown) => e);
+    expect(locked).toBeInstanceOf(TooManyRequests);
+    expect((locked as TooManyRequests).retryAfter).toBe(60);
+    expect(f.lookups.length).toBe(before);
+    // another address is not locked
+    expect((await signIn(f.deps, attempt('ann', 'ann-password', '198.51.100.9'))).id).toBe('id-ann');
+  });
+
+  it('counts a disabled user\'s right password like a wrong one', async () => {
+    for (let i = 0; i < 3; i++) await expect(signIn(f.deps, attempt('dan', 'dan-password'))).rejects.toBeInstanceOf(errors.InvalidGrant);
+    await expect(signIn(f.deps, attempt('dan', 'dan-password'))).rejects.toBeInstanceOf(TooManyRequests);
+  });
+
+  it('gives a success\'s count back to the address and clears the account', async () => {
+    await expect(signIn(f.deps, attempt('ann', 'wrong-1'))).rejects.toBeInstanceOf(errors.InvalidGrant);
+    await expect(signIn(f.deps, attempt('ann', 'wrong-2'))).rejects.toBeInstanceOf(errors.InvalidGrant);
+    await signIn(f.deps, attempt('ann', 'ann-password'));
+    await signIn(f.deps, attempt('ann', 'ann-password'));
+    // two failures still counted at the address (successes gave theirs back): one more is allowed
+    await expect(signIn(f.deps, attempt('nobody', 'x'))).rejects.toBeInstanceOf(errors.InvalidGrant);
+    await expect(signIn(f.deps, attempt('ann', 'ann-password'))).rejects.toBeInstanceOf(TooManyRequests);
+  });
+
+  it('rehashes a password stored with other parameters, only after a success', async () => {
+    const old = await createPasswordHasher({ ...cheap, timeCost: 2 }).hash('ann-password');
+    f.users.set('ann', { ...f.users.get('ann')!, passwordHash: old });
+    await expect(signIn(f.deps, attempt('ann', 'wrong'))).rejects.toBeInstanceOf(errors.InvalidGrant);
+    expect(f.rehashed).toEqual([]);
+    await signIn(f.deps, attempt('ann', 'ann-password'));
+    expect(f.rehashed).toHaveLength(1);
+    expect(f.rehashed[0]).toMatchObject({ id: 'id-ann', previous: old });
+    expect(f.rehashed[0]!.hash).toMatch(/^\$argon2id\$v=19\$m=8192,p=1,t=1\$/);
+    expect(await passwords.verify(f.rehashed[0]!.hash, 'ann-password')).toBe(true);
+    // a current hash is left alone
+    f.rehashed.length = 0;
+    f.users.set('ann', { ...f.users.get('ann')!, passwordHash: await passwords.hash('ann-password') });
+    await signIn(f.deps, attempt('ann', 'ann-password'));
+    expect(f.rehashed).toEqual([]);
+  });
+
+  it('waits for the next second after a password change made in this one', async () => {
+    const now = new Date();
+    f.users.set('ann', { ...f.users.get('ann')!, passwordChangedAt: now, createdAt: new Date(now.getTime() - 60_000) });
+    await signIn(f.deps, attempt('ann', 'ann-password'));
+    expect(Math.floor(Date.now() / 1000)).toBeGreaterThan(Math.floor(now.getTime() / 1000));
+  });
+
+  it('answers 503, counting nothing, when argon2 is overloaded or the counters are unreachable', async () => {
+    const busy = { ...f.deps, passwords: { ...passwords, verify: async () => Promise.reject(new OverloadedError()) } };
+    for (let i = 0; i < 5; i++) {
+      const err = await signIn(busy, attempt('ann', 'ann-password')).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TemporarilyUnavailable);
+      expect((err as TemporarilyUnavailable).retryAfter).toBe(1);
+    }
+    // none of those counted
+    expect((await signIn(f.deps, attempt('ann', 'ann-password'))).id).toBe('id-ann');
+    const down = { ...f.deps, guard: createLoginGuard({ ...createMemoryStore(), reserveAttempt: () => Promise.reject(new StoreUnavailableError()) } as Store, policy) };
+    const err = await signIn(down, attempt('ann', 'ann-password')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TemporarilyUnavailable);
+    expect((err as TemporarilyUnavailable).retryAfter).toBe(5);
+    expect((err as TemporarilyUnavailable).error_description).toBe('sign-in is temporarily unavailable');
+  });
+
+  it('lets a database failure through as it is (the caller answers 503), counting nothing', async () => {
+    const broken = { ...f.deps, repos: { ...f.deps.repos, users: { findByUsername: () => Promise.reject(new Error('db down')) } } as unknown as TenantRepos };
+    for (let i = 0; i < 5; i++) await expect(signIn(broken, attempt('ann', 'ann-password'))).rejects.toThrow('db down');
+    expect((await signIn(f.deps, attempt('ann', 'ann-password'))).id).toBe('id-ann');
+  });
+});
