@@ -1,13 +1,28 @@
 /** The secret box: sealed private keys bound to their row, keyed hashes of client secrets, pseudonyms. */
-import { describe, expect, it } from 'vitest';
-import { createSecretBox, digest, randomSecret } from './crypto.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createSecretBox, digest, randomSecret, type SecretBox } from './crypto.ts';
 
-const box = createSecretBox(Buffer.alloc(32, 1));
-const other = createSecretBox(Buffer.alloc(32, 2));
+// made inside each test (not at import), so that a mutant in createSecretBox is live when it runs
+let box: SecretBox;
+let other: SecretBox;
+beforeEach(() => {
+  box = createSecretBox(Buffer.alloc(32, 1));
+  other = createSecretBox(Buffer.alloc(32, 2));
+});
 
 describe('the secret box', () => {
   it('refuses a key that is not 32 bytes', () => {
     expect(() => createSecretBox(Buffer.alloc(31))).toThrow('key encryption key must be 32 bytes');
+    expect(() => createSecretBox(Buffer.alloc(33))).toThrow('key encryption key must be 32 bytes');
+    expect(() => createSecretBox(Buffer.alloc(32))).not.toThrow();
+  });
+
+  // Stored rows depend on these derivations (HKDF-SHA-256 sub-keys 'tessera/<purpose>'): a change
+  // would make every sealed private key unreadable and every client secret fail after an upgrade.
+  it('derives its sub-keys as every existing database expects (fixed vectors)', () => {
+    expect(box.keyedHash('client-secret')).toBe('hTvg0DpH8It4RDdKU88w65G02PyguARUL34NW0wKiE8');
+    expect(box.pseudonym('ann')).toBe('zBF_60dDyrdfwnZUS3q2qy');
+    expect(box.decrypt('v1.GhK-yrMqk0kYOWdd.8hNnEIEEy85eT1u0gY65.Epq4t8G1pAbcFM25EHrtaQ', 'signing-key:t:k')).toBe('private jwk ✓');
   });
 
   it('seals and opens, bound to the additional data, under this key only', () => {

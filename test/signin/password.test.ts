@@ -1,4 +1,5 @@
 /** The password grant (CONTRACT §4, issue 4) over HTTP, on every backend. */
+import argon2 from 'argon2';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_PASSWORD, BACKENDS } from '../helpers/tessera.ts';
@@ -95,5 +96,25 @@ describe.each(BACKENDS)('password grant on %s', (backend) => {
     expect(events.some((e) => e.type === 'signin.failure' && e.actor === `user:${d.users.victor}`)).toBe(true);
     const all = JSON.stringify(events.map(({ id: _id, ...e }) => e));
     for (const secret of [PASSWORDS.victor, 'bad-password-for-audit', d.webapp.clientSecret]) expect(all).not.toContain(secret);
+  });
+  it('rehashes a password stored with other argon2 parameters at the next successful sign-in, not at a failed one', async () => {
+    const prisma = d.server.tessera.db.prisma;
+    // an address of its own: the earlier tests' failures count against the default one
+    const from = { 'x-forwarded-for': '198.51.100.77' };
+    const as = (password: string) => tokenRequest(d.token, { grant_type: 'password', username: 'victor', password }, d.webapp, from);
+    const stored = async () => (await prisma.$queryRaw<{ h: string }[]>`SELECT password_hash AS h FROM users WHERE id = ${d.users.victor}`)[0]!.h;
+    // the server hashes with m=8192,t=1 (TEST_ENV); an older deployment used m=4096,t=2
+    const old = await argon2.hash(PASSWORDS.victor, { type: argon2.argon2id, memoryCost: 4096, timeCost: 2, parallelism: 1 });
+    await prisma.$executeRaw`UPDATE users SET password_hash = ${old} WHERE id = ${d.users.victor}`;
+    expect((await as('wrong-password-entirely')).status).toBe(400);
+    expect(await stored()).toBe(old);
+    expect((await as(PASSWORDS.victor)).status).toBe(200);
+    const now = await stored();
+    expect(now).not.toBe(old);
+    expect(now).toMatch(/^\$argon2id\$v=19\$m=8192,p=\d+,t=1\$/);
+    expect(await argon2.verify(now, PASSWORDS.victor)).toBe(true);
+    // and the new hash signs in
+    expect((await as(PASSWORDS.victor)).status).toBe(200);
+    expect(await stored()).toBe(now);
   });
 });
