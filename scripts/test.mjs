@@ -10,8 +10,9 @@
  *     saying what to install.
  *  2. PostgreSQL and Redis: TEST_DATABASE_URL / TEST_REDIS_URL when set; otherwise the local ones
  *     (127.0.0.1:5432, user postgres; 127.0.0.1:6379), started with the machine's own commands
- *     when they are installed but down. When a server is not there at all, the suite runs on the
- *     embedded stores and the command says, before and after, which parts did not run.
+ *     when they are installed but down. When a server is not there at all, the suites that need it
+ *     fail, each with one line naming the variable to set, and the command says so before and after
+ *     (nothing skips green: the PostgreSQL and Redis variants are part of every run).
  *  3. `vitest run` with the arguments given (`npm test -- test/security` runs one folder).
  *
  * `node scripts/test.mjs --plan` prints what it would install and use, and runs nothing.
@@ -72,7 +73,7 @@ const waitFor = async (host, port) => {
   return false;
 };
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-const notRun = [];
+const missing = [];
 
 async function ensurePostgres() {
   if (process.env.TEST_DATABASE_URL) return say(`PostgreSQL: ${redact(process.env.TEST_DATABASE_URL)} (TEST_DATABASE_URL)`);
@@ -90,7 +91,7 @@ async function ensurePostgres() {
     process.env.TEST_DATABASE_URL = url;
     return say(`PostgreSQL: ${url}`);
   }
-  notRun.push('the PostgreSQL variants (no PostgreSQL at 127.0.0.1:5432 and TEST_DATABASE_URL unset)');
+  missing.push('the PostgreSQL suites will fail: no PostgreSQL at 127.0.0.1:5432 and TEST_DATABASE_URL unset');
 }
 
 async function ensureRedis() {
@@ -109,7 +110,7 @@ async function ensureRedis() {
     process.env.TEST_REDIS_URL = url;
     return say(`Redis: ${url}`);
   }
-  notRun.push('the Redis variants (no Redis at 127.0.0.1:6379 and TEST_REDIS_URL unset)');
+  missing.push('the Redis suites will fail: no Redis at 127.0.0.1:6379 and TEST_REDIS_URL unset');
 }
 
 function redact(url) {
@@ -121,8 +122,8 @@ function redact(url) {
 await ensurePostgres();
 await ensureRedis();
 const banner = () => {
-  for (const line of notRun) process.stdout.write(`\n  NOT RUN: ${line}\n`);
-  if (notRun.length) process.stdout.write('\n');
+  for (const line of missing) process.stdout.write(`\n  MISSING: ${line}\n`);
+  if (missing.length) process.stdout.write('\n');
 };
 banner();
 if (planOnly) process.exit(0);

@@ -11,10 +11,9 @@ import pg from 'pg';
 import { startTessera, type Tessera } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';
 
-export type Backend = 'pglite' | 'postgres';
+import { requiredUrl, type Backend } from './backends.ts';
 
-/** PGlite always; PostgreSQL too when TEST_DATABASE_URL is set */
-export const BACKENDS: Backend[] = process.env.TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
+export { BACKENDS, requiredUrl, type Backend } from './backends.ts';
 
 export const ADMIN_PASSWORD = 'bootstrap-admin-password';
 
@@ -23,11 +22,7 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-function adminUrl(): string {
-  const url = process.env.TEST_DATABASE_URL;
-  if (!url) throw new Error('TEST_DATABASE_URL is not set');
-  return url;
-}
+const adminUrl = () => requiredUrl('TEST_DATABASE_URL');
 
 /** a fresh PostgreSQL database (dropped by drop()) */
 export async function createPostgresDatabase(): Promise<TestDatabase> {
@@ -49,9 +44,9 @@ export async function createPostgresDatabase(): Promise<TestDatabase> {
   };
 }
 
-/** PostgreSQL runs with Redis as the store when TEST_REDIS_URL is set; PGlite with the in-process store */
-function storeEnv(backend: Backend): Record<string, string> {
-  return backend === 'postgres' && process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {};
+/** PostgreSQL runs with Redis as the store (TEST_REDIS_URL); PGlite with the in-process store */
+export function storeEnv(backend: Backend): Record<string, string> {
+  return backend === 'postgres' ? { REDIS_URL: requiredUrl('TEST_REDIS_URL') } : {};
 }
 
 /** a fresh DATA_DIR for the embedded database (removed by drop()) */

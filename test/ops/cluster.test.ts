@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { adminClient, adminToken } from '../admin/helpers.ts';
 import { freePort, startProcess, waitFor } from '../helpers/process.ts';
-import { createPostgresDatabase, type TestDatabase } from '../helpers/tessera.ts';
+import { createPostgresDatabase, requiredUrl, type TestDatabase } from '../helpers/tessera.ts';
 
 const NODE = ['node', '--import', 'tsx', 'src/main.ts'];
 const PASSWORD = 'cluster-admin-password';
@@ -59,7 +59,7 @@ describe('refusing workers without shared state', () => {
   }, 60_000);
 });
 
-describe.runIf(process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL)('WEB_CONCURRENCY=2 on PostgreSQL and Redis', () => {
+describe('WEB_CONCURRENCY=2 on PostgreSQL and Redis', () => {
   let database: TestDatabase | undefined;
   afterAll(async () => {
     await database?.drop();
@@ -73,7 +73,7 @@ describe.runIf(process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL)('WEB
       {
         ...database.env,
         PORT: String(port),
-        REDIS_URL: process.env.TEST_REDIS_URL!,
+        REDIS_URL: requiredUrl('TEST_REDIS_URL'),
         WEB_CONCURRENCY: '2',
         LOG_LEVEL: 'info',
         BOOTSTRAP_ADMIN_PASSWORD: PASSWORD,

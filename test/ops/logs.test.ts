@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/observability/log.ts';
 import { adminClient, adminToken } from '../admin/helpers.ts';
 import { discover, tokenRequest } from '../helpers/oauth.ts';
-import { ADMIN_PASSWORD, BACKENDS, createTestDatabase, TEST_ENV, type TestDatabase } from '../helpers/tessera.ts';
+import { ADMIN_PASSWORD, BACKENDS, createTestDatabase, storeEnv, TEST_ENV, type TestDatabase } from '../helpers/tessera.ts';
 
 describe.each(BACKENDS)('logs on %s', (backend) => {
   let tessera: Tessera;
@@ -33,7 +33,7 @@ describe.each(BACKENDS)('logs on %s', (backend) => {
       },
     });
     const env = { ...TEST_ENV, LOG_LEVEL: 'trace', ...database.env };
-    if (backend === 'postgres' && process.env.TEST_REDIS_URL) Object.assign(env, { REDIS_URL: process.env.TEST_REDIS_URL });
+    Object.assign(env, storeEnv(backend));
     const config = loadConfig(env);
     tessera = await startTessera(config, { log: createLogger(config, sink) });
     const url = tessera.publicUrl;

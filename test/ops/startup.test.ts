@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startingHandler } from '../../src/observability/starting.ts';
 import { freePort, startProcess, type RunningProcess } from '../helpers/process.ts';
-import { TEST_ENV, createPgliteDirectory, createPostgresDatabase, type TestDatabase } from '../helpers/tessera.ts';
+import { TEST_ENV, createPgliteDirectory, createPostgresDatabase, requiredUrl, type TestDatabase } from '../helpers/tessera.ts';
 
 const NODE = [process.execPath, '--import', 'tsx', 'src/main.ts'];
 
@@ -86,14 +86,14 @@ describe('requests during start-up', () => {
     });
   });
 
-  it.runIf(process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL)(
+  it(
     'keeps the port closed until a worker is ready, and a replacement worker takes no request before it is',
     async () => {
       const db = await createPostgresDatabase();
       cleanups.push(() => db.drop());
       const port = await freePort();
       const proc = startProcess(
-        { ...TEST_ENV, ...db.env, PORT: String(port), REDIS_URL: process.env.TEST_REDIS_URL!, WEB_CONCURRENCY: '2', LOG_LEVEL: 'info' },
+        { ...TEST_ENV, ...db.env, PORT: String(port), REDIS_URL: requiredUrl('TEST_REDIS_URL'), WEB_CONCURRENCY: '2', LOG_LEVEL: 'info' },
         NODE,
       );
       cleanups.push(() => proc.stop());

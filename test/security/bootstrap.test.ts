@@ -9,7 +9,7 @@ import { startTessera } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { adminClient, adminToken } from '../admin/helpers.ts';
 import { freePort, runCli } from '../helpers/process.ts';
-import { ADMIN_PASSWORD, BACKENDS, TEST_ENV, createTestDatabase, type TestDatabase } from '../helpers/tessera.ts';
+import { ADMIN_PASSWORD, BACKENDS, TEST_ENV, createTestDatabase, storeEnv, type TestDatabase } from '../helpers/tessera.ts';
 
 describe.each(BACKENDS)('bootstrap and the last platform admin on %s', (backend) => {
   let db: TestDatabase;
@@ -17,7 +17,7 @@ describe.each(BACKENDS)('bootstrap and the last platform admin on %s', (backend)
   beforeAll(async () => {
     db = await createTestDatabase(backend);
     const port = await freePort();
-    const redis: Record<string, string> = backend === 'postgres' && process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {};
+    const redis = storeEnv(backend);
     env = { ...TEST_ENV, ...db.env, ...redis, PORT: String(port), PUBLIC_URL: `http://localhost:${port}` };
   });
   afterAll(() => db?.drop());

@@ -12,12 +12,12 @@ import { adminClient, adminToken } from '../admin/helpers.ts';
 import { privateRedis, tcpProxy, type PrivateRedis, type TcpProxy } from '../helpers/infra.ts';
 import { freePort, startProcess, waitFor, type RunningProcess } from '../helpers/process.ts';
 import { tokenRequest } from '../helpers/oauth.ts';
-import { ADMIN_PASSWORD, createPostgresDatabase, type TestDatabase } from '../helpers/tessera.ts';
+import { ADMIN_PASSWORD, createPostgresDatabase, requiredUrl, type TestDatabase } from '../helpers/tessera.ts';
 
 const API = 'https://epi.multi.example/api';
 const NODE = [process.execPath, '--import', 'tsx', 'src/main.ts'];
 
-describe.runIf(process.env.TEST_DATABASE_URL)('two instances on one PostgreSQL and one Redis', () => {
+describe('two instances on one PostgreSQL and one Redis', () => {
   let db: TestDatabase;
   let redis: PrivateRedis;
   let proxy: TcpProxy;
@@ -55,7 +55,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)('two instances on one PostgreSQL a
     db = await createPostgresDatabase();
     redis = await privateRedis();
     await redis.start();
-    proxy = await tcpProxy(Number(new URL(process.env.TEST_DATABASE_URL!).port || 5432));
+    proxy = await tcpProxy(Number(new URL(requiredUrl('TEST_DATABASE_URL')).port || 5432));
     ports.push(await freePort(), await freePort());
     publicUrl = `http://localhost:${ports[0]}`;
     const dbUrl = new URL(db.env.DATABASE_URL!);

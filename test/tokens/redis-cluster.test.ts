@@ -10,7 +10,7 @@ import { privateRedisCluster } from '../helpers/infra.ts';
 import { tokenRequest } from '../helpers/oauth.ts';
 import { PASSWORDS, startDepartment, type Department } from '../signin/fixture.ts';
 
-describe.runIf(process.env.TEST_DATABASE_URL)('Redis Cluster', () => {
+describe('Redis Cluster', () => {
   let cluster: Awaited<ReturnType<typeof privateRedisCluster>>;
   let store: Store;
   let d: Department;
