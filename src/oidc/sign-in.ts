@@ -55,6 +55,8 @@ export async function signIn(deps: SignInDeps, attempt: SignInAttempt): Promise<
   try {
     const begun = await guard.begin(tenantId, username, address);
     if ('lock' in begun) throw new TooManyRequests(begun.lock.retryAfterSec);
+    // every slot stayed held by sign-ins under way from this address or for this account
+    if ('busy' in begun) throw new TooManyRequests(1, 'too many sign-ins in progress; try again shortly');
     ticket = begun.ticket;
     user = await repos.users.findByUsername(username);
     const ok = await passwords.verify(user?.passwordHash, password);
@@ -62,8 +64,8 @@ export async function signIn(deps: SignInDeps, attempt: SignInAttempt): Promise<
       const who = user ? `user:${user.id}` : `username:${deps.pseudonym(username)}`;
       // a disabled user's right password counts like a wrong one: giving the count back would
       // tell a guesser, through the lock, that the guess was right
-      await ticket.settle('failure');
-      if (ticket.lockStarted) await audit('signin.lockout', who, { client_id: clientId, scope: ticket.lockStarted.scope });
+      const lock = await ticket.settle('failure');
+      if (lock) await audit('signin.lockout', who, { client_id: clientId, scope: lock.scope });
       await audit('signin.failure', who, { client_id: clientId, reason: ok ? 'disabled' : 'invalid_credentials' });
       throw new errors.InvalidGrant(INVALID_CREDENTIALS);
     }

@@ -128,50 +128,68 @@ describe('the in-process store', () => {
 
 describe('the brute-force counter in process', () => {
   const policy: AttemptPolicy = { free: 2, baseMs: 1_000, maxMs: 4_000, windowMs: 10_000 };
+  const fail = async (k: string, id: string, p = policy) => {
+    expect((await store.reserveAttempt(k, id, p)).state).toBe('admitted');
+    return store.settleAttempt(k, id, 'failure', p);
+  };
 
   it('locks at the allowance for exactly the lock time, and not a millisecond longer', async () => {
-    expect(await store.reserveAttempt('k', policy)).toEqual({ admitted: true, count: 1, lockMs: 0 });
+    expect(await fail('k', 'a')).toBe(0);
     expect(await store.get('k:l')).toBeNull();
-    expect(await store.reserveAttempt('k', policy)).toEqual({ admitted: true, count: 2, lockMs: 1_000 });
+    expect(await fail('k', 'b')).toBe(1_000);
     expect(await store.get('k:l')).toBe('1');
     at(999);
-    expect(await store.reserveAttempt('k', policy)).toEqual({ admitted: false, retryAfterMs: 1 });
+    expect(await store.reserveAttempt('k', 'c', policy)).toEqual({ state: 'locked', retryAfterMs: 1 });
     at(1_000);
-    expect(await store.reserveAttempt('k', policy)).toEqual({ admitted: true, count: 3, lockMs: 2_000 });
+    expect(await store.reserveAttempt('k', 'c', policy)).toEqual({ state: 'admitted', failures: 2 });
+    expect(await store.settleAttempt('k', 'c', 'failure', policy)).toBe(2_000);
   });
 
-  it('forgets the count after the window without attempts', async () => {
-    await store.reserveAttempt('k', { ...policy, free: 5 });
+  it('forgets the failures after the window without a new one', async () => {
+    const p = { ...policy, free: 5 };
+    await fail('k', 'a', p);
     expect(await store.ttl('k:n')).toBe(10_000);
-    at(10_000);
-    expect(await store.reserveAttempt('k', { ...policy, free: 5 })).toEqual({ admitted: true, count: 1, lockMs: 0 });
+    at(5_000);
+    await fail('k', 'b', p);
+    expect(await store.ttl('k:n')).toBe(10_000);
+    at(14_999);
+    expect(await store.reserveAttempt('k', 'c', p)).toEqual({ state: 'admitted', failures: 2 });
+    at(15_000);
+    expect(await store.reserveAttempt('k', 'd', p)).toEqual({ state: 'admitted', failures: 0 });
   });
 
-  it('a refund takes one count back, never below zero, and lifts the lock only below the allowance', async () => {
-    const p = { ...policy, free: 3 };
-    for (let i = 0; i < 4; i++) await store.reserveAttempt('k', p);
-    // count 3 started a lock (count 4 was refused) ; refunding down to 3 keeps a lock the count justifies
-    await store.set('k:n', '4', 10_000);
-    await store.settleAttempt('k', 'refund', p);
-    expect(await store.get('k:n')).toBe('3');
-    expect(await store.get('k:l')).toBe('1');
-    await store.settleAttempt('k', 'refund', p);
-    expect(await store.get('k:n')).toBe('2');
-    expect(await store.get('k:l')).toBeNull();
-    await store.settleAttempt('k', 'refund', p);
-    await store.settleAttempt('k', 'refund', p);
-    await store.settleAttempt('k', 'refund', p);
-    expect(await store.get('k:n')).toBe('0');
-    // refunding a counter that does not exist creates nothing
-    await store.settleAttempt('none', 'refund', p);
-    expect(await store.get('none:n')).toBeNull();
+  it('releases a slot whose attempt never settled after 30 s (its process died)', async () => {
+    expect((await store.reserveAttempt('k', 'a', policy)).state).toBe('admitted');
+    expect((await store.reserveAttempt('k', 'b', policy)).state).toBe('admitted');
+    at(29_999);
+    expect(await store.reserveAttempt('k', 'c', policy)).toEqual({ state: 'busy' });
+    at(30_000);
+    expect(await store.reserveAttempt('k', 'c', policy)).toEqual({ state: 'admitted', failures: 0 });
   });
 
-  it('clear forgets the count and the lock', async () => {
-    for (let i = 0; i < 2; i++) await store.reserveAttempt('k', policy);
-    await store.settleAttempt('k', 'clear', policy);
+  it('the sweeper drops released-by-time slots of counters nobody asks about', async () => {
+    expect((await store.reserveAttempt('k', 'a', policy)).state).toBe('admitted');
+    expect((await store.reserveAttempt('k', 'b', policy)).state).toBe('admitted');
+    vi.advanceTimersByTime(60_000);
+    // back in time: slots still held would make the counter busy
+    vi.setSystemTime(T0);
+    expect(await store.reserveAttempt('k', 'c', policy)).toEqual({ state: 'admitted', failures: 0 });
+  });
+
+  it('a refund only frees the slot; a clear also forgets the failures and the lock', async () => {
+    await fail('k', 'a');
+    expect((await store.reserveAttempt('k', 'b', policy)).state).toBe('admitted');
+    expect(await store.reserveAttempt('k', 'c', policy)).toEqual({ state: 'busy' });
+    expect(await store.settleAttempt('k', 'b', 'refund', policy)).toBe(0);
+    expect(await store.get('k:n')).toBe('1');
+    expect(await store.reserveAttempt('k', 'c', policy)).toEqual({ state: 'admitted', failures: 1 });
+    expect(await store.settleAttempt('k', 'c', 'failure', policy)).toBe(1_000);
+    expect(await store.settleAttempt('k', 'zz', 'clear', policy)).toBe(0);
     expect(await store.get('k:n')).toBeNull();
     expect(await store.get('k:l')).toBeNull();
+    // settling what was never held changes nothing
+    expect(await store.settleAttempt('none', 'x', 'refund', policy)).toBe(0);
+    expect(await store.get('none:n')).toBeNull();
   });
 });
 

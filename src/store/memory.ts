@@ -1,6 +1,6 @@
 /** In-process store backend: correct for one process (the embedded default). */
 import { EventEmitter } from 'node:events';
-import { lockMs, type Store } from './types.ts';
+import { ATTEMPT_HOLD_MS, attemptSlots, lockMs, type Store } from './types.ts';
 
 interface Entry {
   value: string;
@@ -9,6 +9,8 @@ interface Entry {
 
 export function createMemoryStore(): Store {
   const data = new Map<string, Entry>();
+  /** per counter: the attempts under way and when their slot is released at the latest */
+  const held = new Map<string, Map<string, number>>();
   const bus = new EventEmitter();
   bus.setMaxListeners(0);
   const live = (key: string): Entry | undefined => {
@@ -23,6 +25,10 @@ export function createMemoryStore(): Store {
   const sweeper = setInterval(() => {
     const now = Date.now();
     for (const [k, e] of data) if (e.expiresAt <= now) data.delete(k);
+    for (const [k, slots] of held) {
+      for (const [id, until] of slots) if (until <= now) slots.delete(id);
+      if (!slots.size) held.delete(k);
+    }
   }, 60_000);
   sweeper.unref();
 
@@ -41,27 +47,34 @@ export function createMemoryStore(): Store {
       const expiresAt = Math.max(e?.expiresAt ?? 0, Date.now() + ttlMs);
       data.set(key, { value: String(Math.max(value, Number(e?.value ?? -Infinity))), expiresAt });
     },
-    async reserveAttempt(key, policy) {
+    async reserveAttempt(key, attemptId, policy) {
       // synchronous from here on: one step for this process, like the Lua script for Redis
-      const lockLeft = live(`${key}:l`)?.expiresAt;
       const now = Date.now();
-      if (lockLeft !== undefined) return { admitted: false, retryAfterMs: lockLeft - now };
-      const count = Number(live(`${key}:n`)?.value ?? 0) + 1;
-      data.set(`${key}:n`, { value: String(count), expiresAt: now + policy.windowMs });
-      const ms = lockMs(count, policy);
-      if (ms > 0) data.set(`${key}:l`, { value: '1', expiresAt: now + ms });
-      return { admitted: true, count, lockMs: ms };
+      const lock = live(`${key}:l`);
+      if (lock) return { state: 'locked', retryAfterMs: lock.expiresAt - now };
+      const slots = held.get(key) ?? new Map<string, number>();
+      for (const [id, until] of slots) if (until <= now) slots.delete(id);
+      const failures = Number(live(`${key}:n`)?.value ?? 0);
+      if (slots.size >= attemptSlots(failures, policy)) return { state: 'busy' };
+      held.set(key, slots.set(attemptId, now + ATTEMPT_HOLD_MS));
+      return { state: 'admitted', failures };
     },
-    async settleAttempt(key, outcome, policy) {
+    async settleAttempt(key, attemptId, outcome, policy) {
+      const slots = held.get(key);
+      slots?.delete(attemptId);
+      if (slots && !slots.size) held.delete(key);
       if (outcome === 'clear') {
         data.delete(`${key}:n`);
         data.delete(`${key}:l`);
-        return;
+        return 0;
       }
-      const entry = live(`${key}:n`);
-      const count = Math.max(0, Number(entry?.value ?? 0) - 1);
-      if (entry) entry.value = String(count);
-      if (count < policy.free) data.delete(`${key}:l`);
+      if (outcome === 'refund') return 0;
+      const now = Date.now();
+      const failures = Number(live(`${key}:n`)?.value ?? 0) + 1;
+      data.set(`${key}:n`, { value: String(failures), expiresAt: now + policy.windowMs });
+      const ms = lockMs(failures, policy);
+      if (ms > 0) data.set(`${key}:l`, { value: '1', expiresAt: now + ms });
+      return ms;
     },
     async get(key) {
       return live(key)?.value ?? null;
@@ -85,6 +98,7 @@ export function createMemoryStore(): Store {
     async close() {
       clearInterval(sweeper);
       data.clear();
+      held.clear();
       bus.removeAllListeners();
     },
   };

@@ -4,36 +4,44 @@
  * no restart.
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { StoreUnavailableError, type Reservation, type Store } from './types.ts';
+import { ATTEMPT_HOLD_MS, StoreUnavailableError, type Reservation, type Store } from './types.ts';
 
 /**
- * Brute-force counters as single Lua scripts, so that checking the lock and counting the attempt
- * are one step on the server whatever the number of instances and requests (the same rule as
- * `lockMs` in types.ts). KEYS: the count and the lock, in one hash slot (Redis Cluster).
+ * Brute-force counters as single Lua scripts, so that checking the lock and holding a slot are one
+ * step on the server whatever the number of instances and requests (the same rules as `lockMs` and
+ * `attemptSlots` in types.ts). KEYS: the failures, the lock and the held slots (a sorted set of
+ * attempt ids scored by when they are released at the latest), in one hash slot (Redis Cluster).
+ * Time is the server's (TIME), the same for every instance.
  */
 const RESERVE = `
 local left = redis.call('PTTL', KEYS[2])
-if left > 0 then return {0, left, 0} end
-local n = redis.call('INCR', KEYS[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-local free = tonumber(ARGV[1])
-local ms = 0
-if n >= free then
-  local e = n - free
-  if e > 30 then e = 30 end
-  ms = math.floor(math.min(tonumber(ARGV[3]), tonumber(ARGV[2]) * (2 ^ e)))
-  redis.call('SET', KEYS[2], '1', 'PX', ms)
-end
-return {1, n, ms}`;
+if left > 0 then return {0, left} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+local failures = tonumber(redis.call('GET', KEYS[1]) or '0')
+local slots = tonumber(ARGV[1]) - failures
+if slots < 1 then slots = 1 end
+if redis.call('ZCARD', KEYS[3]) >= slots then return {2, 0} end
+redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[2])
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+return {1, failures}`;
 const SETTLE = `
+redis.call('ZREM', KEYS[3], ARGV[2])
 if ARGV[1] == 'clear' then
   redis.call('DEL', KEYS[1], KEYS[2])
   return 0
 end
-local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-if n > 0 then n = redis.call('DECR', KEYS[1]) end
-if n < tonumber(ARGV[2]) then redis.call('DEL', KEYS[2]) end
-return n`;
+if ARGV[1] ~= 'failure' then return 0 end
+local failures = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+local free = tonumber(ARGV[3])
+if failures < free then return 0 end
+local e = failures - free
+if e > 30 then e = 30 end
+local ms = math.floor(math.min(tonumber(ARGV[5]), tonumber(ARGV[4]) * (2 ^ e)))
+redis.call('SET', KEYS[2], '1', 'PX', ms)
+return ms`;
 
 /** store.raise: KEYS[1]; ARGV: the value, the time to live (ms) */
 const RAISE = `
@@ -50,8 +58,8 @@ return 1`;
 
 interface AttemptCommands {
   tesseraRaise(key: string, value: number, ttlMs: number): Promise<number>;
-  tesseraReserve(count: string, lock: string, free: number, baseMs: number, maxMs: number, windowMs: number): Promise<[number, number, number]>;
-  tesseraSettle(count: string, lock: string, outcome: string, free: number): Promise<number>;
+  tesseraReserve(failures: string, lock: string, held: string, free: number, attemptId: string, holdMs: number): Promise<[number, number]>;
+  tesseraSettle(failures: string, lock: string, held: string, outcome: string, attemptId: string, free: number, baseMs: number, maxMs: number, windowMs: number): Promise<number>;
 }
 
 /**
@@ -100,12 +108,12 @@ function connect(url: string, opts: RedisStoreOptions, overrides: RedisOptions =
 
 export function createRedisStore(url: string, opts: RedisStoreOptions = {}): Store {
   const redis = connect(url, opts);
-  redis.defineCommand('tesseraReserve', { numberOfKeys: 2, lua: RESERVE });
-  redis.defineCommand('tesseraSettle', { numberOfKeys: 2, lua: SETTLE });
+  redis.defineCommand('tesseraReserve', { numberOfKeys: 3, lua: RESERVE });
+  redis.defineCommand('tesseraSettle', { numberOfKeys: 3, lua: SETTLE });
   redis.defineCommand('tesseraRaise', { numberOfKeys: 1, lua: RAISE });
   const scripts = redis as unknown as AttemptCommands;
-  // both keys of a counter in one hash slot
-  const counterKeys = (key: string) => [`{${key}}:n`, `{${key}}:l`] as const;
+  // the keys of a counter in one hash slot
+  const counterKeys = (key: string) => [`{${key}}:n`, `{${key}}:l`, `{${key}}:h`] as const;
   // connection errors are reported through failing commands; keep them off stderr
   redis.on('error', () => {});
   // pub/sub needs its own connection; it resubscribes by itself after a reconnect
@@ -139,16 +147,16 @@ export function createRedisStore(url: string, opts: RedisStoreOptions = {}): Sto
       wrap(async () => {
         await scripts.tesseraRaise(key, value, Math.round(ttlMs));
       }),
-    reserveAttempt: (key, p) =>
+    reserveAttempt: (key, attemptId, p) =>
       wrap(async (): Promise<Reservation> => {
-        const [n, l] = counterKeys(key);
-        const [admitted, value, ms] = await scripts.tesseraReserve(n, l, p.free, p.baseMs, p.maxMs, p.windowMs);
-        return admitted === 1 ? { admitted: true, count: value, lockMs: ms } : { admitted: false, retryAfterMs: value };
+        const [n, l, h] = counterKeys(key);
+        const [state, value] = await scripts.tesseraReserve(n, l, h, p.free, attemptId, ATTEMPT_HOLD_MS);
+        return state === 1 ? { state: 'admitted', failures: value } : state === 0 ? { state: 'locked', retryAfterMs: value } : { state: 'busy' };
       }),
-    settleAttempt: (key, outcome, p) =>
+    settleAttempt: (key, attemptId, outcome, p) =>
       wrap(async () => {
-        const [n, l] = counterKeys(key);
-        await scripts.tesseraSettle(n, l, outcome, p.free);
+        const [n, l, h] = counterKeys(key);
+        return Number(await scripts.tesseraSettle(n, l, h, outcome, attemptId, p.free, p.baseMs, p.maxMs, p.windowMs));
       }),
     get: (key) => wrap(() => redis.get(key)),
     ttl: (key) =>

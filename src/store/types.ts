@@ -4,31 +4,41 @@
  * nothing on disk): losing the store loses no token, user or revocation.
  */
 /**
- * A brute-force counter (security/login-guard.ts): attempts are counted *before* the work they
- * guard, atomically with the lock check, so no number of parallel requests gets more than the
- * allowance evaluated.
+ * A brute-force counter (security/login-guard.ts). An attempt holds one of the allowance's slots
+ * *before* the work it guards, atomically with the lock check, and its outcome is settled after:
+ * no number of parallel requests gets more guesses evaluated than the allowance, and parallel
+ * attempts that turn out right (a department's staff behind one address) wait for a slot instead
+ * of being refused.
  */
 export interface AttemptPolicy {
-  /** attempts admitted before the first lock: the one that reaches this count starts it */
+  /** failures before the first lock: the one that reaches this count starts it */
   free: number;
-  /** the first lock; each later attempt doubles it */
+  /** the first lock; each later failure doubles it */
   baseMs: number;
   maxMs: number;
-  /** the count is forgotten after this long without a new attempt */
+  /** the failures are forgotten after this long without a new one */
   windowMs: number;
 }
 
 export type Reservation =
-  /** counted; `lockMs` > 0 when this attempt started (or doubled) the lock for the next ones */
-  | { admitted: true; count: number; lockMs: number }
-  /** refused without being counted: the lock has this long to run */
-  | { admitted: false; retryAfterMs: number };
+  /** a slot is held for this attempt (settle it); `failures` were counted before it */
+  | { state: 'admitted'; failures: number }
+  /** refused, not counted: the lock has this long to run */
+  | { state: 'locked'; retryAfterMs: number }
+  /** every slot is held by an attempt still being evaluated: try again in a moment */
+  | { state: 'busy' };
 
-/** lock length after `count` counted attempts (0 below the allowance), as every backend applies it */
-export function lockMs(count: number, p: AttemptPolicy): number {
-  if (count < p.free) return 0;
-  return Math.min(p.maxMs, p.baseMs * 2 ** Math.min(30, count - p.free));
+/** a held slot is released by its settlement, or after this long (its process died) */
+export const ATTEMPT_HOLD_MS = 30_000;
+
+/** lock length after `failures` counted failures (0 below the allowance), as every backend applies it */
+export function lockMs(failures: number, p: AttemptPolicy): number {
+  if (failures < p.free) return 0;
+  return Math.min(p.maxMs, p.baseMs * 2 ** Math.min(30, failures - p.free));
 }
+
+/** slots open to attempts under way: what is left of the allowance, one at a time beyond it */
+export const attemptSlots = (failures: number, p: AttemptPolicy) => Math.max(1, p.free - failures);
 
 export interface Store {
   readonly kind: 'memory' | 'redis';
@@ -41,16 +51,16 @@ export interface Store {
    */
   raise(key: string, value: number, ttlMs: number): Promise<void>;
   /**
-   * One atomic step on the counter `key`: refused (and not counted) while its lock runs; otherwise
-   * counted, and the lock set for `lockMs(count)` when that is above zero.
+   * One atomic step on the counter `key`: refused while its lock runs; busy while attempts under
+   * way hold every slot (`attemptSlots`); otherwise a slot is held for `attemptId`.
    */
-  reserveAttempt(key: string, policy: AttemptPolicy): Promise<Reservation>;
+  reserveAttempt(key: string, attemptId: string, policy: AttemptPolicy): Promise<Reservation>;
   /**
-   * `refund`: an admitted attempt did not count (it succeeded, or was never evaluated): the count
-   * goes down by one, and a lock the count no longer justifies is lifted. `clear`: forget the
-   * counter and its lock.
+   * Releases `attemptId`'s slot. `failure`: counted, and the lock set for `lockMs(failures)`
+   * (returned; 0 when none starts). `refund`: not counted (it succeeded, or was never evaluated).
+   * `clear`: the failures and the lock are forgotten.
    */
-  settleAttempt(key: string, outcome: 'refund' | 'clear', policy: AttemptPolicy): Promise<void>;
+  settleAttempt(key: string, attemptId: string, outcome: 'failure' | 'refund' | 'clear', policy: AttemptPolicy): Promise<number>;
   get(key: string): Promise<string | null>;
   /** milliseconds until `key` expires; 0 when it does not exist */
   ttl(key: string): Promise<number>;
