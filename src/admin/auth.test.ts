@@ -133,4 +133,24 @@ describe('the admin API authenticator', () => {
     const noBearer = await refusal(call(''));
     expect(noBearer.details).toBeUndefined();
   });
+
+  it('takes the Bearer scheme only as the whole header, and says 401 unauthorized', async () => {
+    const payload = userToken('dept');
+    const { call } = setup({ payload, users: { u1: { disabled: false, roles: ['tenant-admin'] } } });
+    expect((await call(`bearer ${jwt(payload)}`)).tenant).toBe('dept');
+    for (const header of [`XBearer ${jwt(payload)}`, `Bearer ${jwt(payload)} x`]) {
+      expect(await refusal(call(header))).toMatchObject({ code: 'unauthorized', status: 401, message: 'a Bearer access token for the admin API is required' });
+    }
+    const missing = await refusal(setup({ payload: userToken('dept', { scope: 'openid' }), users: { u1: { disabled: false, roles: ['tenant-admin'] } } }).call(`Bearer ${jwt(userToken('dept', { scope: 'openid' }))}`));
+    expect(missing.message).toBe('the access token lacks the "admin" scope');
+  });
+
+  it('reads only string members of the token: a numeric sub, client_id or gid names nobody', async () => {
+    const payload = { iss: `${URL_}/t/dept`, sub: 7, client_id: 7, gid: 7, scope: 'admin', jti: 'j', iat: 1 };
+    const { call, seen } = setup({ payload, users: { '': { disabled: false, roles: ['tenant-admin'] }, '7': { disabled: false, roles: ['tenant-admin'] } }, clients: { '7': { disabled: false, roles: ['platform-admin'] } } });
+    // sub is read as '' (not the user "7", not the client "7"): the user '' of this fake
+    expect(await call(`Bearer ${jwt(payload)}`)).toEqual({ tenant: 'dept', subject: 'user:', authority: { kind: 'tenant-admin', tenant: 'dept', tenantId: 'id-dept' } });
+    expect(seen.revocationQueries).toEqual([{ jti: 'j', grantId: undefined, subjects: [], iat: 1 }]);
+  });
 });
+

@@ -5,25 +5,40 @@
 import { errors } from 'oidc-provider';
 import { describe, expect, it } from 'vitest';
 import { buildTenantModel, grantedScopes } from '../tenants/model.ts';
-import { nothingGranted } from './interactions/policy.ts';
+import { NOT_GRANTED, interactionPolicyFor, nothingGranted } from './interactions/policy.ts';
 import { decideScope } from './scope.ts';
 
 const api = { id: 'r1', audience: 'https://api.example/', name: 'API', scopes: ['read', 'write', 'admin'], accessTokenTtl: 600, builtIn: false };
 const empty = { id: 'r2', audience: 'https://empty.example/', name: 'Empty', scopes: [], accessTokenTtl: 600, builtIn: false };
-const model = buildTenantModel({
-  id: 't',
-  slug: 'dept',
-  name: 'Dept',
-  issuer: 'https://id.example/t/dept',
-  signingAlg: 'ES256',
-  keys: [],
-  publicKeys: [],
-  activeKid: 'k',
-  resources: [api, empty],
-  roles: [
-    { id: 'x', name: 'reader', description: null, builtIn: false, permissions: [{ resourceId: 'r1', scope: 'read' }] },
-    { id: 'y', name: 'writer', description: null, builtIn: false, permissions: [{ resourceId: 'r1', scope: 'write' }, { resourceId: 'other', scope: 'admin' }] },
-  ],
+const buildModel = () =>
+  buildTenantModel({
+    id: 't',
+    slug: 'dept',
+    name: 'Dept',
+    issuer: 'https://id.example/t/dept',
+    signingAlg: 'ES256',
+    keys: [],
+    publicKeys: [],
+    activeKid: 'k',
+    resources: [api, empty],
+    roles: [
+      { id: 'x', name: 'reader', description: null, builtIn: false, permissions: [{ resourceId: 'r1', scope: 'read' }] },
+      { id: 'y', name: 'writer', description: null, builtIn: false, permissions: [{ resourceId: 'r1', scope: 'write' }, { resourceId: 'other', scope: 'admin' }] },
+    ],
+  });
+const model = buildModel();
+
+describe('the tenant model', () => {
+  // built inside the test (not only at import), so that a change to buildTenantModel is seen
+  it('indexes resources by audience and by id, and each role\'s grants as "resource scope"', () => {
+    const m = buildModel();
+    expect([...m.resources.keys()]).toEqual(['https://api.example/', 'https://empty.example/']);
+    expect(m.resources.get('https://api.example/')).toBe(api);
+    expect([...m.resourcesById.keys()]).toEqual(['r1', 'r2']);
+    expect(m.resourcesById.get('r2')).toBe(empty);
+    expect(m.grants).toEqual(new Map([['reader', new Set(['r1 read'])], ['writer', new Set(['r1 write', 'other admin'])]]));
+    expect(m.issuer).toBe('https://id.example/t/dept');
+  });
 });
 
 describe('granted scopes', () => {
@@ -85,3 +100,27 @@ describe('the consent check for APIs that grant nothing', () => {
     expect(nothingGranted(model, ctx(['read'], { 'https://empty.example/': [], 'https://api.example/': ['write'] }))).toBe(true);
   });
 });
+
+describe('the consent prompt of every tenant', () => {
+  it('runs the check first, refusing with invalid_scope and saying why', async () => {
+    const consent = interactionPolicyFor(model).get('consent')!;
+    const check = consent.checks[0]!;
+    expect(check.reason).toBe(NOT_GRANTED);
+    expect(NOT_GRANTED).toBe('rs_scopes_not_granted');
+    expect(check.error).toBe('invalid_scope');
+    expect(check.description).toBe('none of the requested scopes is granted to this user on the requested resource');
+    const ctx = (granted: string[]) =>
+      ({ oidc: { requestParamScopes: new Set(['openid', 'read']), resourceServers: { 'https://api.example/': { scopes: new Set(granted) } } } }) as never;
+    expect(await check.check(ctx([]))).toBe(true);
+    expect(await check.check(ctx(['read']))).toBe(false);
+    // oidc-provider's own consent checks still follow
+    expect(consent.checks.length).toBeGreaterThan(1);
+    expect(consent.checks.map((c) => c.reason)).toContain('op_scopes_missing');
+  });
+
+  it('ignores an API the tenant does not know (oidc-provider refuses it elsewhere)', () => {
+    const ctx = { oidc: { requestParamScopes: new Set(['read']), resourceServers: { 'https://unknown.example/': { scopes: new Set<string>() } } } } as never;
+    expect(nothingGranted(model, ctx)).toBe(false);
+  });
+});
+

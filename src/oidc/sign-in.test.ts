@@ -5,7 +5,7 @@
  * Real argon2 (cheap parameters) and the real guard on the in-process store; fake repositories.
  */
 import { errors } from 'oidc-provider';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { TenantRepos } from '../repositories/index.ts';
 import type { UserRow } from '../repositories/users.ts';
 import { createLoginGuard } from '../security/login-guard.ts';
@@ -172,6 +172,27 @@ describe('signIn', () => {
     expect(waiting).toHaveLength(3);
     for (const release of waiting) release(false);
     await Promise.all(held);
+  });
+
+  it('keeps the old hash when rehashing fails, and signs in anyway', async () => {
+    const failing = { ...f.deps, passwords: { ...passwords, needsRehash: () => true, hash: () => Promise.reject(new Error('argon2 overloaded')) } };
+    expect((await signIn(failing, attempt('ann', 'ann-password'))).id).toBe('id-ann');
+    expect(f.rehashed).toEqual([]);
+  });
+
+  it('does not wait for a user whose password never changed', async () => {
+    // created (and its password set) one millisecond ago: a wait for the next second would be 999 ms
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const created = new Date('2026-11-29T12:00:00.000Z');
+      vi.setSystemTime(new Date(created.getTime() + 1));
+      f.users.set('ann', { ...f.users.get('ann')!, passwordChangedAt: created, createdAt: created });
+      const started = performance.now();
+      await signIn(f.deps, attempt('ann', 'ann-password'));
+      expect(performance.now() - started).toBeLessThan(500);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('rehashes a password stored with other parameters, only after a success', async () => {

@@ -24,14 +24,20 @@ describe('the password hasher', () => {
 
   it('runs a real verification for an unknown user, and says no', async () => {
     let calls = 0;
+    const targets: string[] = [];
     const original = argon2.verify;
     (argon2 as { verify: typeof argon2.verify }).verify = async (...args) => {
       calls++;
+      targets.push(args[0]);
       return original(...args);
     };
     try {
       expect(await hasher.verify(undefined, 'anything')).toBe(false);
       expect(calls).toBe(1);
+      // against a real hash of the configured cost (the same work as for a known user), made once
+      expect(targets[0]).toMatch(/^\$argon2id\$v=19\$m=8192,p=1,t=1\$/);
+      expect(await hasher.verify(undefined, 'anything else')).toBe(false);
+      expect(targets[1]).toBe(targets[0]);
     } finally {
       (argon2 as { verify: typeof argon2.verify }).verify = original;
     }

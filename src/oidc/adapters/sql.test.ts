@@ -7,7 +7,7 @@
 import { errors } from 'oidc-provider';
 // @ts-expect-error: oidc-provider's request-context storage (Provider.ctx), to run as inside a route
 import als from 'oidc-provider/lib/helpers/als.js';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ArtifactRepository, ArtifactRow, ArtifactWrite } from '../../repositories/artifacts.ts';
 import { digest } from '../../security/crypto.ts';
 import { requestState } from '../request-context.ts';
@@ -15,6 +15,7 @@ import { createSqlAdapter } from './sql.ts';
 
 interface Stored extends ArtifactRow {
   grantId: string | null;
+  data: ArtifactWrite;
 }
 
 function memoryArtifacts() {
@@ -23,17 +24,17 @@ function memoryArtifacts() {
   const revoked: string[] = [];
   const repo = {
     async upsert(model: string, id: string, data: ArtifactWrite) {
-      rows.set(key(model, id), { payload: data.payload as never, consumedAt: null, expiresAt: data.expiresAt, grantId: data.grantId });
+      rows.set(key(model, id), { payload: data.payload as never, consumedAt: null, expiresAt: data.expiresAt, grantId: data.grantId, data });
     },
     async find(model: string, id: string) {
       const r = rows.get(key(model, id));
       return r && (!r.expiresAt || r.expiresAt > new Date()) ? r : null;
     },
-    async findByUid() {
-      return null;
+    async findByUid(model: string, uid: string) {
+      return [...rows.entries()].find(([k, r]) => k.startsWith(`${model}/`) && r.data.uid === uid)?.[1] ?? null;
     },
-    async findByUserCode() {
-      return null;
+    async findByUserCode(model: string, userCode: string) {
+      return [...rows.entries()].find(([k, r]) => k.startsWith(`${model}/`) && r.data.userCode === userCode)?.[1] ?? null;
     },
     async consume(model: string, id: string) {
       const r = rows.get(key(model, id));
@@ -45,7 +46,7 @@ function memoryArtifacts() {
       const old = rows.get(key(model, oldId));
       if (!old || old.consumedAt) return false;
       old.consumedAt = new Date();
-      rows.set(key(model, id), { payload: data.payload as never, consumedAt: null, expiresAt: data.expiresAt, grantId: data.grantId });
+      rows.set(key(model, id), { payload: data.payload as never, consumedAt: null, expiresAt: data.expiresAt, grantId: data.grantId, data });
       return true;
     },
     async destroy(model: string, id: string) {
@@ -157,3 +158,86 @@ describe('the SQL adapter', () => {
     expect(revoked).toEqual(['g2']);
   });
 });
+
+describe('the SQL adapter, exactly', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('indexes what oidc-provider looks up by uid and user code, and gives those back without a value', async () => {
+    const { repo, rows } = memoryArtifacts();
+    const sessions = createSqlAdapter('Session', repo);
+    await sessions.upsert('cookie', { jti: 'cookie', uid: 'uid-1', accountId: 'a' } as never, 60);
+    expect(rows.get(`Session/${digest('cookie')}`)!.data).toMatchObject({ uid: 'uid-1', userCode: null, grantId: null });
+    const byUid = await sessions.findByUid('uid-1');
+    expect(byUid).toEqual({ uid: 'uid-1', accountId: 'a' });
+    expect(byUid).not.toHaveProperty('jti');
+    expect(await sessions.findByUid('uid-2')).toBeUndefined();
+    const devices = createSqlAdapter('DeviceCode', repo);
+    await devices.upsert('device', { userCode: 'ABCD-EFGH', grantId: 'g' } as never, 60);
+    expect(rows.get(`DeviceCode/${digest('device')}`)!.data).toMatchObject({ userCode: 'ABCD-EFGH', uid: null, grantId: 'g' });
+    expect(await devices.findByUserCode('ABCD-EFGH')).toEqual({ userCode: 'ABCD-EFGH', grantId: 'g' });
+    expect(await devices.findByUserCode('NOPE')).toBeUndefined();
+  });
+
+  it('stores null members and expires at the given number of seconds, or never', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-11-29T12:00:00Z'));
+    const { repo, rows } = memoryArtifacts();
+    const a = createSqlAdapter('Interaction', repo);
+    await a.upsert('i', { params: { prompt: null, max_age: 0 } } as never, 60);
+    expect(rows.get(`Interaction/${digest('i')}`)!.expiresAt).toEqual(new Date('2026-11-29T12:01:00Z'));
+    await a.upsert('forever', { params: {} } as never, 0);
+    expect(rows.get(`Interaction/${digest('forever')}`)!.expiresAt).toBeNull();
+  });
+
+  it('says why it refuses', async () => {
+    const { repo } = memoryArtifacts();
+    await expect(createSqlAdapter('Interaction', repo).upsert('i', { params: { state: '\u0000' } } as never, 60)).rejects.toMatchObject({
+      error: 'invalid_request',
+      error_description: 'request parameters must not contain NUL characters',
+    });
+    const codes = createSqlAdapter('AuthorizationCode', repo);
+    await codes.upsert('c', {} as never, 60);
+    await codes.consume('c');
+    await expect(codes.consume('c')).rejects.toMatchObject({ error: 'invalid_grant', error_detail: 'AuthorizationCode was already used' });
+  });
+
+  it('reports when an artifact was consumed, in whole seconds', async () => {
+    const { repo, rows } = memoryArtifacts();
+    const a = createSqlAdapter('AuthorizationCode', repo);
+    await a.upsert('c', {} as never, 60);
+    await a.consume('c');
+    rows.get(`AuthorizationCode/${digest('c')}`)!.consumedAt = new Date('2026-11-29T12:00:00.999Z');
+    expect((await a.find('c'))!.consumed).toBe(Date.parse('2026-11-29T12:00:00Z') / 1000);
+  });
+
+  it('hides a consumed refresh token for exactly the reuse interval', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const t0 = new Date('2026-11-29T12:00:00Z');
+    vi.setSystemTime(t0);
+    const { repo } = memoryArtifacts();
+    const a = createSqlAdapter('RefreshToken', repo, undefined, 500);
+    await a.upsert('rt', { grantId: 'g' } as never, 60);
+    await a.consume('rt');
+    vi.setSystemTime(t0.getTime() + 499);
+    expect(await a.find('rt')).toBeUndefined();
+    vi.setSystemTime(t0.getTime() + 500);
+    expect(await a.find('rt')).toMatchObject({ consumed: t0.getTime() / 1000 });
+  });
+
+  it('takes only a refresh token written after a refresh token was consumed as its rotation', async () => {
+    const { repo, rows } = memoryArtifacts();
+    const refresh = createSqlAdapter('RefreshToken', repo);
+    const access = createSqlAdapter('AccessToken', repo);
+    await refresh.upsert('rt1', { grantId: 'g' } as never, 60);
+    const state = await inRequest(async () => {
+      await refresh.consume('rt1');
+      // an opaque access token issued by the same refresh is stored at once, not as the rotation
+      await access.upsert('at1', { grantId: 'g' } as never, 60);
+      return { ...requestState()! };
+    });
+    expect(rows.has(`AccessToken/${digest('at1')}`)).toBe(true);
+    expect(state.pendingRotation).toBeUndefined();
+    expect(state.pendingConsume).toEqual({ model: 'RefreshToken', id: digest('rt1') });
+  });
+});
+

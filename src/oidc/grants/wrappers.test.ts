@@ -86,7 +86,7 @@ describe('the code grant, burning a code presented with the wrong verifier', () 
     burnCodeOnWrongVerifier(provider);
     return { wrapped: grantTypeHandlers(provider).get('authorization_code')! as unknown as Handler, consumed };
   }
-  const ctx = (params: Record<string, string>, clientId = 'spa') => ({ oidc: { params, client: { clientId } } }) as never;
+  const ctx = (params: Record<string, unknown>, clientId = 'spa') => ({ oidc: { params, client: { clientId } } }) as never;
   const pkceFailure: Handler = async () => {
     throw new errors.InvalidGrant('PKCE verification failed');
   };
@@ -109,11 +109,19 @@ describe('the code grant, burning a code presented with the wrong verifier', () 
       [undefined, { code: 'c', code_verifier: 'w'.repeat(43) }, 'spa'],
       [{ clientId: 'spa' }, { code: 'c', code_verifier: 'w'.repeat(43) }, 'spa'],
       [goodCode, { code_verifier: 'w'.repeat(43) }, 'spa'],
-    ] as [Record<string, unknown> | undefined, Record<string, string>, string][]) {
+      [goodCode, { code: '', code_verifier: 'w'.repeat(43) }, 'spa'],
+      [goodCode, { code: ['c'], code_verifier: 'w'.repeat(43) }, 'spa'],
+    ] as [Record<string, unknown> | undefined, Record<string, unknown>, string][]) {
       const { wrapped, consumed } = withCode(code, pkceFailure);
       await expect(wrapped(ctx(params, client))).rejects.toBeInstanceOf(errors.InvalidGrant);
       expect(consumed).toEqual([]);
     }
+  });
+
+  it('needs oidc-provider\'s code grant to wrap', () => {
+    const provider = new Provider('http://localhost:1/t/z', {});
+    grantTypeHandlers(provider).delete('authorization_code');
+    expect(() => burnCodeOnWrongVerifier(provider)).toThrow('oidc-provider has no authorization_code grant to wrap');
   });
 
   it('leaves it alone on success and on errors that are not the client\'s (a failing database)', async () => {

@@ -5,7 +5,7 @@
  * time, rotated secrets honoured until their grace ends.
  */
 import { errors } from 'oidc-provider';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ClientRepository, ClientRow } from '../../repositories/clients.ts';
 import { createSecretBox } from '../../security/crypto.ts';
 import type { TenantModel } from '../../tenants/model.ts';
@@ -181,3 +181,112 @@ describe('client authentication at introspection and revocation', () => {
     expect((await authenticateClient(ctx(header), form({}), d)).clientId).toBe('a:b');
   });
 });
+
+describe('the client directory, exactly', () => {
+  afterEach(() => vi.useRealTimers());
+  const T0 = new Date('2026-11-29T12:00:00Z').getTime();
+
+  it('remembers a verified secret (one SHA-256 instead of an HMAC on repeat), never another secret', async () => {
+    const calls: number[] = [];
+    const counting = { ...box, matchesAnyKeyedHash: (s: string, h: readonly string[]) => (calls.push(1), box.matchesAnyKeyedHash(s, h)) };
+    const repo = { findByClientId: async (id: string) => rows.find((r) => r.clientId === id) ?? null } as unknown as ClientRepository;
+    const dir = createClientDirectory(repo, { resourcesById: new Map() } as unknown as TenantModel, counting);
+    expect(await dir.verifySecret('machine', 'machine-secret')).toBe(true);
+    expect(calls).toHaveLength(1);
+    expect(await dir.verifySecret('machine', 'machine-secret')).toBe(true);
+    expect(await dir.verifySecret('machine', 'machine-secret')).toBe(true);
+    expect(calls).toHaveLength(1);
+    expect(await dir.verifySecret('machine', 'wrong')).toBe(false);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('stops honouring a rotated-out secret exactly when its grace ends, remembered or not', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(T0);
+    const graceEnds = new Date(T0 + 1_000);
+    const rotating = row('r', { secrets: [{ hash: box.keyedHash('new'), expiresAt: null }, { hash: box.keyedHash('old'), expiresAt: graceEnds }] });
+    // remembered: the old secret verified once, then its grace runs out
+    const { dir } = directory([rotating]);
+    expect(await dir.verifySecret('r', 'old')).toBe(true);
+    vi.setSystemTime(T0 + 999);
+    expect(await dir.verifySecret('r', 'old')).toBe(true);
+    vi.setSystemTime(T0 + 1_000);
+    expect(await dir.verifySecret('r', 'old')).toBe(false);
+    // the new secret, remembered before, is still good after the old one's grace
+    const fresh = directory([rotating]).dir;
+    vi.setSystemTime(T0);
+    expect(await fresh.verifySecret('r', 'new')).toBe(true);
+    vi.setSystemTime(T0 + 5_000);
+    expect(await fresh.verifySecret('r', 'new')).toBe(true);
+    // never verified before: refused at the boundary too
+    const cold = directory([rotating]).dir;
+    vi.setSystemTime(T0 + 1_000);
+    expect(await cold.verifySecret('r', 'old')).toBe(false);
+  });
+
+  it('asks nothing for an id that is not a string, and forgets unknown ids once 10,000 others came after', async () => {
+    const { dir, lookups } = directory(rows);
+    expect(await dir.get(12345 as unknown as string)).toBeUndefined();
+    expect(await dir.verifySecret(12345 as unknown as string, 'x')).toBe(false);
+    expect(lookups).toEqual([]);
+    await dir.get('unknown-0');
+    for (let i = 1; i <= 10_000; i++) await dir.get(`unknown-${i}`);
+    expect(lookups).toHaveLength(10_001);
+    await dir.get('unknown-0');
+    expect(lookups).toHaveLength(10_002);
+    await dir.get('unknown-10000');
+    expect(lookups).toHaveLength(10_002);
+  });
+
+  it('has no default resource for an unknown client or one whose resource is gone', async () => {
+    const { dir } = directory([row('orphan', { defaultResourceId: 'res-deleted' })]);
+    expect(await dir.defaultResource('nobody')).toBeUndefined();
+    expect(await dir.defaultResource('orphan')).toBeUndefined();
+  });
+});
+
+describe('client authentication, exactly', () => {
+  const auth = (authorization: string | undefined, body: Record<string, string>, opts = {}, rowsHere = rows) =>
+    authenticateClient(ctx(authorization), form(body), directory(rowsHere).dir, opts);
+  // invalid_client keeps its description generic ('client authentication failed'); the reason is its detail
+  const description = (p: Promise<unknown>) =>
+    p.then(
+      () => 'accepted',
+      (e: unknown) => (e instanceof errors.InvalidClientAuth ? `${e.error_description}: ${(e as unknown as { error_detail: string }).error_detail}` : (e as errors.OIDCProviderError).error_description),
+    );
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+  it('says what is wrong', async () => {
+    expect(await description(auth('Bearer abc', {}))).toBe('client authentication failed: invalid Authorization header');
+    expect(await description(auth(`Basic ${b64('no-colon')}`, {}))).toBe('client authentication failed: invalid Authorization header');
+    expect(await description(auth(`Basic ${b64(':secret')}`, {}))).toBe('client authentication failed: client authentication is required');
+    expect(await description(auth(`Basic ${b64('machine:')}`, {}))).toBe('client authentication failed: client authentication is required');
+    expect(await description(auth(undefined, { client_id: 'machine' }))).toBe('client authentication failed: client authentication is required');
+    expect(await description(auth(undefined, {}))).toBe('client authentication failed: client authentication is required');
+    expect(await description(auth(basic('machine', 'wrong'), {}))).toBe('client authentication failed: invalid client credentials');
+    expect(await description(auth(basic('machine', 'machine-secret'), { client_secret: 'machine-secret' }))).toBe('client authentication must only be provided using one mechanism');
+  });
+
+  it('takes the Basic scheme only as the whole header', async () => {
+    const good = b64('machine:machine-secret');
+    expect((await auth(`Basic ${good}`, {})).clientId).toBe('machine');
+    expect((await auth(`basic ${good}`, {})).clientId).toBe('machine');
+    expect(await description(auth(`XBasic ${good}`, {}))).toBe('client authentication failed: invalid Authorization header');
+    expect(await description(auth(`Basic ${good} trailing`, {}))).toBe('client authentication failed: invalid Authorization header');
+  });
+
+  it('decodes + as a space in Basic credentials (form encoding, RFC 6749 §2.3.1)', async () => {
+    const spaced = [row('a.b', { secrets: [{ hash: box.keyedHash('p w'), expiresAt: null }] })];
+    expect((await auth(`Basic ${b64('a.b:p+w')}`, {}, {}, spaced)).clientId).toBe('a.b');
+    expect(await description(auth(`Basic ${b64('a.b:p w+')}`, {}, {}, spaced))).toBe('client authentication failed: invalid client credentials');
+  });
+
+  it('never lets a public client in with a secret, nor by id where public clients are not allowed', async () => {
+    expect(await description(auth(undefined, { client_id: 'spa', client_secret: 'anything' }, { allowPublic: true }))).toBe('client authentication failed: invalid client credentials');
+    expect(await description(auth(basic('spa', 'anything'), {}, { allowPublic: true }))).toBe('client authentication failed: invalid client credentials');
+    // a public client that somehow has a secret row is still not a confidential client
+    const odd = [row('odd', { tokenEndpointAuthMethod: 'none', secrets: [{ hash: box.keyedHash('odd-secret'), expiresAt: null }] })];
+    expect(await description(auth(basic('odd', 'odd-secret'), {}, {}, odd))).toBe('client authentication failed: invalid client credentials');
+  });
+});
+

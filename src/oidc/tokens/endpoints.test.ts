@@ -42,6 +42,7 @@ describe('introspection and revocation', () => {
   const log = {
     isRevoked: [] as RevocationQuery[],
     revokedJtis: [] as string[],
+    revokedUntil: [] as number[],
     revokedGrants: [] as string[],
     destroyed: [] as string[],
     emitted: [] as string[],
@@ -56,6 +57,8 @@ describe('introspection and revocation', () => {
     const model = { issuer: 'https://id/t/d', slug: 'd' } as TenantModel;
     const find = (kind: 'rt' | 'at') => async (value: string) => {
       if (failing === 'find') throw new Error('database down');
+      // PostgreSQL refusing a value (22P05: a character it cannot store) is the request's fault
+      if (failing === 'bad-input') throw Object.assign(new Error('unsupported Unicode escape sequence'), { code: '22P05' });
       const t = tokens.get(value);
       if (!t || t.kind !== kind) return undefined;
       return { ...t, isExpired: t.isExpired ?? false, destroy: async () => void log.destroyed.push(value) };
@@ -75,7 +78,7 @@ describe('introspection and revocation', () => {
         if (failing === 'revocations') throw new Error('redis and sql down');
         return revoked;
       },
-      revokeJti: async (jti: string) => void log.revokedJtis.push(jti),
+      revokeJti: async (jti: string, until: Date) => void (log.revokedJtis.push(jti), log.revokedUntil.push(until.getTime())),
       revokeGrant: async (g: string) => void log.revokedGrants.push(g),
     } as unknown as RevocationList;
     const repos = { users: { findById: async (id: string) => users[id] ?? null } } as unknown as TenantRepos;
@@ -210,7 +213,28 @@ describe('introspection and revocation', () => {
   it('answers 200 and does nothing for garbage, and requires a token', async () => {
     for (const t of ['garbage', 'a.b.c', 'unknown-token-value']) expect((await revoke(t)).status).toBe(200);
     expect(log.revokedJtis.concat(log.revokedGrants, log.destroyed)).toEqual([]);
-    expect((await post('/token/revocation', {}, 'app')).status).toBe(400);
+    const missing = await post('/token/revocation', {}, 'app');
+    expect(missing.status).toBe(400);
+    expect(missing.body).toEqual({ error: 'invalid_request', error_description: 'missing required parameter(s) (token)' });
+    expect(missing.headers.get('www-authenticate')).toBeNull();
+  });
+
+  it('remembers a revoked JWT until it would have expired', async () => {
+    expect((await revoke('a.valid.jwt')).status).toBe(200);
+    expect(log.revokedUntil).toEqual([(NOW + 600) * 1000]);
+  });
+
+  it('serves only POST on its two paths', async () => {
+    expect((await fetch(`${base}/token/revocation`)).status).toBe(418);
+    expect((await fetch(`${base}/token/introspection`, { method: 'PUT' })).status).toBe(418);
+  });
+
+  it('answers 400, not 503, when the database refuses a value of the request', async () => {
+    failing = 'bad-input';
+    const res = await revoke('refresh-token-value-123');
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: 'invalid_request', error_description: 'the request contains characters or values that are not allowed' });
+    expect(log.serverErrors).toEqual([]);
   });
 
   it('answers 503 without details when a dependency fails, never active:true', async () => {
