@@ -122,7 +122,7 @@ async function runPrimary(workers: number): Promise<void> {
       return;
     }
     if (!wasServing) {
-      log.fatal({ pid: worker.process.pid, code, signal }, 'a worker failed to start');
+      log.fatal({ workerPid: worker.process.pid, exitCode: code, signal }, 'a worker failed to start');
       stop('worker start-up failed', 1);
       return;
     }
@@ -135,7 +135,7 @@ async function runPrimary(workers: number): Promise<void> {
       stop('workers keep dying', 1);
       return;
     }
-    log.error({ pid: worker.process.pid, code, signal }, 'worker died; starting a new one');
+    log.error({ workerPid: worker.process.pid, exitCode: code, signal }, 'worker died; starting a new one');
     fork();
   });
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -210,7 +210,10 @@ export function createProvider(deps: ProviderDeps): Provider {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 3600,
       AuthorizationCode: 60,
       Interaction: deps.interactionTtl,
-      Session: deps.sessionTtl,
+      // SESSION_TTL counts from the sign-in: oidc-provider saves the session again on every
+      // authorization request with this ttl, so a constant would make it an idle timeout that an
+      // active session never reaches (test/promises/lifetimes.test.ts)
+      Session: (_ctx, session) => (session.loginTs ? Math.max(1, session.loginTs + deps.sessionTtl - now()) : deps.sessionTtl),
       Grant: (_ctx, grant) => refreshLifetimes(grant.clientId).absolute,
       IdToken: 3600,
       // idle lifetime, never beyond the absolute lifetime counted from the first sign-in (iiat)
