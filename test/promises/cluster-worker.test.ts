@@ -11,7 +11,7 @@ import { adminClient, adminToken } from '../admin/helpers.ts';
 import { privateRedis, type PrivateRedis } from '../helpers/infra.ts';
 import { freePort, startProcess, waitFor, type RunningProcess } from '../helpers/process.ts';
 import { createPostgresDatabase, type TestDatabase } from '../helpers/tessera.ts';
-import { eventually, requireEnv, type Credentials } from './support.ts';
+import { eventually, requiredUrl, type Credentials } from './support.ts';
 
 const NODE = [process.execPath, '--import', 'tsx', 'src/main.ts'];
 const PASSWORD = 'cluster-admin-password';
@@ -76,7 +76,7 @@ describe('WEB_CONCURRENCY=2: the primary replaces a worker that dies', () => {
   // clustered." and (Start-up) "Each `WEB_CONCURRENCY` worker, and a worker started to replace one
   // that died, binds only when it is ready, while its siblings keep serving."
   it('keeps serving from the sibling while a SIGKILLed worker is replaced, then serves from the new worker', async () => {
-    requireEnv('TEST_DATABASE_URL');
+    requiredUrl('TEST_DATABASE_URL');
     // a Redis of its own: nothing another suite does to the shared one can reach this cluster
     redis = await privateRedis();
     await redis.start();

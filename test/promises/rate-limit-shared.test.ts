@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config/index.ts';
 import { privateRedis, type PrivateRedis } from '../helpers/infra.ts';
 import { tokenRequest, type TokenResponse } from '../helpers/oauth.ts';
 import { createPostgresDatabase, TEST_ENV, type TestDatabase } from '../helpers/tessera.ts';
-import { API, eventually, PASSWORDS, requireEnv, type Credentials } from './support.ts';
+import { API, eventually, PASSWORDS, requiredUrl, type Credentials } from './support.ts';
 
 const HOUR_MS = 3600_000;
 const CLIENT_LIMIT = 4;
@@ -51,7 +51,7 @@ describe('rate limits shared by two instances on one PostgreSQL and one Redis', 
   };
 
   beforeAll(async () => {
-    requireEnv('TEST_DATABASE_URL');
+    requiredUrl('TEST_DATABASE_URL');
     redis = await privateRedis();
     await redis.start();
     db = await createPostgresDatabase();

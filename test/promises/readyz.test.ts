@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS_DIR } from '../../src/db/migrate.ts';
 import { privateRedis, type PrivateRedis } from '../helpers/infra.ts';
 import { BACKENDS, startTestServer, type TestServer } from '../helpers/tessera.ts';
-import { eventually, requireEnv } from './support.ts';
+import { eventually, requiredUrl } from './support.ts';
 
 async function readyz(base: string): Promise<{ status: number; body: unknown; text: string; headers: Headers }> {
   const res = await fetch(`${base}/readyz`);
@@ -75,7 +75,7 @@ describe('/readyz with Redis unreachable (PostgreSQL + a private Redis)', () => 
   let server: TestServer | undefined;
   let redis: PrivateRedis | undefined;
   beforeAll(async () => {
-    requireEnv('TEST_DATABASE_URL');
+    requiredUrl('TEST_DATABASE_URL');
     redis = await privateRedis();
     await redis.start();
     server = await startTestServer('postgres', { REDIS_URL: redis.url });

@@ -12,7 +12,7 @@ import { createLogger } from '../../src/observability/log.ts';
 import { adminClient, adminToken } from '../admin/helpers.ts';
 import { tokenRequest } from '../helpers/oauth.ts';
 import { ADMIN_PASSWORD, BACKENDS, createTestDatabase, TEST_ENV, type TestDatabase } from '../helpers/tessera.ts';
-import { requireEnv } from './support.ts';
+import { requiredUrl } from './support.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const MALFORMED: [string, string][] = [
@@ -55,7 +55,7 @@ describe.each(BACKENDS)('X-Request-Id on %s', (backend) => {
       },
     });
     const env: Record<string, string> = { ...TEST_ENV, LOG_LEVEL: 'info', ...database.env };
-    if (backend === 'postgres') env.REDIS_URL = requireEnv('TEST_REDIS_URL').TEST_REDIS_URL!;
+    if (backend === 'postgres') env.REDIS_URL = requiredUrl('TEST_REDIS_URL');
     const config = loadConfig(env);
     tessera = await startTessera(config, { log: createLogger(config, sink) });
     base = tessera.publicUrl;

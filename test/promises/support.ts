@@ -8,21 +8,12 @@ import type { Tessera } from '../../src/app.ts';
 import { CookieJar, pkcePair } from '../browser/http-flow.ts';
 import { startTestServer, type Backend, type TestServer } from '../helpers/tessera.ts';
 
+export { requiredUrl } from '../helpers/backends.ts';
+
 export const API = 'https://epi.example.org/api';
 export const SPA_REDIRECT = 'https://spa.example.org/cb';
 export const PARTNER_REDIRECT = 'https://partner.example.net/cb';
 export const PASSWORDS = { alice: 'alice-correct-horse', victor: 'victor-battery-staple' };
-
-/** the environment variables a test needs, or a clear failure (never a silent skip) */
-export function requireEnv(...names: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of names) {
-    const value = process.env[name];
-    if (!value) throw new Error(`needs ${name} (PostgreSQL: TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres, Redis: TEST_REDIS_URL=redis://127.0.0.1:6379)`);
-    out[name] = value;
-  }
-  return out;
-}
 
 export interface Credentials {
   clientId: string;
