@@ -52,6 +52,22 @@ function listen(server: Server, port: number): Promise<number> {
   });
 }
 
+const STORE_WAIT_MS = 5_000;
+
+/** true once the store answers a ping, false when it has not within `ms` */
+async function storeAnswers(store: Store, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      await store.ping();
+      return true;
+    } catch {
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
 export async function startTessera(config: Config, opts: { log?: Logger } = {}): Promise<Tessera> {
   const log = opts.log ?? createLogger(config);
   // No request may hang on an accepted connection while the server starts. With a fixed port the
@@ -157,6 +173,10 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
     metrics.observePool(pool.stats);
     const health = createHealth({ db, store, metrics });
     const server = createServer({ publicUrl, pool, observer, trustProxy: config.trustProxy, trustProxyHops: config.trustProxyHops, admin, metrics, health, metricsToken: config.metricsToken });
+    // a Redis connection still being made fails every command at once (no offline queue): the
+    // first sign-ins would answer 503. Wait for it a little; without it, start degraded (README
+    // "Failure behaviour") and say so
+    if (!(await storeAnswers(store, STORE_WAIT_MS))) log.warn({ waitedMs: STORE_WAIT_MS }, 'Redis does not answer: starting without it (sign-ins answer 503 until it does)');
     handle = server.handle;
     if (bindLate) await listen(http, config.port);
     staleness = setInterval(refreshPool, config.tenantCacheMaxStaleness * 1000);

@@ -6,10 +6,16 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startTessera } from '../../src/app.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { createLogger } from '../../src/observability/log.ts';
+import { privateRedis } from '../helpers/infra.ts';
+import { tokenRequest } from '../helpers/oauth.ts';
 import { startingHandler } from '../../src/observability/starting.ts';
 import { freePort, startProcess, type RunningProcess } from '../helpers/process.ts';
-import { TEST_ENV, createPgliteDirectory, createPostgresDatabase, requiredUrl, type TestDatabase } from '../helpers/tessera.ts';
+import { ADMIN_PASSWORD, TEST_ENV, createPgliteDirectory, createPostgresDatabase, requiredUrl, type TestDatabase } from '../helpers/tessera.ts';
 
 const NODE = [process.execPath, '--import', 'tsx', 'src/main.ts'];
 
@@ -135,4 +141,43 @@ describe('requests during start-up', () => {
     },
     150_000,
   );
+
+  // found by the README-promise tests: a worker could open its port before its Redis connection
+  // was up, and its first sign-ins answered 503 (no offline queue)
+  it('waits for Redis to answer before serving: the first sign-in after start succeeds', async () => {
+    const db = await createPostgresDatabase();
+    cleanups.push(() => db.drop());
+    const redis = await privateRedis();
+    cleanups.push(() => redis.stop());
+    // Redis comes up three seconds after the server starts (which needs about one)
+    let resolvedAt = 0;
+    const starting = startTessera(loadConfig({ ...TEST_ENV, ...db.env, REDIS_URL: redis.url })).then((t) => ((resolvedAt = Date.now()), t));
+    await new Promise((r) => setTimeout(r, 3_000));
+    const redisStartedAt = Date.now();
+    await redis.start();
+    const tessera = await starting;
+    cleanups.push(() => tessera.close());
+    // it was ready to serve only once Redis was there
+    expect(resolvedAt).toBeGreaterThanOrEqual(redisStartedAt);
+    // a sign-in needs the brute-force counters in Redis: it fails with 503 while they cannot be reached
+    const res = await tokenRequest(`${tessera.publicUrl}/t/system/token`, { grant_type: 'password', client_id: 'admin-cli', username: 'admin', password: ADMIN_PASSWORD });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  });
+
+  it('starts without Redis when it does not answer within 5 s, and says so', async () => {
+    const db = await createPostgresDatabase();
+    cleanups.push(() => db.drop());
+    const redis = await privateRedis(); // never started
+    let logged = '';
+    const sink = new Writable({ write: (chunk: Buffer, _e, done) => ((logged += chunk.toString()), done()) });
+    const config = loadConfig({ ...TEST_ENV, ...db.env, REDIS_URL: redis.url, LOG_LEVEL: 'warn' });
+    const started = Date.now();
+    const tessera = await startTessera(config, { log: createLogger(config, sink) });
+    cleanups.push(() => tessera.close());
+    expect(Date.now() - started).toBeGreaterThanOrEqual(5_000);
+    expect(logged).toContain('Redis does not answer: starting without it');
+    const res = await fetch(`${tessera.publicUrl}/t/system/.well-known/openid-configuration`);
+    expect(res.status).toBe(200);
+  }, 60_000);
 });
+
