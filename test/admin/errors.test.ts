@@ -2,10 +2,11 @@
  * Every refusal of the admin API (issue 3): 401 without or with a bad token, 403 across tenants
  * and for staff without tenant-admin, 404, 405, 409, 400, 413, all as RFC 9457 problem+json.
  */
-import { SignJWT, generateKeyPair } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair } from 'jose';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ADMIN_PASSWORD, BACKENDS, startTestServer, type TestServer } from '../helpers/tessera.ts';
 import { discover, tokenRequest } from '../helpers/oauth.ts';
+import { signAsTenant } from '../helpers/timetravel-tokens.ts';
 import { adminClient, adminToken, type ApiResponse } from './helpers.ts';
 
 const API = 'https://api.example.org/epi';
@@ -42,6 +43,9 @@ describe.each(BACKENDS)('admin API refusals on %s', (backend) => {
     staffA = adminClient(server.url, staffTokenA);
   });
   afterAll(() => server?.stop());
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 
   it('401 without a token, with WWW-Authenticate: Bearer', async () => {
     const res = await adminClient(server.url)('GET', '/tenants/tenant-a');
@@ -49,7 +53,7 @@ describe.each(BACKENDS)('admin API refusals on %s', (backend) => {
     expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
   });
 
-  it('401 for malformed, forged, foreign-audience and expired tokens', async () => {
+  it('401 for malformed, forged and foreign-audience tokens', async () => {
     const forged = await new SignJWT({ roles: ['platform-admin'], client_id: 'admin-cli', scope: 'admin' })
       .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'whatever' })
       .setIssuer(`${server.url}/t/system`)
@@ -65,6 +69,52 @@ describe.each(BACKENDS)('admin API refusals on %s', (backend) => {
       expectProblem(res, 401, 'unauthorized');
       expect(res.headers.get('www-authenticate')).toContain('error="invalid_token"');
     }
+  });
+
+  /** the answer to an expired token: 401 problem+json that says so in WWW-Authenticate (RFC 6750 §3.1) */
+  const expectExpired = (res: ApiResponse) => {
+    expectProblem(res, 401, 'unauthorized');
+    expect(res.headers.get('www-authenticate')).toBe('Bearer realm="tessera-admin", error="invalid_token"');
+    expect(res.body.detail).toMatch(/expired/);
+  };
+
+  it('401 for a real admin token once it has expired (the server clock moved past exp)', async () => {
+    const token = await adminToken(server.url, 'tenant-a', 'boss', 'tenant-a-boss-pw');
+    const { exp, iat } = decodeJwt(token);
+    expect(exp! - iat!).toBe(3600);
+    const api = adminClient(server.url, token);
+    expect((await api('GET', '/tenants/tenant-a')).status).toBe(200);
+    // the server runs in this process: its clock is set to just before, then past, the expiry
+    // (beyond the 5 s clock tolerance)
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(exp! * 1000 - 1000);
+    expect((await api('GET', '/tenants/tenant-a')).status).toBe(200);
+    vi.setSystemTime(exp! * 1000 + 6000);
+    expectExpired(await api('GET', '/tenants/tenant-a'));
+    expectExpired(await api('POST', '/tenants/tenant-a/roles', { name: 'too-late', permissions: [] }));
+    vi.useRealTimers();
+    // nothing else was wrong with it: in real time it is accepted again, and nothing was created
+    expect((await api('GET', '/tenants/tenant-a')).status).toBe(200);
+    expectProblem(await api('GET', '/tenants/tenant-a/roles/too-late'), 404, 'not_found');
+  });
+
+  it('401 for admin tokens signed with the tenant key whose exp has passed', async () => {
+    const real = await adminToken(server.url, 'tenant-a', 'boss', 'tenant-a-boss-pw');
+    const claims = decodeJwt(real);
+    const now = Math.floor(Date.now() / 1000);
+    // the same claims re-signed with the tenant's own key are accepted: the key and claims are right
+    const resigned = await signAsTenant(server, 'tenant-a', claims);
+    expect(decodeProtectedHeader(resigned).kid).toBe(decodeProtectedHeader(real).kid);
+    expect((await adminClient(server.url, resigned)('GET', '/tenants/tenant-a')).status).toBe(200);
+    // expired an hour ago, and just beyond the clock tolerance
+    for (const exp of [now - 3600, now - 10]) {
+      const expired = await signAsTenant(server, 'tenant-a', { ...claims, iat: exp - 3600, exp });
+      expectExpired(await adminClient(server.url, expired)('GET', '/tenants/tenant-a'));
+    }
+    // a platform admin's expired token is no better
+    const platformClaims = decodeJwt(await adminToken(server.url, 'system', 'admin', ADMIN_PASSWORD));
+    const expiredPlatform = await signAsTenant(server, 'system', { ...platformClaims, iat: now - 7200, exp: now - 3600 });
+    expectExpired(await adminClient(server.url, expiredPlatform)('GET', '/tenants'));
   });
 
   it('403 for a tenant admin acting on another tenant, creating tenants or assigning platform-admin', async () => {

@@ -106,8 +106,25 @@ describe.each(BACKENDS)('storage on %s', (backend) => {
 
   it('hides expired artifacts', async () => {
     const adapter = createSqlAdapter('Interaction', createArtifactRepository(prisma, tenantId));
-    await adapter.upsert('expired-one', { jti: 'expired-one', kind: 'Interaction', iat: 1 }, 0.001);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(await adapter.find('expired-one')).toBeUndefined();
+    const where = { tenantId_model_id: { tenantId, model: 'Interaction', id: digest('expiring-one') } };
+    const before = Date.now();
+    await adapter.upsert('expiring-one', { jti: 'expiring-one', kind: 'Interaction', iat: 1 }, 600);
+    // stored with its lifetime, and found while it lasts
+    const row = await prisma.oidcArtifact.findUniqueOrThrow({ where });
+    expect(row.expiresAt!.getTime()).toBeGreaterThanOrEqual(before + 600_000);
+    expect(row.expiresAt!.getTime()).toBeLessThanOrEqual(Date.now() + 600_000);
+    expect(await adapter.find('expiring-one')).toMatchObject({ jti: 'expiring-one', kind: 'Interaction' });
+    // time travel: a second of its lifetime is left, then none
+    await prisma.oidcArtifact.update({ where, data: { expiresAt: new Date(Date.now() + 1000) } });
+    expect(await adapter.find('expiring-one')).toMatchObject({ jti: 'expiring-one' });
+    await prisma.oidcArtifact.update({ where, data: { expiresAt: new Date(Date.now() - 1) } });
+    expect(await adapter.find('expiring-one')).toBeUndefined();
+    // also for the lookups by uid and user code
+    await adapter.upsert('by-uid', { jti: 'by-uid', kind: 'Interaction', uid: 'uid-1', userCode: 'CODE-1', iat: 1 }, 600);
+    expect(await adapter.findByUid('uid-1')).toMatchObject({ uid: 'uid-1' });
+    expect(await adapter.findByUserCode('CODE-1')).toMatchObject({ userCode: 'CODE-1' });
+    await prisma.oidcArtifact.update({ where: { tenantId_model_id: { tenantId, model: 'Interaction', id: digest('by-uid') } }, data: { expiresAt: new Date(Date.now() - 1) } });
+    expect(await adapter.findByUid('uid-1')).toBeUndefined();
+    expect(await adapter.findByUserCode('CODE-1')).toBeUndefined();
   });
 });

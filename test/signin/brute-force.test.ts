@@ -2,67 +2,154 @@
  * Brute-force protection and load shedding (issue 4): per-address and per-account back-off with
  * 429 + Retry-After; the real user still signs in from another address; a login flood gets 503s
  * instead of unbounded latency while client_credentials keeps answering.
+ *
+ * The schedule (DEFAULT_LOGIN_POLICY in src/security/login-guard.ts) is asserted exactly: the 5th
+ * failure from an address is still verified and answered invalid_grant, and starts a 2 s lock, so
+ * the 6th attempt is refused; each failure after a lock ran out doubles it, up to 15 minutes. Per
+ * account (from any number of addresses): the 20th failure starts a 1 s lock, doubling up to 60 s.
+ * Nobody waits for a lock: the test reads the lock's time left from the store and ends it there
+ * (test/helpers/timetravel-login-locks.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/tessera.ts';
 import { tokenRequest, type TokenResponse } from '../helpers/oauth.ts';
+import { loginLocks, type LockScope } from '../helpers/timetravel-login-locks.ts';
 import { PASSWORDS, startDepartment, type Department } from './fixture.ts';
 
 describe.each(BACKENDS)('brute-force protection on %s', (backend) => {
   let d: Department;
+  let locks: ReturnType<typeof loginLocks>;
   beforeAll(async () => {
+    // TRUST_PROXY (set by the fixture), one hop: the address is the X-Forwarded-For entry we send
     d = await startDepartment(backend);
+    locks = loginLocks(d.server.tessera.store, d.tenantId);
   });
   afterAll(() => d?.server.stop());
 
   const from = (address: string, username: string, password: string) =>
     tokenRequest(d.token, { grant_type: 'password', username, password }, d.webapp, { 'x-forwarded-for': address });
 
-  it('locks an address after repeated failures, not the user elsewhere', async () => {
-    let locked: TokenResponse | undefined;
-    for (let i = 0; i < 10 && !locked; i++) {
-      const res = await from('203.0.113.7', 'alice', `guess-${i}`);
-      if (res.status === 429) locked = res;
-      else expect(res.body.error).toBe('invalid_grant');
-    }
-    expect(locked, 'a lock within 10 failures').toBeDefined();
-    expect(locked!.body.error).toBe('too_many_requests');
-    expect(typeof locked!.body.error_description).toBe('string');
-    expect(Number(locked!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  const expectFailure = (res: TokenResponse) => {
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(res.body.error).toBe('invalid_grant');
+  };
+  const expectRefused = (res: TokenResponse, retryAfterAtMost: number) => {
+    expect(res.status).toBe(429);
+    expect(res.body.error).toBe('too_many_requests');
+    expect(typeof res.body.error_description).toBe('string');
+    const retryAfter = Number(res.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(retryAfterAtMost);
+    return retryAfter;
+  };
+  /**
+   * runs a failing attempt and checks the lock it starts: exactly `expectedMs` when it was set,
+   * so what is left is at most that and at least that minus the time the request took
+   */
+  const failureLocksFor = async (scope: LockScope, value: string, attempt: () => Promise<TokenResponse>, expectedMs: number) => {
+    const started = Date.now();
+    expectFailure(await attempt());
+    const left = await locks.left(scope, value);
+    const elapsed = Date.now() - started;
+    expect(left, `${scope} lock after this failure`).toBeLessThanOrEqual(expectedMs);
+    expect(left, `${scope} lock after this failure (the attempt took ${elapsed} ms)`).toBeGreaterThanOrEqual(expectedMs - elapsed - 50);
+  };
+  const lockouts = async (actor: string) =>
+    (await d.server.tessera.db.prisma.auditEvent.findMany({ where: { tenantId: d.tenantId, type: 'signin.lockout', actor } })).map(
+      (e) => (e.data as { scope?: string }).scope,
+    );
 
-    // the right password from the locked address is refused too, without a verification
-    const sameAddress = await from('203.0.113.7', 'alice', PASSWORDS.alice);
-    expect(sameAddress.status).toBe(429);
+  it('locks an address at its 5th failure: the 5th is still answered, the 6th is refused, the user elsewhere is not', async () => {
+    const address = '203.0.113.7';
+    for (let i = 1; i <= 4; i++) {
+      expectFailure(await from(address, 'alice', `guess-${i}`));
+      expect(await locks.left('address', address)).toBe(0);
+      expect(await locks.count('address', address)).toBe(i);
+    }
+    expect(await lockouts(`user:${d.users.alice}`)).toEqual([]);
+    // the 5th failure is verified and answered like the others, and starts a 2 s lock
+    await failureLocksFor('address', address, () => from(address, 'alice', 'guess-5'), 2_000);
+    expect(await locks.count('address', address)).toBe(5);
+    expect(await lockouts(`user:${d.users.alice}`)).toEqual(['address']);
+
+    // the 6th attempt, even with the right password, is refused without a verification and without
+    // being counted; the lock is held for a minute so a slow machine cannot see it run out here
+    await locks.hold('address', address, 60_000);
+    const sixth = await from(address, 'alice', PASSWORDS.alice);
+    expect(expectRefused(sixth, 60)).toBeGreaterThanOrEqual(59);
+    expect(await locks.count('address', address)).toBe(5);
     // the real user, from another address, signs in
     const elsewhere = await from('198.51.100.20', 'alice', PASSWORDS.alice);
     expect(elsewhere.status).toBe(200);
   });
 
-  it('does not extend a lock while it is being hammered', async () => {
-    let first = 0;
-    for (let i = 0; i < 10 && !first; i++) {
-      const res = await from('203.0.113.50', 'victor', `nope-${i}`);
-      if (res.status === 429) first = Number(res.headers.get('retry-after'));
+  it('doubles the address lock each time a failure follows its end, up to 15 minutes', async () => {
+    const address = '203.0.113.99';
+    // a different username each time: only the address is counted more than once
+    const attempt = (n: number) => () => from(address, `walker-${n}`, `wrong-${n}`);
+    for (let n = 1; n <= 4; n++) expectFailure(await attempt(n)());
+    expect(await locks.left('address', address)).toBe(0);
+    // 5th: 2 s, 6th: 4 s, … 13th: 512 s, 14th: 1,024 s capped at 900 s, and 900 s from then on
+    for (let n = 5; n <= 15; n++) {
+      if (n > 5) {
+        // while the lock runs (16 s and more: it cannot run out under this check), attempts are
+        // refused and not counted; then its time runs out
+        if (n >= 9) {
+          expectRefused(await attempt(n)(), Math.min(900, 2 * 2 ** (n - 6)));
+          expect(await locks.count('address', address)).toBe(n - 1);
+        }
+        await locks.expire('address', address);
+      }
+      await failureLocksFor('address', address, attempt(n), Math.min(900_000, 2_000 * 2 ** (n - 5)));
+      expect(await locks.count('address', address)).toBe(n);
     }
-    expect(first).toBeGreaterThan(0);
-    for (let i = 0; i < 5; i++) {
-      const res = await from('203.0.113.50', 'victor', `nope-again-${i}`);
-      expect(res.status).toBe(429);
-      expect(Number(res.headers.get('retry-after'))).toBeLessThanOrEqual(first);
-    }
-    const lockouts = await d.server.tessera.db.prisma.auditEvent.count({ where: { tenantId: d.tenantId, type: 'signin.lockout' } });
-    expect(lockouts).toBeGreaterThan(0);
+    expect(expectRefused(await attempt(16)(), 900)).toBeGreaterThanOrEqual(899);
   });
 
-  it('locks an account attacked from many addresses only briefly', async () => {
-    let res: TokenResponse | undefined;
-    for (let i = 0; i < 30; i++) {
-      res = await from(`192.0.2.${i + 1}`, 'nobody-in-particular', `x-${i}`);
-      if (res.status === 429) break;
+  it('does not extend a lock while it is being hammered', async () => {
+    const address = '203.0.113.50';
+    for (let i = 1; i <= 4; i++) expectFailure(await from(address, 'victor', `nope-${i}`));
+    await failureLocksFor('address', address, () => from(address, 'victor', 'nope-5'), 2_000);
+    await locks.hold('address', address, 30_000);
+    const first = expectRefused(await from(address, 'victor', 'nope-again-0'), 30);
+    for (let i = 1; i <= 5; i++) {
+      const res = await from(address, 'victor', `nope-again-${i}`);
+      expect(expectRefused(res, first)).toBeLessThanOrEqual(first);
     }
-    expect(res!.status).toBe(429);
-    // the per-account lock is capped at a minute
-    expect(Number(res!.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+    expect(await locks.left('address', address)).toBeLessThanOrEqual(30_000);
+    expect(await locks.count('address', address)).toBe(5);
+    expect(await lockouts(`user:${d.users.victor}`)).toEqual(['address']);
+  });
+
+  it('locks an account at its 20th failure from 20 addresses, 1 s doubling up to a minute', async () => {
+    const username = 'nobody-in-particular';
+    const addressOf = (n: number) => `192.0.2.${n}`;
+    const attempt = (n: number) => () => from(addressOf(n), username, `x-${n}`);
+    for (let n = 1; n <= 19; n++) {
+      expectFailure(await attempt(n)());
+      expect(await locks.left('account', username)).toBe(0);
+      expect(await locks.count('account', username)).toBe(n);
+    }
+    // every address failed once: the forwarded address is what is counted, and none is locked
+    expect(await locks.count('address', addressOf(7))).toBe(1);
+    expect(await locks.left('address', addressOf(7))).toBe(0);
+    // the 20th failure is still answered normally and starts a 1 s lock on the account
+    await failureLocksFor('account', username, attempt(20), 1_000);
+    await locks.hold('account', username, 30_000);
+    // a 21st address is refused: the account is locked, wherever the attempt comes from
+    expect(expectRefused(await attempt(21)(), 30)).toBeGreaterThanOrEqual(29);
+    expect(await locks.count('account', username)).toBe(20);
+    // the refused attempt gave its address count back
+    expect(await locks.count('address', addressOf(21))).toBe(0);
+    // 21st failure: 2 s, 22nd: 4 s, … 25th: 32 s, 26th: 64 s capped at 60 s, and 60 s from then on
+    for (let n = 21; n <= 27; n++) {
+      await locks.expire('account', username);
+      await failureLocksFor('account', username, attempt(n), Math.min(60_000, 1_000 * 2 ** (n - 20)));
+      expect(await locks.count('account', username)).toBe(n);
+    }
+    expect(expectRefused(await attempt(28)(), 60)).toBeGreaterThanOrEqual(59);
+    const pseudonymous = await d.server.tessera.db.prisma.auditEvent.findMany({ where: { tenantId: d.tenantId, type: 'signin.lockout' } });
+    expect(pseudonymous.filter((e) => (e.data as { scope?: string }).scope === 'account')).toHaveLength(8);
   });
 });
 

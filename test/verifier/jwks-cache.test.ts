@@ -1,9 +1,10 @@
 /**
  * The JWKS cache: bounded refetch under a random-kid storm, key rotation picked up through one
- * refetch, cached keys kept while the JWKS endpoint fails or is gone.
+ * refetch, cached keys kept while the JWKS endpoint fails or is gone. Cooldowns and ages are
+ * crossed on a fake clock (only `Date` is faked), never by sleeping.
  */
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createVerifier } from '../../src/verifier/index.ts';
 import { newKey, startFakeIssuer, type FakeIssuer } from './support/fake-issuer.ts';
 
@@ -14,9 +15,11 @@ async function issuer(): Promise<FakeIssuer> {
   return i;
 }
 afterEach(async () => {
+  vi.useRealTimers();
   await Promise.all(issuers.splice(0).map((i) => i.close().catch(() => undefined)));
 });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** moves the fake clock on by `ms` */
+const pass = (ms: number) => vi.setSystemTime(Date.now() + ms);
 
 describe('JWKS cache', () => {
   it('fetches the JWKS once for many concurrent first tokens', async () => {
@@ -45,47 +48,75 @@ describe('JWKS cache', () => {
   });
 
   it('picks up a rotated-in key with one refetch, at most once per cooldown', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
     const iss = await issuer();
-    const v = createVerifier({ issuer: iss.issuer, audience: iss.audience, jwksCooldownSec: 0.2 });
+    const v = createVerifier({ issuer: iss.issuer, audience: iss.audience, jwksCooldownSec: 30 });
     await v.verify(await iss.sign());
-    await sleep(250);
+    expect(iss.counts.jwks).toBe(1);
     const next = await newKey();
     iss.keys.push(next);
+    // within the cooldown an unknown kid is not worth a fetch, even a genuine new one
+    pass(29_000);
+    await expect(v.verify(await iss.sign({}, {}, next))).rejects.toMatchObject({ code: 'ERR_KID_UNKNOWN' });
+    expect(iss.counts.jwks).toBe(1);
+    // after it, one refetch picks the new key up
+    pass(1_001);
     await expect(v.verify(await iss.sign({}, {}, next))).resolves.toBeTruthy();
     expect(iss.counts.jwks).toBe(2);
     // a key the issuer stops publishing stops verifying after the next refetch
     const old = iss.keys.shift()!;
-    await sleep(250);
+    await expect(v.verify(await iss.sign({}, {}, old))).resolves.toBeTruthy(); // cached until then
+    pass(30_001);
     await expect(v.verify(await iss.sign({}, { kid: 'unknown-kid' }, next))).rejects.toMatchObject({ code: 'ERR_KID_UNKNOWN' });
+    expect(iss.counts.jwks).toBe(3);
     await expect(v.verify(await iss.sign({}, {}, old))).rejects.toMatchObject({ code: 'ERR_KID_UNKNOWN' });
+    await expect(v.verify(await iss.sign({}, {}, next))).resolves.toBeTruthy();
+    expect(iss.counts.jwks).toBe(3);
   });
 
-  it('keeps using cached keys while the JWKS endpoint answers 500', async () => {
+  it('keeps using cached keys while the JWKS endpoint answers 500, and refreshes them in the background', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
     const iss = await issuer();
-    const v = createVerifier({ issuer: iss.issuer, audience: iss.audience, jwksCooldownSec: 0.05, jwksMaxAgeSec: 0 });
+    const v = createVerifier({ issuer: iss.issuer, audience: iss.audience, jwksCooldownSec: 10, jwksMaxAgeSec: 60 });
     await v.verify(await iss.sign());
+    expect(iss.counts).toMatchObject({ discovery: 1, jwks: 1 });
+    // younger than jwksMaxAgeSec: nothing is fetched
+    pass(59_000);
+    await v.verify(await iss.sign());
+    expect(iss.counts).toMatchObject({ discovery: 1, jwks: 1 });
     iss.mode = 'error';
-    for (let i = 0; i < 5; i++) {
+    for (let i = 1; i <= 3; i++) {
+      // older than jwksMaxAgeSec: the cached key answers at once and a refresh starts behind it
+      pass(61_000);
       await expect(v.verify(await iss.sign())).resolves.toBeTruthy();
-      await sleep(60);
+      // a kid nobody published waits for that refresh, which failed: 503, not 401
+      await expect(v.verify(await iss.sign({}, { kid: `new-kid-${i}` }))).rejects.toMatchObject({ code: 'ERR_JWKS_UNAVAILABLE', status: 503 });
+      // exactly one request per refresh: the JWKS first, then (the failed refresh forgot the
+      // metadata) the discovery document
+      expect(iss.counts.jwks + iss.counts.discovery).toBe(2 + i);
     }
-    expect(iss.counts.jwks + iss.counts.discovery).toBeGreaterThan(2); // background refreshes were tried and failed
-    // an unknown kid cannot be checked now: 503, not 401
-    await expect(v.verify(await iss.sign({}, { kid: 'new-kid' }))).rejects.toMatchObject({ code: 'ERR_JWKS_UNAVAILABLE', status: 503 });
+    expect(iss.counts).toMatchObject({ jwks: 2, discovery: 3 });
     iss.mode = 'ok';
-    await sleep(60);
+    pass(61_000);
+    await expect(v.verify(await iss.sign())).resolves.toBeTruthy();
+    // the background refresh succeeds; an unknown kid waits for it and is then plainly unknown
+    await expect(v.verify(await iss.sign({}, { kid: 'still-unknown' }))).rejects.toMatchObject({ code: 'ERR_KID_UNKNOWN', status: 401 });
+    expect(iss.counts).toMatchObject({ jwks: 3, discovery: 4 });
     await expect(v.verify(await iss.sign())).resolves.toBeTruthy();
   });
 
   it('keeps using cached keys when the JWKS server is gone', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
     const iss = await issuer();
-    const v = createVerifier({ issuer: iss.issuer, audience: iss.audience, jwksCooldownSec: 0.05, jwksMaxAgeSec: 0, httpTimeoutMs: 500 });
+    const v = createVerifier({ issuer: iss.issuer, audience: iss.audience, jwksCooldownSec: 10, jwksMaxAgeSec: 60, httpTimeoutMs: 500 });
     await v.verify(await iss.sign());
-    const token = await iss.sign();
+    const tokens = [await iss.sign(), await iss.sign(), await iss.sign()];
     await iss.close();
-    for (let i = 0; i < 3; i++) {
+    for (const [i, token] of tokens.entries()) {
+      pass(61_000);
       await expect(v.verify(token)).resolves.toBeTruthy();
-      await sleep(60);
+      // the refresh it started could not reach the server
+      await expect(v.verify(await iss.sign({}, { kid: `gone-${i}` }))).rejects.toMatchObject({ code: 'ERR_JWKS_UNAVAILABLE', status: 503 });
     }
   });
 
