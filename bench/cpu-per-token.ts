@@ -3,13 +3,14 @@
  * accounting of each server's process group (/proc/<pid>/stat: event loop, thread pool and, with
  * WEB_CONCURRENCY, every worker) divided by the requests wrk completed. Unlike tokens/s it hardly
  * moves when the shared machine gets busier, so it is the number to compare before and after a
- * change (bench/README.md). Alternating runs, 16 connections.
- *   npx tsx bench/cpu-per-token.ts [seconds per run] [rounds]
+ * change (bench/README.md). Alternating runs, 16 connections. Tessera runs with its defaults
+ * (LOG_LEVEL info: its request log lines are part of its CPU); only 2xx answers are counted, and
+ * any other answer fails the run.
+ *   npx tsx bench/cpu-per-token.ts [seconds per run] [rounds]     (WEB_CONCURRENCY / BENCH_LOG_LEVEL optional)
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { runWrk } from './lib.ts';
-import { startTokenPair, type TokenEndpoint } from './server.ts';
+import { main, runWrk, saveResult } from './lib.ts';
+import { assertRequestsLogged, startTokenPair, type TokenEndpoint } from './server.ts';
 
 const seconds = Number(process.argv[2] ?? 5);
 const rounds = Number(process.argv[3] ?? 2);
@@ -29,36 +30,41 @@ function groupCpuMs(pgid: number): number {
   }
   return sum;
 }
-async function measure({ proc, url, auth }: TokenEndpoint) {
+async function measure(side: string, { proc, url, auth }: TokenEndpoint) {
   const c0 = groupCpuMs(proc.child.pid!);
-  const r = await runWrk(url, { connections: 16, seconds, body: 'grant_type=client_credentials', auth });
+  const r = await runWrk(`cpu-per-token, ${side}`, url, { connections: 16, seconds, body: 'grant_type=client_credentials', auth });
   const c1 = groupCpuMs(proc.child.pid!);
-  return { rps: r.requestsPerSec, p99: r.p99Ms, usPerReq: Math.round(((c1 - c0) * 1000) / r.requests), non2xx: r.non2xx };
+  return { rps: Math.round(r.perSec), p99: r.p99Ms, usPerReq: Math.round(((c1 - c0) * 1000) / r.ok), ok: r.ok };
 }
-const { tessera, bare, stop } = await startTokenPair(process.env.WEB_CONCURRENCY ? { WEB_CONCURRENCY: process.env.WEB_CONCURRENCY } : {});
-try {
-  // warm-up
-  await measure(tessera);
-  await measure(bare);
-  const ts = [], rs = [];
-  for (let i = 0; i < rounds; i++) {
-    ts.push(await measure(tessera));
-    rs.push(await measure(bare));
+await main(async () => {
+  const { tessera, bare, server, stop } = await startTokenPair(process.env.WEB_CONCURRENCY ? { WEB_CONCURRENCY: process.env.WEB_CONCURRENCY } : {});
+  try {
+    // warm-up
+    await measure('tessera warm-up', tessera);
+    await measure('bare warm-up', bare);
+    const ts = [], rs = [];
+    for (let i = 0; i < rounds; i++) {
+      ts.push(await measure('tessera', tessera));
+      rs.push(await measure('bare', bare));
+    }
+    const log = server.proc.log();
+    assertRequestsLogged('cpu-per-token', log, ts.reduce((a, r) => a + r.ok, 0));
+    const avg = (xs: { rps: number; usPerReq: number }[], k: 'rps' | 'usPerReq') => Math.round(xs.reduce((a, x) => a + x[k], 0) / xs.length);
+    const result = {
+      date: new Date().toISOString(),
+      workers: Number(process.env.WEB_CONCURRENCY ?? 1),
+      logLevel: log.level,
+      serverLog: log,
+      tessera: { perSec: avg(ts, 'rps'), cpuUsPerToken: avg(ts, 'usPerReq'), runs: ts },
+      bare: { perSec: avg(rs, 'rps'), cpuUsPerToken: avg(rs, 'usPerReq'), runs: rs },
+    };
+    console.table([
+      { server: `tessera (${result.workers} process)`, 'tokens/s': result.tessera.perSec, 'CPU µs/token': result.tessera.cpuUsPerToken },
+      { server: 'bare oidc-provider', 'tokens/s': result.bare.perSec, 'CPU µs/token': result.bare.cpuUsPerToken },
+    ]);
+    console.log(`ratio tokens/s ${(result.tessera.perSec / result.bare.perSec).toFixed(3)}, CPU per token bare/tessera ${(result.bare.cpuUsPerToken / result.tessera.cpuUsPerToken).toFixed(3)}`);
+    await saveResult('cpu-per-token', result);
+  } finally {
+    await stop();
   }
-  const avg = (xs: { rps: number; usPerReq: number }[], k: 'rps' | 'usPerReq') => Math.round(xs.reduce((a, x) => a + x[k], 0) / xs.length);
-  const result = {
-    date: new Date().toISOString(),
-    workers: Number(process.env.WEB_CONCURRENCY ?? 1),
-    tessera: { perSec: avg(ts, 'rps'), cpuUsPerToken: avg(ts, 'usPerReq'), runs: ts },
-    bare: { perSec: avg(rs, 'rps'), cpuUsPerToken: avg(rs, 'usPerReq'), runs: rs },
-  };
-  console.table([
-    { server: `tessera (${result.workers} process)`, 'tokens/s': result.tessera.perSec, 'CPU µs/token': result.tessera.cpuUsPerToken },
-    { server: 'bare oidc-provider', 'tokens/s': result.bare.perSec, 'CPU µs/token': result.bare.cpuUsPerToken },
-  ]);
-  console.log(`ratio tokens/s ${(result.tessera.perSec / result.bare.perSec).toFixed(3)}, CPU per token bare/tessera ${(result.bare.cpuUsPerToken / result.tessera.cpuUsPerToken).toFixed(3)}`);
-  await mkdir(new URL('./results/', import.meta.url), { recursive: true });
-  await writeFile(new URL(`./results/cpu-per-token-${result.date.replace(/[:.]/g, '-')}.json`, import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
-} finally {
-  await stop();
-}
+});

@@ -99,10 +99,5 @@ const worst = Math.min(...rows.map((r) => r.ratio));
 console.log(`\nratio (worst mode): ${worst.toFixed(3)} — target >= 0.95: ${worst >= 0.95 ? 'met' : 'NOT met'}`);
 
 // machine-readable result for `npm run bench`
-const { mkdir, writeFile } = await import('node:fs/promises');
-const date = new Date().toISOString();
-await mkdir(new URL('./results/', import.meta.url), { recursive: true });
-await writeFile(
-  new URL(`./results/verifier-${date.replace(/[:.]/g, '-')}.json`, import.meta.url),
-  `${JSON.stringify({ date, rows, ratio: worst, target: 0.95 }, null, 2)}\n`,
-);
+const { saveResult } = await import('./lib.ts');
+await saveResult('verifier', { date: new Date().toISOString(), rows, ratio: worst, target: 0.95 });
