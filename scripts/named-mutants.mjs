@@ -9,7 +9,8 @@
  *   node scripts/named-mutants.mjs rehash     only the ones whose name contains "rehash"
  *
  * Exit 0 when every mutant is killed by both suites; 1 when one survives (named on its own line).
- * PostgreSQL and Redis are used when TEST_DATABASE_URL / TEST_REDIS_URL are set (npm test sets them).
+ * test/signin runs on PostgreSQL and Redis too: TEST_DATABASE_URL / TEST_REDIS_URL, or the local
+ * servers on their standard ports (as npm test finds them).
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -81,6 +82,9 @@ function failures(dir, files, config) {
   }
   return failed;
 }
+
+process.env.TEST_DATABASE_URL ??= 'postgresql://postgres@127.0.0.1:5432/postgres';
+process.env.TEST_REDIS_URL ??= 'redis://127.0.0.1:6379';
 
 const only = process.argv[2];
 let survived = 0;

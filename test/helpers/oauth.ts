@@ -1,4 +1,6 @@
 /** Small HTTP helpers that speak OAuth to a running Tessera. */
+import { request } from 'node:http';
+
 export interface TokenResponse {
   status: number;
   headers: Headers;
@@ -26,4 +28,31 @@ export async function tokenRequest(
   }
   const res = await fetch(tokenEndpoint, { method: 'POST', headers, body });
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** a token request on a fresh connection (the cluster spreads connections, not requests) */
+export function freshTokenRequest(url: string, auth: { clientId: string; clientSecret: string }): Promise<{ status: number; worker: string; body: Record<string, unknown> }> {
+  const body = new URLSearchParams({ grant_type: 'client_credentials' }).toString();
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent: false,
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'content-length': Buffer.byteLength(body),
+          authorization: `Basic ${Buffer.from(`${auth.clientId}:${auth.clientSecret}`).toString('base64')}`,
+          connection: 'close',
+        },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, worker: String(res.headers['x-tessera-worker'] ?? ''), body: JSON.parse(text) as Record<string, unknown> }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }

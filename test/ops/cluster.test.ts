@@ -4,42 +4,16 @@
  * worker that answered); migrations run once; SIGTERM stops the whole cluster with exit 0. Without REDIS_URL, or on the
  * embedded database, more than one worker is refused with one line and exit 78.
  */
-import { request } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { adminClient, adminToken } from '../admin/helpers.ts';
+import { freshTokenRequest } from '../helpers/oauth.ts';
 import { freePort, startProcess, waitFor } from '../helpers/process.ts';
 import { createPostgresDatabase, requiredUrl, type TestDatabase } from '../helpers/tessera.ts';
 
 const NODE = ['node', '--import', 'tsx', 'src/main.ts'];
 const PASSWORD = 'cluster-admin-password';
 
-/** a token request on a fresh connection (the cluster spreads connections, not requests) */
-function freshTokenRequest(url: string, auth: { clientId: string; clientSecret: string }): Promise<{ status: number; worker: string; body: Record<string, unknown> }> {
-  const body = new URLSearchParams({ grant_type: 'client_credentials' }).toString();
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: 'POST',
-        agent: false,
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          'content-length': Buffer.byteLength(body),
-          authorization: `Basic ${Buffer.from(`${auth.clientId}:${auth.clientSecret}`).toString('base64')}`,
-          connection: 'close',
-        },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, worker: String(res.headers['x-tessera-worker'] ?? ''), body: JSON.parse(text) as Record<string, unknown> }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 describe('refusing workers without shared state', () => {
   it('exits 78 with one line for WEB_CONCURRENCY>1 without REDIS_URL or on the embedded database', async () => {

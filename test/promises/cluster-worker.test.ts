@@ -5,10 +5,10 @@
  * primary forks a replacement that serves once it is ready; SIGTERM still stops everything with 0.
  */
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { adminClient, adminToken } from '../admin/helpers.ts';
 import { privateRedis, type PrivateRedis } from '../helpers/infra.ts';
+import { freshTokenRequest } from '../helpers/oauth.ts';
 import { freePort, startProcess, waitFor, type RunningProcess } from '../helpers/process.ts';
 import { createPostgresDatabase, type TestDatabase } from '../helpers/tessera.ts';
 import { eventually, requiredUrl, type Credentials } from './support.ts';
@@ -16,32 +16,6 @@ import { eventually, requiredUrl, type Credentials } from './support.ts';
 const NODE = [process.execPath, '--import', 'tsx', 'src/main.ts'];
 const PASSWORD = 'cluster-admin-password';
 
-/** a token request on a fresh connection (the cluster spreads connections, not requests) */
-function freshTokenRequest(url: string, auth: Credentials): Promise<{ status: number; worker: string; body: Record<string, unknown> }> {
-  const body = new URLSearchParams({ grant_type: 'client_credentials' }).toString();
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: 'POST',
-        agent: false,
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          'content-length': Buffer.byteLength(body),
-          authorization: `Basic ${Buffer.from(`${auth.clientId}:${auth.clientSecret}`).toString('base64')}`,
-          connection: 'close',
-        },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, worker: String(res.headers['x-tessera-worker'] ?? ''), body: JSON.parse(text) as Record<string, unknown> }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 /** the JSON log lines of the cluster (primary and workers) */
 const logLines = (proc: RunningProcess): Record<string, unknown>[] =>
