@@ -195,6 +195,19 @@ describe('signIn', () => {
     }
   });
 
+  it('clears the account\'s failures at a success: they count again from zero', async () => {
+    // the account allows 5 failures; from five addresses, so that no address locks
+    for (let i = 0; i < 4; i++) await expect(signIn(f.deps, attempt('ann', `wrong-${i}`, `198.51.100.${i + 1}`))).rejects.toBeInstanceOf(errors.InvalidGrant);
+    await signIn(f.deps, attempt('ann', 'ann-password', '198.51.100.50'));
+    for (let i = 0; i < 4; i++) await expect(signIn(f.deps, attempt('ann', `again-${i}`, `198.51.100.${i + 10}`))).rejects.toBeInstanceOf(errors.InvalidGrant);
+    expect(f.audit.filter((e) => e.type === 'signin.lockout')).toEqual([]);
+    expect((await signIn(f.deps, attempt('ann', 'ann-password', '198.51.100.51'))).id).toBe('id-ann');
+  });
+
+  it('says only "invalid username or password", in the detail the logs see', async () => {
+    await expect(signIn(f.deps, attempt('ann', 'wrong'))).rejects.toMatchObject({ error: 'invalid_grant', error_detail: 'invalid username or password' });
+  });
+
   it('rehashes a password stored with other parameters, only after a success', async () => {
     const old = await createPasswordHasher({ ...cheap, timeCost: 2 }).hash('ann-password');
     f.users.set('ann', { ...f.users.get('ann')!, passwordHash: old });

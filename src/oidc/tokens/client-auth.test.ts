@@ -279,6 +279,10 @@ describe('client authentication, exactly', () => {
     const spaced = [row('a.b', { secrets: [{ hash: box.keyedHash('p w'), expiresAt: null }] })];
     expect((await auth(`Basic ${b64('a.b:p+w')}`, {}, {}, spaced)).clientId).toBe('a.b');
     expect(await description(auth(`Basic ${b64('a.b:p w+')}`, {}, {}, spaced))).toBe('client authentication failed: invalid client credentials');
+    // in the id too: "a+b" is "a b", which no client can be, never the client "ab"
+    const ab = [row('ab', { secrets: [{ hash: box.keyedHash('s'), expiresAt: null }] })];
+    expect((await auth(`Basic ${b64('ab:s')}`, {}, {}, ab)).clientId).toBe('ab');
+    expect(await description(auth(`Basic ${b64('a+b:s')}`, {}, {}, ab))).toBe('client authentication failed: invalid client credentials');
   });
 
   it('never lets a public client in with a secret, nor by id where public clients are not allowed', async () => {

@@ -93,6 +93,7 @@ describe('introspection and revocation', () => {
         verifyAccessToken: async (t: string) => {
           if (t === 'a.valid.jwt') return jwtPayload;
           if (t === 'a.machine.jwt') return { ...jwtPayload, sub: 'app', gid: undefined };
+          if (t === 'no.roles.jwt') return { ...jwtPayload, roles: undefined };
           throw new Error('bad signature');
         },
         onServerError: (err) => void log.serverErrors.push(err.message),
@@ -217,6 +218,11 @@ describe('introspection and revocation', () => {
     expect(missing.status).toBe(400);
     expect(missing.body).toEqual({ error: 'invalid_request', error_description: 'missing required parameter(s) (token)' });
     expect(missing.headers.get('www-authenticate')).toBeNull();
+  });
+
+  it('describes a JWT without roles with an empty list of roles', async () => {
+    const res = await introspect('no.roles.jwt');
+    expect(res.body).toMatchObject({ active: true, roles: [] });
   });
 
   it('remembers a revoked JWT until it would have expired', async () => {
