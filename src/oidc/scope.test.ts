@@ -3,7 +3,7 @@
  * rule, and the consent check that ends a browser request whose API grants nothing.
  */
 import { errors } from 'oidc-provider';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { buildTenantModel, grantedScopes, type TenantModel } from '../tenants/model.ts';
 import { NOT_GRANTED, interactionPolicyFor, nothingGranted } from './interactions/policy.ts';
 import { decideScope } from './scope.ts';
@@ -26,8 +26,9 @@ const buildModel = () =>
       { id: 'y', name: 'writer', description: null, builtIn: false, permissions: [{ resourceId: 'r1', scope: 'write' }, { resourceId: 'other', scope: 'admin' }] },
     ],
   });
+// per test (a failing beforeAll would skip the tests, and StrykerJS counts skipped as survived)
 let model: TenantModel;
-beforeAll(() => {
+beforeEach(() => {
   model = buildModel();
 });
 

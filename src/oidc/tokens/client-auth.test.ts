@@ -5,7 +5,7 @@
  * time, rotated secrets honoured until their grace ends.
  */
 import { errors } from 'oidc-provider';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClientRepository, ClientRow } from '../../repositories/clients.ts';
 import { createSecretBox } from '../../security/crypto.ts';
 import type { TenantModel } from '../../tenants/model.ts';
@@ -126,7 +126,11 @@ describe('the client directory', () => {
 });
 
 describe('client authentication at introspection and revocation', () => {
-  const { dir } = directory(rows);
+  // per test, never at collection: an error there fails the file without failing a test
+  let dir: ReturnType<typeof directory>['dir'];
+  beforeEach(() => {
+    dir = directory(rows).dir;
+  });
   const auth = (authorization: string | undefined, body: Record<string, string>, opts = {}) => authenticateClient(ctx(authorization), form(body), dir, opts);
   const refusal = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as errors.OIDCProviderError);
 
