@@ -108,6 +108,10 @@ describe('requests during start-up', () => {
       expect(poll.timeouts).toEqual([]);
       // cluster workers bind when ready: before that the port is closed, never a hanging accept
       expect(poll.statuses.get('/t/system/.well-known/openid-configuration')).toEqual([200]);
+      // both workers serve before one is stopped (on a loaded machine the second can still be
+      // starting when the first answers: stopping the only one would close the port)
+      const listening = () => (proc.output().match(/"msg":"tessera listening"/g) ?? []).length;
+      await expect.poll(listening, { timeout: 60_000, interval: 50 }).toBe(2);
       // a worker dies: the primary starts another, which binds only once it is ready
       const worker = (await fetch(`${base}/healthz`)).headers.get('x-tessera-worker');
       expect(worker).toMatch(/^\d+$/);
@@ -119,7 +123,6 @@ describe('requests during start-up', () => {
       await expect.poll(() => (proc.output().match(/worker died; starting a new one/g) ?? []).length, { timeout: 30_000, interval: 20 }).toBe(1);
       const answers: number[] = [];
       const timeouts: number[] = [];
-      const listening = () => (proc.output().match(/"msg":"tessera listening"/g) ?? []).length;
       // until the replacement is serving, and a while after
       let until = Date.now() + 30_000;
       while (Date.now() < until) {
