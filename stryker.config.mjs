@@ -27,13 +27,16 @@ export default {
     'src/security/crypto.ts',
     // scope decisions
     'src/oidc/scope.ts',
-    'src/tenants/model.ts',
+    'src/oidc/model.ts',
     'src/oidc/interactions/policy.ts',
     // introspection and revocation
     'src/oidc/tokens/endpoints.ts',
     'src/oidc/tokens/inspect.ts',
-    'src/security/revocation-list.ts',
-    // the admin authorization policy and the admin API's authentication
+    'src/services/revocation-list.ts',
+    // the admin authorization policy and the admin API's authentication; the tenant pool
+    'src/tenants/pool.ts',
+    'src/security/work-limiter.ts',
+    'src/services/page.ts',
     'src/services/policy.ts',
     'src/admin/auth.ts',
   ],

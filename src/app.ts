@@ -23,9 +23,10 @@ import { createHttpObserver } from './observability/http.ts';
 import { startingHandler } from './observability/starting.ts';
 import type { Services } from './services/index.ts';
 import { createTenantPool, type TenantPool } from './tenants/pool.ts';
-import { CHANNEL_TENANT_CHANGED, CHANNEL_TENANT_CREATED } from './store/channels.ts';
 import { createStore, type Store } from './store/index.ts';
-import { buildTenant } from './tenants/tenant.ts';
+import { createTenantContext } from './tenants/context.ts';
+import { serveTenant, type ServingDeps } from './tenants/serve.ts';
+import { usernameKey } from './security/usernames.ts';
 
 export interface Tessera {
   readonly config: Config;
@@ -101,46 +102,28 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
   let staleness: NodeJS.Timeout | undefined;
   try {
     const observer = createHttpObserver({ log, metrics });
-    const tenantDeps = {
-      repos,
-      secretBox,
-      publicUrl,
+    const serving: ServingDeps = {
       cookieKeys,
       passwords,
       guard,
       store,
-      revocationMirror: core.revocationMirror,
-      tenantRateLimitPerHour: config.tenantRateLimitPerHour,
       databaseUp: dbMonitor.isUp,
-      refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl,
-      refreshTokenIdleTtl: config.refreshTokenIdleTtl,
-      refreshTokenReuseInterval: config.refreshTokenReuseInterval,
-      sessionTtl: config.sessionTtl,
-      interactionTtl: config.interactionTtl,
       onServerError: (err: Error) => log.error({ err: { name: err.name, message: err.message } }, 'oidc server error'),
+      pseudonym: (username) => secretBox.pseudonym(usernameKey(username)),
       observe: observer.tenant,
-      inlineSigning: config.webConcurrency > 1,
     };
     const pool = createTenantPool({
       max: config.tenantCacheSize,
       load: async (slug) => {
         const row = await repos.tenants.findBySlug(slug);
-        return row && { id: row.id, version: row.version, build: () => buildTenant(tenantDeps, row) };
+        return row && { id: row.id, version: row.version, build: async () => serveTenant(await createTenantContext(core, row), serving) };
       },
       versions: (ids) => repos.tenants.versions(ids),
       negativeTtlMs: config.tenantCacheMaxStaleness * 1000,
     });
-    // a change made through any instance reaches every instance's pool (Redis pub/sub when configured)
-    core.hooks.onTenantChanged = (tenantId) => {
-      pool.invalidate(tenantId);
-      store.publish(CHANNEL_TENANT_CHANGED, tenantId).catch(() => {});
-    };
-    core.hooks.onTenantCreated = (slug) => {
-      pool.forgetUnknown(slug);
-      store.publish(CHANNEL_TENANT_CREATED, slug).catch(() => {});
-    };
-    store.subscribe(CHANNEL_TENANT_CHANGED, (tenantId) => pool.invalidate(tenantId)).catch(() => {});
-    store.subscribe(CHANNEL_TENANT_CREATED, (slug) => pool.forgetUnknown(slug)).catch(() => {});
+    // a change made through any instance reaches every instance's pool (at once here; through
+    // Redis pub/sub elsewhere)
+    core.events.listen({ changed: (id) => pool.invalidate(id), created: (slug) => pool.forgetUnknown(slug) }).catch(() => {});
     // pub/sub may lose a message: compare versions at most TENANT_CACHE_MAX_STALENESS apart, and
     // at once when the subscription comes back after a loss
     const refreshPool = () =>
@@ -169,7 +152,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       );
     }
     const adminLog = observeErrorLogs(log, metrics.observeError);
-    const { router: admin } = createAdminRouter({ publicUrl, services, repos, pool, databaseUp: dbMonitor.isUp, log: adminLog });
+    const { router: admin } = createAdminRouter({ publicUrl, services, pool, databaseUp: dbMonitor.isUp, log: adminLog });
     metrics.observePool(pool.stats);
     const health = createHealth({ db, store, metrics });
     const server = createServer({ publicUrl, pool, observer, trustProxy: config.trustProxy, trustProxyHops: config.trustProxyHops, admin, metrics, health, metricsToken: config.metricsToken });

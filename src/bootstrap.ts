@@ -12,7 +12,7 @@ import { randomSecret } from './security/crypto.ts';
 import type { Database } from './db/database.ts';
 import type { Repositories } from './repositories/index.ts';
 import type { Services } from './services/index.ts';
-import { PLATFORM_ADMIN_ROLE, SYSTEM_ACTOR, SYSTEM_TENANT, TENANT_ADMIN_ROLE } from './services/deps.ts';
+import { PLATFORM_ADMIN_ROLE, SYSTEM_ACTOR, SYSTEM_TENANT, TENANT_ADMIN_ROLE } from './contract.ts';
 import { resolveRoleIds } from './services/roles.ts';
 import type { PasswordHasher } from './security/passwords.ts';
 

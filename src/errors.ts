@@ -39,8 +39,23 @@ export class AppError extends Error {
 }
 
 /** Prisma's unique-constraint violation, without importing Prisma outside repositories */
-export function isUniqueViolation(err: unknown): boolean {
+function isUniqueViolation(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'P2002';
+}
+
+export const BAD_INPUT_MESSAGE = 'the request contains characters or values that are not allowed';
+
+/**
+ * Database errors translated once, for every service and surface (as Logto's
+ * koa-slonik-error-handler does): a duplicate is a 409 (with what it means where the change knows,
+ * `conflict`), input the database refused is a 400; anything else is not the caller's doing and
+ * stays unexpected (undefined: the surface's writer answers 503 and logs it).
+ */
+export function fromDatabaseError(err: unknown, conflict = 'it already exists'): AppError | undefined {
+  if (err instanceof AppError) return err;
+  if (isUniqueViolation(err)) return new AppError('conflict', conflict);
+  if (isBadInputError(err)) return new AppError('invalid_request', BAD_INPUT_MESSAGE);
+  return undefined;
 }
 
 /**

@@ -16,9 +16,10 @@ import Koa from 'koa';
 import type { Health } from './observability/health.ts';
 import { tenantRoute, type HttpObserver } from './observability/http.ts';
 import type { Metrics } from './observability/metrics.ts';
-import { requestScope } from './observability/request-scope.ts';
-import { SLUG_PATTERN } from './services/deps.ts';
-import type { Tenant } from './tenants/tenant.ts';
+import { requestScope } from './http/request-scope.ts';
+import { SLUG_PATTERN } from './contract.ts';
+import type { ServedTenant as Tenant } from './tenants/serve.ts';
+import { OAuthError } from './http/oauth-error.ts';
 import type { TenantPool } from './tenants/pool.ts';
 
 export interface ServerDeps {
@@ -97,10 +98,7 @@ export function createServer(deps: ServerDeps): { handle: (req: IncomingMessage,
     }
     if (ctx.path === '/metrics') {
       if (metricsDigest && !bearerMatches(ctx.get('authorization'), metricsDigest)) {
-        ctx.status = 401;
-        ctx.set('WWW-Authenticate', 'Bearer realm="tessera-metrics"');
-        ctx.body = { error: 'unauthorized', error_description: 'a Bearer token (METRICS_TOKEN) is required' };
-        return;
+        throw new OAuthError(401, 'unauthorized', 'a Bearer token (METRICS_TOKEN) is required', { 'WWW-Authenticate': 'Bearer realm="tessera-metrics"' });
       }
       ctx.set('Cache-Control', 'no-store');
       ctx.type = deps.metrics.registry.contentType;
@@ -116,11 +114,7 @@ export function createServer(deps: ServerDeps): { handle: (req: IncomingMessage,
     if (!m) return next();
     const slug = m[1]!;
     const tenant = SLUG_PATTERN.test(slug) ? await deps.pool.get(slug) : null;
-    if (!tenant) {
-      ctx.status = 404;
-      ctx.body = { error: 'not_found', error_description: 'unknown tenant' };
-      return;
-    }
+    if (!tenant) throw new OAuthError(404, 'not_found', 'unknown tenant');
     ctx.state.tenant = slug;
     ctx.state.tenantRoute = tenantRoute(m[2] ?? '/');
     const scope = requestScope.getStore();
@@ -131,9 +125,8 @@ export function createServer(deps: ServerDeps): { handle: (req: IncomingMessage,
 
   app.use(deps.admin.routes());
 
-  app.use((ctx) => {
-    ctx.status = 404;
-    ctx.body = { error: 'not_found', error_description: 'no such endpoint' };
+  app.use(() => {
+    throw new OAuthError(404, 'not_found', 'no such endpoint');
   });
 
   // errors are answered above; keep Koa from printing them (and anything they carry) to stderr

@@ -4,9 +4,7 @@
  * time range, paginated like every other list (`{items, nextCursor}`).
  */
 import { z } from 'zod';
-import type { Services } from '../services/index.ts';
-import type { AuditQuery } from '../services/audit.ts';
-import { defineRoutes, type AdminRoute } from './route.ts';
+import { route, tenantOf, type AdminRoute } from './route.ts';
 import { pageOf } from './schemas.ts';
 
 const dateTime = z.iso.datetime({ offset: true }).meta({ description: 'ISO 8601 date-time, e.g. 2026-01-31T00:00:00Z' });
@@ -34,9 +32,9 @@ export const AuditEvent = z.object({
   createdAt: z.string(),
 });
 
-export function auditRoutes(services: Services): AdminRoute[] {
-  return defineRoutes([
-    {
+export function auditRoutes(): AdminRoute[] {
+  return [
+    route({
       method: 'get',
       path: '/tenants/{t}/audit-events',
       summary: 'List audit events, newest first (filter by type, actor, target, from/to)',
@@ -44,8 +42,7 @@ export function auditRoutes(services: Services): AdminRoute[] {
       query: AuditQuerySchema,
       status: 200,
       response: pageOf(AuditEvent),
-      handler: async (_c, { params, query }) =>
-        services.forTenant((await services.tenants.get(params.t!)).id).audit.list(query as AuditQuery),
-    },
-  ]);
+      handler: async (c, { query }) => tenantOf(c).services.audit.list(query),
+    }),
+  ];
 }

@@ -5,7 +5,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors.ts';
-import type { Repositories } from '../repositories/index.ts';
 import type { RevocationQuery } from '../repositories/revocations.ts';
 import type { TenantPool } from '../tenants/pool.ts';
 import { actorOf, createAuthenticator } from './auth.ts';
@@ -24,6 +23,10 @@ function setup(opts: { payload?: Record<string, unknown>; revoked?: boolean; use
       if (!id) return null;
       return {
         model: { id, slug },
+        repos: {
+          users: { findById: async (id: string) => (opts.users ?? {})[id] ?? null },
+          clients: { findByClientId: async (id: string) => (opts.clients ?? {})[id] ?? null },
+        },
         verifyAccessToken: async (token: string, audience?: string) => {
           seen.audiences.push(audience);
           if (token.endsWith('.forged')) throw new Error('signature');
@@ -36,13 +39,7 @@ function setup(opts: { payload?: Record<string, unknown>; revoked?: boolean; use
       };
     },
   } as unknown as TenantPool;
-  const repos = {
-    forTenant: () => ({
-      users: { findById: async (id: string) => (opts.users ?? {})[id] ?? null },
-      clients: { findByClientId: async (id: string) => (opts.clients ?? {})[id] ?? null },
-    }),
-  } as unknown as Repositories;
-  const authenticate = createAuthenticator({ publicUrl: URL_, pool, repos });
+  const authenticate = createAuthenticator({ publicUrl: URL_, pool });
   const call = (authorization: string) => authenticate({ get: (h: string) => (h === 'authorization' ? authorization : '') } as never);
   return { call, seen };
 }

@@ -10,10 +10,8 @@
 import { decodeJwt } from 'jose';
 import type { Context } from 'koa';
 import { AppError } from '../errors.ts';
-import type { Repositories } from '../repositories/index.ts';
-import { ADMIN_SCOPE, PLATFORM_ADMIN_ROLE, SLUG_PATTERN, SYSTEM_TENANT, TENANT_ADMIN_ROLE, adminAudience } from '../services/deps.ts';
-import type { Actor, Authority } from '../services/policy.ts';
-import { subjectsOf } from '../security/revocation-list.ts';
+import { ADMIN_SCOPE, PLATFORM_ADMIN_ROLE, SLUG_PATTERN, SYSTEM_TENANT, TENANT_ADMIN_ROLE, adminAudience, type Actor, type Authority } from '../contract.ts';
+import { subjectsOf } from '../services/revocation-list.ts';
 import type { TenantPool } from '../tenants/pool.ts';
 
 export interface Principal {
@@ -27,7 +25,6 @@ export interface Principal {
 export interface AuthDeps {
   publicUrl: string;
   pool: TenantPool;
-  repos: Repositories;
 }
 
 const invalid = (detail: string) => new AppError('unauthorized', detail, { invalidToken: true });
@@ -73,7 +70,7 @@ export function createAuthenticator(deps: AuthDeps) {
     if (!scopes.includes(ADMIN_SCOPE)) {
       throw new AppError('forbidden', `the access token lacks the "${ADMIN_SCOPE}" scope`, { insufficientScope: ADMIN_SCOPE });
     }
-    const repos = deps.repos.forTenant(tenant.model.id);
+    const { repos } = tenant;
     let roles: string[];
     let subject: string;
     if (clientId !== undefined && clientId === sub) {

@@ -7,10 +7,9 @@ import type { Context } from 'koa';
 import type { z } from 'zod';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../observability/log.ts';
-import type { Repositories } from '../repositories/index.ts';
 import type { Services } from '../services/index.ts';
 import type { TenantPool } from '../tenants/pool.ts';
-import { SLUG_PATTERN } from '../services/deps.ts';
+import { SLUG_PATTERN } from '../contract.ts';
 import { authorize } from '../services/policy.ts';
 import { actorOf, createAuthenticator } from './auth.ts';
 import { UNSAFE_CHARS, readJson } from './body.ts';
@@ -22,7 +21,6 @@ import { adminRoutes } from './routes.ts';
 export interface AdminDeps {
   publicUrl: string;
   services: Services;
-  repos: Repositories;
   pool: TenantPool;
   /** false while the database does not answer: every admin call is a 503 then */
   databaseUp?: () => boolean;
@@ -69,7 +67,10 @@ export function createAdminRouter(deps: AdminDeps): { router: Router; routes: Ad
       const query = route.query ? parse(route.query, ctx.query, 'query') : undefined;
       const raw = route.method === 'post' || route.method === 'patch' ? await readJson(ctx) : undefined;
       const body = route.body ? parse(route.body, raw, 'body') : undefined;
-      const result = await route.handler({ koa: ctx, principal, actor }, { params, query, body });
+      // the tenant acted on, from the pool: built once, not per call
+      const tenant = params.t !== undefined ? await deps.pool.get(params.t) : undefined;
+      if (tenant === null) throw new AppError('not_found', `tenant "${params.t}" not found`);
+      const result = await route.handler({ koa: ctx, principal, actor, tenant }, { params, query, body });
       ctx.status = route.status;
       if (route.status !== 204) ctx.body = result;
       ctx.set('Cache-Control', 'no-store');

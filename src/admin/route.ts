@@ -1,33 +1,58 @@
-/** A route of the admin API: what the router runs and what the OpenAPI document describes. */
+/**
+ * A route of the admin API: what the router runs and what the OpenAPI document describes. `route`
+ * infers the handler's query and body types from their zod schemas (as Logto's koaGuard does), so
+ * a handler never casts what the router validated.
+ */
 import type { Context } from 'koa';
 import type { z } from 'zod';
-import type { Actor, Operation } from '../services/policy.ts';
+import type { Actor } from '../contract.ts';
+import { AppError } from '../errors.ts';
+import type { Operation } from '../services/policy.ts';
+import type { TenantContext } from '../tenants/context.ts';
 import type { Principal } from './auth.ts';
-
-export interface RouteInput {
-  params: Record<string, string>;
-  query: unknown;
-  body: unknown;
-}
 
 export interface RouteContext {
   koa: Context;
   principal: Principal;
   actor: Actor;
+  /** the `{t}` of the path, from the tenant pool (only on tenant routes) */
+  tenant: TenantContext | undefined;
 }
 
-export interface AdminRoute {
+export interface RouteInput<Q = unknown, B = unknown> {
+  params: Record<string, string>;
+  query: Q;
+  body: B;
+}
+
+interface RouteShape {
   method: 'get' | 'post' | 'patch' | 'delete';
   /** OpenAPI style, relative to /admin: `/tenants/{t}/users/{id}` */
   path: string;
   summary: string;
   /** what the policy (services/policy.ts) decides on: who may call it, on which targets */
   operation: Operation;
-  query?: z.ZodType;
-  body?: z.ZodType;
   status: number;
   response?: z.ZodType;
+}
+
+export interface AdminRoute extends RouteShape {
+  query?: z.ZodType;
+  body?: z.ZodType;
   handler(ctx: RouteContext, input: RouteInput): Promise<unknown>;
 }
 
-export const defineRoutes = (routes: AdminRoute[]) => routes;
+type Inferred<S> = S extends z.ZodType ? z.infer<S> : undefined;
+
+/** one route, its handler typed by its schemas */
+export function route<Q extends z.ZodType | undefined = undefined, B extends z.ZodType | undefined = undefined>(
+  def: RouteShape & { query?: Q; body?: B; handler(ctx: RouteContext, input: RouteInput<Inferred<Q>, Inferred<B>>): Promise<unknown> },
+): AdminRoute {
+  return def as AdminRoute;
+}
+
+/** the tenant of a tenant route (the router resolved it before the handler runs) */
+export function tenantOf(c: RouteContext): TenantContext {
+  if (!c.tenant) throw new AppError('not_found', 'tenant not found');
+  return c.tenant;
+}

@@ -3,7 +3,7 @@
  * document is generated from them (one source of truth).
  */
 import { z } from 'zod';
-import { GRANT_TYPES } from '../services/clients.ts';
+import { GRANT_TYPES } from '../contract.ts';
 
 const name = z.string().trim().min(1).max(200);
 const secret = z.string().min(8, 'must be at least 8 characters').max(1024, 'must be at most 1024 characters');

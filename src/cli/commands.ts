@@ -1,12 +1,10 @@
 /** The CLI's commands, each a call of the service layer (see main.ts for the synopsis). */
 import type { Config } from '../config/index.ts';
 import { openCore } from '../core.ts';
-import { CHANNEL_TENANT_CHANGED, CHANNEL_TENANT_CREATED } from '../store/channels.ts';
 import { createStore } from '../store/index.ts';
 import { AppError } from '../errors.ts';
 import { randomSecret } from '../security/crypto.ts';
-import { GRANT_TYPES, type GrantType } from '../services/clients.ts';
-import { PLATFORM_ADMIN_ROLE, SYSTEM_TENANT, TENANT_ADMIN_ROLE } from '../services/deps.ts';
+import { GRANT_TYPES, PLATFORM_ADMIN_ROLE, SYSTEM_TENANT, TENANT_ADMIN_ROLE, type GrantType } from '../contract.ts';
 
 export class UsageError extends Error {}
 
@@ -62,12 +60,12 @@ export async function runCommand(config: Config, args: string[], o: Options): Pr
     throw err;
   }
   const { services } = core;
-  // running servers learn about the change through Redis pub/sub, as if an instance had made it
-  const changed = new Set<string>();
-  const created = new Set<string>();
-  core.hooks.onTenantChanged = (id) => changed.add(id);
-  core.hooks.onTenantCreated = (slug) => created.add(slug);
-  const tenant = async (slug: string | undefined) => services.forTenant((await services.tenants.get(need(slug, '<tenant>'))).id);
+  // the tenant acted on, built as a server builds it (its services and repositories)
+  const tenant = async (slug: string | undefined) => {
+    const t = await core.tenant(need(slug, '<tenant>'));
+    if (!t) throw new AppError('not_found', `tenant "${slug}" not found`);
+    return t;
+  };
   try {
     switch (command) {
       case 'tenant create': {
@@ -83,7 +81,7 @@ export async function runCommand(config: Config, args: string[], o: Options): Pr
         return { text: `created tenant ${t.slug} (issuer ${t.issuer})`, data: { slug: t.slug, name: t.name, issuer: t.issuer } };
       }
       case 'user create': {
-        const u = await (await tenant(rest[0])).users.create({
+        const u = await (await tenant(rest[0])).services.users.create({
           username: need(rest[1], '<username>'),
           password: need(o.password, '--password'),
           roles: o.role ?? [],
@@ -95,7 +93,7 @@ export async function runCommand(config: Config, args: string[], o: Options): Pr
         const grants = need(o.grant, '--grant');
         const bad = grants.find((g) => !(GRANT_TYPES as readonly string[]).includes(g));
         if (bad) throw new UsageError(`unknown grant "${bad}" (one of ${GRANT_TYPES.join(', ')})`);
-        const c = await (await tenant(rest[0])).clients.create({
+        const c = await (await tenant(rest[0])).services.clients.create({
           name: need(o.name, '--name'),
           grantTypes: grants as GrantType[],
           roles: o.role ?? [],
@@ -109,7 +107,7 @@ export async function runCommand(config: Config, args: string[], o: Options): Pr
         return { text, data: { ...c } };
       }
       case 'keys rotate': {
-        const { kid } = await (await tenant(rest[0])).keys.rotate();
+        const { kid } = await (await tenant(rest[0])).services.keys.rotate();
         return { text: `tenant ${rest[0]} now signs with ${kid}`, data: { kid } };
       }
       case 'admin recover': {
@@ -118,10 +116,10 @@ export async function runCommand(config: Config, args: string[], o: Options): Pr
         const username = o.username ?? config.bootstrapAdminUsername;
         const password = o.password ?? randomSecret(18);
         const system = await tenant(SYSTEM_TENANT);
-        const row = await core.repos.forTenant((await services.tenants.get(SYSTEM_TENANT)).id).users.findByUsername(username);
+        const row = await system.repos.users.findByUsername(username);
         const roles = [...new Set([...(row?.roles ?? []), PLATFORM_ADMIN_ROLE, TENANT_ADMIN_ROLE])];
-        if (row) await system.users.update(row.id, { password, disabled: false, roles });
-        else await system.users.create({ username, password, roles });
+        if (row) await system.services.users.update(row.id, { password, disabled: false, roles });
+        else await system.services.users.create({ username, password, roles });
         const generated = o.password === undefined;
         const what = `${username} is a platform admin of ${SYSTEM_TENANT}${row ? '' : ' (created)'}`;
         return {
@@ -133,10 +131,10 @@ export async function runCommand(config: Config, args: string[], o: Options): Pr
         // admin reset-password: a user of `system` (the bootstrap admin by default)
         const username = o.username ?? config.bootstrapAdminUsername;
         const password = o.password ?? randomSecret(18);
-        const users = await tenant(SYSTEM_TENANT);
-        const row = await core.repos.forTenant((await services.tenants.get(SYSTEM_TENANT)).id).users.findByUsername(username);
+        const system = await tenant(SYSTEM_TENANT);
+        const row = await system.repos.users.findByUsername(username);
         if (!row) throw new AppError('not_found', `no user "${username}" in tenant ${SYSTEM_TENANT}`);
-        await users.users.update(row.id, { password, disabled: false });
+        await system.services.users.update(row.id, { password, disabled: false });
         const generated = o.password === undefined;
         return {
           text: generated ? `password of ${username} reset; new password (shown only now): ${password}` : `password of ${username} reset`,
@@ -147,11 +145,9 @@ export async function runCommand(config: Config, args: string[], o: Options): Pr
   } finally {
     await core.db.close();
     core.revocationMirror.close();
-    if (config.redisUrl && (changed.size || created.size)) {
-      await Promise.all([
-        ...[...changed].map((id) => store.publish(CHANNEL_TENANT_CHANGED, id)),
-        ...[...created].map((slug) => store.publish(CHANNEL_TENANT_CREATED, slug)),
-      ]).catch(() => process.stderr.write('tessera: warning: running servers were not notified (Redis unreachable); they pick the change up when their cache is rebuilt\n'));
+    // running servers learn about the change through Redis pub/sub, as if an instance had made it
+    if (!(await core.events.settled())) {
+      process.stderr.write('tessera: warning: running servers were not notified (Redis unreachable); they pick the change up when their cache is rebuilt\n');
     }
     await store.close();
   }

@@ -14,10 +14,10 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Context, Middleware, Next } from 'koa';
 import type Provider from 'oidc-provider';
-import { AppError } from '../errors.ts';
+import { writeOAuthError } from '../http/oauth-error.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
-import { requestScope, type RequestScope } from './request-scope.ts';
+import { requestScope, type RequestScope } from '../http/request-scope.ts';
 
 const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 /** path segments that are identifiers (interaction uids, ids), replaced by `:id` in routes */
@@ -72,16 +72,10 @@ export function createHttpObserver(deps: { log: Logger; metrics: Metrics }): Htt
     try {
       await requestScope.run(scope, next);
     } catch (err) {
-      const e = err instanceof AppError ? err : undefined;
-      const status = e?.status ?? 503;
-      if (!e) {
+      if (writeOAuthError(ctx, err)) {
         deps.metrics.observeError(err);
         deps.log.error({ err: { message: (err as Error).message, name: (err as Error).name }, requestId }, 'request failed');
       }
-      ctx.status = status;
-      if (status === 503) ctx.set('Retry-After', '5');
-      ctx.set('Cache-Control', 'no-store');
-      ctx.body = { error: e?.code ?? 'temporarily_unavailable', error_description: e?.message ?? 'the service is temporarily unavailable' };
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;

@@ -6,6 +6,7 @@
  * hanging on an accepted connection that is never answered.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { UNAVAILABLE } from '../http/oauth-error.ts';
 
 const RETRY_AFTER_SECONDS = '1';
 
@@ -31,7 +32,7 @@ export function startingHandler(startedAt = Date.now()) {
         detail: 'the server is starting; try again shortly',
       });
     } else {
-      send(503, 'application/json; charset=utf-8', { error: 'temporarily_unavailable', error_description: 'the server is starting; try again shortly' });
+      send(503, 'application/json; charset=utf-8', { error: UNAVAILABLE.error, error_description: 'the server is starting; try again shortly' });
     }
   };
 }

@@ -1,8 +1,9 @@
 /**
  * Tessera's additions to oidc-provider's error classes (they render as RFC 6749 JSON through its
- * error handler); `retryAfter` becomes a Retry-After header (see oidc/provider.ts).
+ * error handler); `retryAfter` becomes a Retry-After header (http/oauth-error.ts, oidc/events.ts).
  */
 import { errors } from 'oidc-provider';
+import { UNAVAILABLE } from '../http/oauth-error.ts';
 
 /** an error that tells the client when to come back */
 class RetryLater extends errors.OIDCProviderError {
@@ -26,6 +27,6 @@ export class TooManyRequests extends RetryLater {
 
 export class TemporarilyUnavailable extends RetryLater {
   constructor(retryAfter: number, description = 'the service is busy; try again shortly') {
-    super(503, 'temporarily_unavailable', retryAfter, description);
+    super(503, UNAVAILABLE.error, retryAfter, description);
   }
 }

@@ -1,22 +1,19 @@
 /**
- * createProvider: one oidc-provider instance for one tenant (issuer `${PUBLIC_URL}/t/<slug>`).
+ * createProvider: the configuration of one tenant's oidc-provider (issuer `${PUBLIC_URL}/t/<slug>`).
  * Durable models go to SQL; clients come from the tenant's client directory; JWT access tokens
- * (RFC 9068) are signed with the tenant's active key and carry `roles` and `tenant_id`.
+ * (RFC 9068) are signed with the tenant's active key and carry `roles` and `tenant_id`. What is
+ * installed on the instance lives in its own module, listed at the end in the order it runs.
  */
 import Provider, { errors } from 'oidc-provider';
-import type { Client, Configuration, KoaContextWithOIDC } from 'oidc-provider';
-import type { TenantRepos } from '../repositories/index.ts';
-import type { LoginGuard } from '../security/login-guard.ts';
-import type { PasswordHasher } from '../security/passwords.ts';
-import { grantedScopes, type TenantModel } from '../tenants/model.ts';
+import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { ACCESS_TOKEN_TTL, AUTHORIZATION_CODE_TTL, GRANT_TYPES } from '../contract.ts';
+import { OAuthError } from '../http/oauth-error.ts';
+import { grantedScopes } from './model.ts';
 import { isTesseraAccount, toAccount, type TesseraAccount } from './account.ts';
-import type { ClientDirectory } from './adapters/clients.ts';
 import { createSqlAdapter } from './adapters/sql.ts';
-import { isBadInputError } from '../errors.ts';
-import { burnCodeOnWrongVerifier } from './grants/authorization-code.ts';
-import * as clientCredentials from './grants/client-credentials.ts';
-import * as password from './grants/password.ts';
-import { commitRotationOnSuccess } from './grants/refresh-token.ts';
+import { databaseGuard } from './database-guard.ts';
+import { listenToProvider } from './events.ts';
+import { registerGrants } from './grants/index.ts';
 import { tokenEndpoints } from './tokens/endpoints.ts';
 import { createCsrf } from './interactions/csrf.ts';
 import { interactionRoutes } from './interactions/index.ts';
@@ -25,51 +22,14 @@ import { interactionPolicyFor } from './interactions/policy.ts';
 import { refreshLifetimesOf, refreshTokenTtl } from './lifetimes.ts';
 import { applyRateLimits } from './rate-limit.ts';
 import { EXTERNAL_SIGNING, signingKeys } from './signing-keys.ts';
-import type { Store } from '../store/index.ts';
-import type { RevocationList } from '../security/revocation-list.ts';
-import type { AccessTokenVerifier } from './tokens/verify.ts';
-
-export interface ProviderDeps {
-  model: TenantModel;
-  repos: TenantRepos;
-  clients: ClientDirectory;
-  passwords: PasswordHasher;
-  guard: LoginGuard;
-  /** keys that sign oidc-provider's cookies (derived from KEY_ENCRYPTION_KEY) */
-  cookieKeys: string[];
-  secureCookies: boolean;
-  refreshTokenAbsoluteTtl: number;
-  refreshTokenIdleTtl: number;
-  /** seconds after a rotation during which the old refresh token is refused without revoking its grant */
-  refreshTokenReuseInterval: number;
-  /** browser sign-in session lifetime (seconds) and the time a login/consent page may take */
-  sessionTtl: number;
-  interactionTtl: number;
-  onServerError: (err: Error) => void;
-  revocations: RevocationList;
-  verifyAccessToken: AccessTokenVerifier;
-  store: Store;
-  tenantRateLimitPerHour: number | undefined;
-  databaseUp: () => boolean;
-  /** sign ES256/EdDSA tokens on the event loop (several workers), see signing-keys.ts */
-  inlineSigning: boolean;
-  /** the audit trail's keyed stand-in for a typed username that is no user */
-  pseudonym: (username: string) => string;
-}
+import { signInDepsOf, type OidcShared, type OidcTenant } from './tenant.ts';
+import { patchClientLookup } from './upstream.ts';
 
 /** grant types this build serves; a client's other grant types are hidden from oidc-provider */
-export const SUPPORTED_GRANT_TYPES: ReadonlySet<string> = new Set([
-  'client_credentials',
-  'password',
-  'refresh_token',
-  'authorization_code',
-]);
+const SUPPORTED_GRANT_TYPES: ReadonlySet<string> = new Set(GRANT_TYPES);
 
-const NOT_ALLOWED = 'requested grant type is not allowed for this client';
-const DATABASE_ROUTES = new Set(['/token', '/token/introspection', '/token/revocation']);
-
-export function createProvider(deps: ProviderDeps): Provider {
-  const { model, repos, clients } = deps;
+export function createProvider(tenant: OidcTenant, shared: OidcShared): Provider {
+  const { model, repos, clients, settings } = tenant;
   const now = () => Math.floor(Date.now() / 1000);
   // every cookie of this tenant stays under its issuer path: tenants on one host never share a session
   const basePath = new URL(model.issuer).pathname.replace(/\/$/, '');
@@ -128,18 +88,18 @@ export function createProvider(deps: ProviderDeps): Provider {
   };
 
   const refreshLifetimes = (clientId: string | undefined) =>
-    refreshLifetimesOf(clientId ? clients.peek(clientId) : undefined, { absolute: deps.refreshTokenAbsoluteTtl, idle: deps.refreshTokenIdleTtl });
+    refreshLifetimesOf(clientId ? clients.peek(clientId) : undefined, { absolute: settings.refreshTokenAbsoluteTtl, idle: settings.refreshTokenIdleTtl });
 
   const configuration: Configuration = {
     adapter: (name: string) =>
       name === 'Client'
         ? clients.adapter(SUPPORTED_GRANT_TYPES)
-        : createSqlAdapter(name, repos.artifacts, (grantId) => deps.revocations.revokeGrant(grantId), deps.refreshTokenReuseInterval * 1000),
-    jwks: { keys: signingKeys(model.keys, deps.inlineSigning) },
+        : createSqlAdapter(name, repos.artifacts, (grantId) => tenant.revocations.revokeGrant(grantId), settings.refreshTokenReuseInterval * 1000),
+    jwks: { keys: signingKeys(model.keys, settings.inlineSigning) },
     cookies: {
-      keys: deps.cookieKeys,
-      long: { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, path: `${basePath}/` },
-      short: { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, path: `${basePath}/` },
+      keys: shared.cookieKeys,
+      long: { httpOnly: true, sameSite: 'lax', secure: settings.secureCookies, path: `${basePath}/` },
+      short: { httpOnly: true, sameSite: 'lax', secure: settings.secureCookies, path: `${basePath}/` },
     },
     // login and consent pages are Tessera's own (src/oidc/interactions), under the issuer path
     interactions: { url: async (_ctx, interaction) => `${basePath}/interaction/${interaction.uid}`, policy: interactionPolicyFor(model) },
@@ -206,16 +166,16 @@ export function createProvider(deps: ProviderDeps): Provider {
       },
     },
     ttl: {
-      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 3600,
-      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 3600,
-      AuthorizationCode: 60,
-      Interaction: deps.interactionTtl,
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? ACCESS_TOKEN_TTL.default,
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? ACCESS_TOKEN_TTL.default,
+      AuthorizationCode: AUTHORIZATION_CODE_TTL,
+      Interaction: settings.interactionTtl,
       // SESSION_TTL counts from the sign-in: oidc-provider saves the session again on every
       // authorization request with this ttl, so a constant would make it an idle timeout that an
       // active session never reaches (test/promises/lifetimes.test.ts)
-      Session: (_ctx, session) => (session.loginTs ? Math.max(1, session.loginTs + deps.sessionTtl - now()) : deps.sessionTtl),
+      Session: (_ctx, session) => (session.loginTs ? Math.max(1, session.loginTs + settings.sessionTtl - now()) : settings.sessionTtl),
       Grant: (_ctx, grant) => refreshLifetimes(grant.clientId).absolute,
-      IdToken: 3600,
+      IdToken: ACCESS_TOKEN_TTL.default,
       // idle lifetime, never beyond the absolute lifetime counted from the first sign-in (iiat)
       RefreshToken: (_ctx, token, client) => refreshTokenTtl(refreshLifetimes(client?.clientId), (token as unknown as { iiat?: number }).iiat, now()),
     },
@@ -231,39 +191,13 @@ export function createProvider(deps: ProviderDeps): Provider {
   const provider = new Provider(model.issuer, configuration);
   // behind our own router: trust the forwarded headers that src/server.ts sets from PUBLIC_URL
   provider.proxy = true;
-  provider.registerGrantType(
-    clientCredentials.grantType,
-    clientCredentials.buildHandler({ provider, model, clients }),
-    clientCredentials.parameters,
-    ['resource'],
-  );
-  provider.registerGrantType(
-    password.grantType,
-    password.buildHandler({ provider, model, clients, signIn: { tenantId: model.id, repos, passwords: deps.passwords, guard: deps.guard, pseudonym: deps.pseudonym } }),
-    password.parameters,
-    ['resource'],
-  );
-  commitRotationOnSuccess(provider, repos.artifacts);
-  burnCodeOnWrongVerifier(provider);
-  applyRateLimits(provider, { store: deps.store, clients, tenantId: model.id, tenantLimitPerHour: deps.tenantRateLimitPerHour });
-  // without the database, the endpoints that need it answer 503 (discovery and JWKS keep answering)
-  provider.use((ctx, next) => {
-    if (ctx.method === 'POST' && DATABASE_ROUTES.has(ctx.path) && !deps.databaseUp()) {
-      ctx.status = 503;
-      ctx.set('Retry-After', '5');
-      ctx.set('Cache-Control', 'no-store');
-      ctx.body = { error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable' };
-      return;
-    }
-    return next();
-  });
+  registerGrants(provider, tenant, shared);
+  applyRateLimits(provider, { store: shared.store, clients, tenantId: model.id, tenantLimitPerHour: settings.rateLimitPerHour });
+  provider.use(databaseGuard(() => shared.databaseUp()));
   // a path no route serves: the same JSON 404 as everywhere else on the server (not Koa's text)
   provider.use(async (ctx, next) => {
     await next();
-    if (ctx.status === 404 && ctx.body === undefined) {
-      ctx.body = { error: 'not_found', error_description: 'no such endpoint' };
-      ctx.status = 404;
-    }
+    if (ctx.status === 404 && ctx.body === undefined) throw new OAuthError(404, 'not_found', 'no such endpoint');
   });
   // introspection and revocation of JWT access tokens and refresh tokens (oidc-provider refuses JWTs)
   provider.use(
@@ -272,9 +206,9 @@ export function createProvider(deps: ProviderDeps): Provider {
       model,
       repos,
       clients,
-      revocations: deps.revocations,
-      verifyAccessToken: (token) => deps.verifyAccessToken(token),
-      onServerError: deps.onServerError,
+      revocations: tenant.revocations,
+      verifyAccessToken: (token) => tenant.verifyAccessToken(token),
+      onServerError: (err) => shared.onServerError(err),
     }),
   );
   // browser sign-in: login, consent and the pages' stylesheet
@@ -284,61 +218,14 @@ export function createProvider(deps: ProviderDeps): Provider {
       model,
       repos,
       clients,
-      signIn: { tenantId: model.id, repos, passwords: deps.passwords, guard: deps.guard, pseudonym: deps.pseudonym },
-      csrf: createCsrf(deps.cookieKeys[0]!, `${basePath}/interaction/`, deps.secureCookies),
+      signIn: signInDepsOf(tenant, shared),
+      csrf: createCsrf(shared.cookieKeys[0]!, `${basePath}/interaction/`, settings.secureCookies),
       page,
       basePath,
-      onServerError: deps.onServerError,
+      onServerError: (err) => shared.onServerError(err),
     }),
   );
-  // one Client instance per directory row. oidc-provider's own lookup rebuilds the metadata,
-  // serialises and hashes it on every request; a row is replaced (and the tenant rebuilt)
-  // whenever its client changes, so an instance kept for a row is never stale
-  const findClient = provider.Client.find.bind(provider.Client);
-  const instances = new WeakMap<object, Client>();
-  provider.Client.find = async function find(id: string) {
-    const row = typeof id === 'string' && id ? await clients.get(id) : undefined;
-    if (!row) return findClient(id);
-    let client = instances.get(row);
-    if (!client) {
-      client = await findClient(id);
-      if (client) instances.set(row, client);
-    }
-    return client;
-  };
-  // client secrets are keyed hashes: replace the clear-text comparison
-  provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientId: string }, actual: string) {
-    return clients.verifySecret(this.clientId, actual);
-  };
-
-  const audit = (ctx: KoaContextWithOIDC, type: string, data: Record<string, string>) =>
-    repos.audit
-      .record({ type, actor: ctx.oidc.client ? `client:${ctx.oidc.client.clientId}` : 'anonymous', data })
-      .catch(() => {});
-
-  // the error handler has written the body by the time these (synchronous) events fire
-  provider.on('grant.error', (ctx: KoaContextWithOIDC, err: Error & { retryAfter?: number; error_description?: string }) => {
-    if (err.retryAfter) ctx.set('Retry-After', String(err.retryAfter));
-    // RFC 6749 §5.2: a grant the client may not use is unauthorized_client (oidc-provider says invalid_request)
-    if (err instanceof errors.InvalidRequest && err.error_description === NOT_ALLOWED) {
-      ctx.body = { error: 'unauthorized_client', error_description: NOT_ALLOWED };
-    }
-  });
-  provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
-    if (ctx.oidc?.params?.grant_type === 'refresh_token') void audit(ctx, 'refresh.reuse_detected', { grant_id: grantId });
-  });
-  // an unexpected failure (database down, bug) is a 503 for the caller, with no details; input
-  // the database refused (a NUL byte that slipped past the checks) is the caller's 400
-  provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
-    if (isBadInputError(err)) {
-      ctx.status = 400;
-      ctx.body = { error: 'invalid_request', error_description: 'the request contains characters or values that are not allowed' };
-      return;
-    }
-    deps.onServerError(err);
-    ctx.status = 503;
-    ctx.set('Retry-After', '5');
-    ctx.body = { error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable' };
-  });
+  patchClientLookup(provider, clients);
+  listenToProvider(provider, tenant, shared);
   return provider;
 }

@@ -4,7 +4,7 @@
  */
 import { errors } from 'oidc-provider';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { buildTenantModel, grantedScopes, type TenantModel } from '../tenants/model.ts';
+import { buildTenantModel, grantedScopes, type TenantModel } from './model.ts';
 import { NOT_GRANTED, interactionPolicyFor, nothingGranted } from './interactions/policy.ts';
 import { decideScope } from './scope.ts';
 

@@ -6,7 +6,7 @@
  */
 import type { PrismaClient } from '../db/database.ts';
 import type { InputJsonObject } from '../generated/prisma/internal/prismaNamespace.ts';
-import { currentRequest, reportAudit } from '../observability/request-scope.ts';
+import { currentRequest, reportAudit } from '../http/request-scope.ts';
 import type { Db, Page } from './db.ts';
 
 export interface AuditInput {

@@ -6,7 +6,7 @@
 import { AppError } from '../errors.ts';
 import type { AuditRow } from '../repositories/audit.ts';
 import { usernameKey } from '../security/usernames.ts';
-import type { ServiceDeps } from './deps.ts';
+import type { TenantScope } from './deps.ts';
 import { paginate, type PageInput } from './page.ts';
 
 export interface AuditQuery extends PageInput {
@@ -32,8 +32,7 @@ function instant(value: string | undefined, name: string): Date | undefined {
   return d;
 }
 
-export function createAuditService(deps: ServiceDeps, tenantId: string) {
-  const r = deps.repos.forTenant(tenantId);
+export function createAuditService({ deps, repos: r }: TenantScope) {
   return {
     list(query: AuditQuery = {}) {
       if (query.cursor !== undefined && !/^\d{1,19}$/.test(Buffer.from(query.cursor, 'base64url').toString('utf8'))) {

@@ -1,16 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { AppError, isUniqueViolation } from '../errors.ts';
+import { ADMIN_CLI_CLIENT, SYSTEM_ACTOR, type Actor, type GrantType } from '../contract.ts';
+import { AppError } from '../errors.ts';
 import type { TokenEndpointAuthMethod } from '../generated/prisma/enums.ts';
 import { randomSecret } from '../security/crypto.ts';
-import { REVOCATION_MEMORY_MS, clientSubject, type MirrorEntry } from '../security/revocation-list.ts';
-import { ADMIN_CLI_CLIENT, SYSTEM_ACTOR, type Actor, type ServiceDeps, type TenantRepos, changeTenant } from './deps.ts';
+import { REVOCATION_MEMORY_MS, clientSubject, type MirrorEntry } from './revocation-list.ts';
+import type { TenantRepos, TenantScope } from './deps.ts';
 import { paginate, type PageInput } from './page.ts';
 import type { ClientRow } from '../repositories/clients.ts';
 import { authorize, type Operation } from './policy.ts';
 import { resolveRoleIds } from './roles.ts';
-
-export const GRANT_TYPES = ['client_credentials', 'password', 'refresh_token', 'authorization_code'] as const;
-export type GrantType = (typeof GRANT_TYPES)[number];
 
 export interface CreateClientInput {
   name: string;
@@ -68,9 +66,7 @@ function checkRedirectUris(uris: string[]) {
   }
 }
 
-export function createClientService(deps: ServiceDeps, tenantId: string) {
-  const r = deps.repos.forTenant(tenantId);
-  const tenant = { id: tenantId };
+export function createClientService({ deps, tenant, repos: r, change }: TenantScope) {
   /** the policy's decision on an existing client, taken again under its row lock */
   const facts = (row: ClientRow) => ({ builtIn: row.builtIn || row.clientId === ADMIN_CLI_CLIENT, roles: row.roles });
   const locked = async (t: TenantRepos, clientId: string, actor: Actor, operation: Operation, assigns?: string[]) => {
@@ -142,8 +138,8 @@ export function createClientService(deps: ServiceDeps, tenantId: string) {
       const roleIds = input.roles ? await resolveRoleIds(r, input.roles) : undefined;
       const defaultResourceId =
         input.defaultResource === undefined ? undefined : input.defaultResource === null ? null : await resourceId(input.defaultResource);
-      const revoked = await changeTenant(deps, tenantId, async (tx) => {
-        const t = tx.forTenant(tenantId);
+      const audit = { type: 'client.updated', target: clientId, data: { changed: Object.keys(input) }, invalidates: true };
+      const revoked = await change(actor, audit, async (t) => {
         const current = await locked(t, clientId, actor, 'client.update', input.roles);
         await t.clients.update(
           row.id,
@@ -161,37 +157,31 @@ export function createClientService(deps: ServiceDeps, tenantId: string) {
           roleIds,
         );
         const disables = input.disabled === true && !current.disabled;
-        const entry = disables ? await endEverything(t, clientId) : undefined;
-        await t.audit.record({ type: 'client.updated', actor: actor.actor, target: clientId, data: { changed: Object.keys(input) } });
-        return entry;
+        return disables ? await endEverything(t, clientId) : undefined;
       });
-      if (revoked) await deps.revocationMirror.record(tenantId, [revoked]);
+      if (revoked) await deps.revocationMirror.record(tenant.id, [revoked]);
       return this.get(clientId);
     },
     /** a new secret, returned once; the previous one keeps working for the grace period */
     async rotateSecret(clientId: string, actor: Actor = SYSTEM_ACTOR): Promise<{ clientSecret: string; previousSecretExpiresAt: string }> {
       const clientSecret = randomSecret(32);
       const graceUntil = new Date(Date.now() + deps.clientSecretGraceSeconds * 1000);
-      await changeTenant(deps, tenantId, async (tx) => {
-        const t = tx.forTenant(tenantId);
+      await change(actor, { type: 'client.secret_rotated', target: clientId, invalidates: true }, async (t) => {
         const row = await locked(t, clientId, actor, 'client.rotate_secret');
         if (row.tokenEndpointAuthMethod === 'none') throw new AppError('conflict', 'a public client has no secret');
         await t.clients.addSecret(row.id, deps.secretBox.keyedHash(clientSecret), graceUntil);
-        await t.audit.record({ type: 'client.secret_rotated', actor: actor.actor, target: clientId });
       });
       return { clientSecret, previousSecretExpiresAt: graceUntil.toISOString() };
     },
     async delete(clientId: string, actor: Actor = SYSTEM_ACTOR): Promise<void> {
-      const revoked = await changeTenant(deps, tenantId, async (tx) => {
-        const t = tx.forTenant(tenantId);
+      const revoked = await change(actor, { type: 'client.deleted', target: clientId, invalidates: true }, async (t) => {
         const row = await locked(t, clientId, actor, 'client.delete');
         if (row.builtIn || row.clientId === ADMIN_CLI_CLIENT) throw new AppError('conflict', 'a built-in client cannot be deleted');
         const entry = await endEverything(t, clientId);
         await t.clients.delete(row.id);
-        await t.audit.record({ type: 'client.deleted', actor: actor.actor, target: clientId });
         return entry;
       });
-      await deps.revocationMirror.record(tenantId, [revoked]);
+      await deps.revocationMirror.record(tenant.id, [revoked]);
     },
     async create(input: CreateClientInput, actor: Actor = SYSTEM_ACTOR): Promise<CreatedClient> {
       authorize(actor, { operation: 'client.create', tenant, assigns: input.roles ?? [] });
@@ -211,10 +201,9 @@ export function createClientService(deps: ServiceDeps, tenantId: string) {
       const roleIds = await resolveRoleIds(r, input.roles ?? []);
       const clientId = input.clientId ?? randomBytes(12).toString('base64url');
       const clientSecret = method === 'none' ? undefined : randomSecret(32);
-      try {
-        await changeTenant(deps, tenantId, async (tx) => {
-          const t = tx.forTenant(tenantId);
-          await t.clients.create({
+      const audit = { type: 'client.created', target: clientId, invalidates: true, conflict: `client "${clientId}" already exists` };
+      await change(actor, audit, (t) =>
+        t.clients.create({
             clientId,
             name: input.name,
             grantTypes,
@@ -226,13 +215,8 @@ export function createClientService(deps: ServiceDeps, tenantId: string) {
             rateLimitPerHour: input.rateLimitPerHour ?? null,
             roleIds,
             secretHash: clientSecret ? deps.secretBox.keyedHash(clientSecret) : null,
-          });
-          await t.audit.record({ type: 'client.created', actor: actor.actor, target: clientId });
-        });
-      } catch (err) {
-        if (isUniqueViolation(err)) throw new AppError('conflict', `client "${clientId}" already exists`);
-        throw err;
-      }
+          }),
+      );
       return clientSecret ? { clientId, clientSecret } : { clientId };
     },
   };

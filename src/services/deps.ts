@@ -1,18 +1,18 @@
-import type { RevocationMirror } from '../security/revocation-list.ts';
+/**
+ * What the services are built from: the platform's shared pieces (`ServiceDeps`) and, for the
+ * tenant-scoped services, one tenant's scope (`TenantScope`) with the one way to change it
+ * (`change`): a tenant-scoped transaction that records its audit event in the same transaction,
+ * translates a duplicate into a 409 saying what it means, and, when the change alters what the
+ * tenant's cached provider is built from, raises the tenant's version and tells every instance.
+ */
+import type { Actor } from '../contract.ts';
+import { fromDatabaseError } from '../errors.ts';
+import type { AuditInput } from '../repositories/audit.ts';
 import type { Repositories, TenantRepos } from '../repositories/index.ts';
 import type { SecretBox } from '../security/crypto.ts';
 import type { PasswordHasher } from '../security/passwords.ts';
-
-/** Contract constants (CONTRACT §2–§3). */
-export const SYSTEM_TENANT = 'system';
-export const TENANT_ADMIN_ROLE = 'tenant-admin';
-export { PLATFORM_ADMIN_ROLE, SYSTEM_ACTOR, type Actor } from './policy.ts';
-export const ADMIN_CLI_CLIENT = 'admin-cli';
-export const ADMIN_SCOPE = 'admin';
-export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;
-
-/** the repositories of one transaction */
-export type UnitOfWork = Parameters<Parameters<Repositories['transaction']>[0]>[0];
+import type { TenantEvents } from '../tenants/events.ts';
+import type { RevocationMirror } from './revocation-list.ts';
 
 export interface ServiceDeps {
   repos: Repositories;
@@ -20,30 +20,66 @@ export interface ServiceDeps {
   passwords: PasswordHasher;
   publicUrl: string;
   clientSecretGraceSeconds: number;
-  /** called after a change that a tenant's cached provider must see (clients, resources, roles, keys) */
-  onTenantChanged: (tenantId: string) => void;
-  /** called after a tenant is created (forgets a cached "unknown tenant" answer) */
-  onTenantCreated: (slug: string) => void;
+  events: TenantEvents;
   /** revocations are durable in SQL (written by the services); this mirrors them for fast checks */
   revocationMirror: RevocationMirror;
 }
 
-/**
- * A change to what a tenant's cached provider is built from (clients, roles, resources, keys), as
- * one transaction that also raises the tenant's version; then every instance is told (pub/sub).
- * A lost message is caught by the version check (tenants/pool.ts): the one place that publishes.
- */
-export async function changeTenant<T>(deps: ServiceDeps, tenantId: string, fn: (tx: UnitOfWork) => Promise<T>, opts?: { lockKey?: number }): Promise<T> {
-  const result = await deps.repos.transaction(async (tx) => {
-    const r = await fn(tx);
-    await tx.tenants.bumpVersion(tenantId);
-    return r;
-  }, opts);
-  deps.onTenantChanged(tenantId);
-  return result;
+/** the repositories of one transaction */
+export type UnitOfWork = Parameters<Parameters<Repositories['transaction']>[0]>[0];
+
+/** the database's duplicate as a 409 with `conflict` as its message; `lockKey` serialises it against other processes */
+export async function transact<T>(repos: Repositories, fn: (tx: UnitOfWork) => Promise<T>, opts: { conflict?: string; lockKey?: number } = {}): Promise<T> {
+  try {
+    return await repos.transaction(fn, opts.lockKey !== undefined ? { lockKey: opts.lockKey } : {});
+  } catch (err) {
+    throw fromDatabaseError(err, opts.conflict) ?? err;
+  }
 }
 
-export const adminAudience = (publicUrl: string) => `${publicUrl}/admin`;
-export const issuerFor = (publicUrl: string, slug: string) => `${publicUrl}/t/${slug}`;
+export interface ChangeSpec<T> {
+  /** the audit event's type, e.g. `user.created` */
+  type: string;
+  target?: string | ((result: T) => string);
+  data?: AuditInput['data'] | ((result: T) => AuditInput['data']);
+  /** the tenant's cached provider is built from what changes (clients, roles, resources, keys) */
+  invalidates?: boolean;
+  /** what a duplicate means here (409) */
+  conflict?: string;
+  lockKey?: number;
+}
+
+export interface TenantScope {
+  deps: ServiceDeps;
+  tenant: { id: string };
+  /** this tenant's repositories, outside any transaction */
+  repos: TenantRepos;
+  change<T>(actor: Actor, spec: ChangeSpec<T>, fn: (t: TenantRepos) => Promise<T>): Promise<T>;
+}
+
+export function tenantScope(deps: ServiceDeps, tenant: TenantScope['tenant']): TenantScope {
+  return {
+    deps,
+    tenant,
+    repos: deps.repos.forTenant(tenant.id),
+    async change(actor, spec, fn) {
+      const result = await transact(
+        deps.repos,
+        async (tx) => {
+          const t = tx.forTenant(tenant.id);
+          const r = await fn(t);
+          const target = typeof spec.target === 'function' ? spec.target(r) : spec.target;
+          const data = typeof spec.data === 'function' ? spec.data(r) : spec.data;
+          await t.audit.record({ type: spec.type, actor: actor.actor, ...(target !== undefined ? { target } : {}), ...(data ? { data } : {}) });
+          if (spec.invalidates) await tx.tenants.bumpVersion(tenant.id);
+          return r;
+        },
+        spec,
+      );
+      if (spec.invalidates) deps.events.changed(tenant.id);
+      return result;
+    },
+  };
+}
 
 export type { TenantRepos };

@@ -1,29 +1,12 @@
 /**
- * Signing keys: generated per tenant, private JWK sealed with AES-256-GCM (the row's tenant and
- * kid are the additional data, so a sealed key cannot be moved to another row), public JWK kept
- * in clear for JWKS.
+ * Key rotation and the keys a tenant publishes (sealing and opening: security/signing-keys.ts).
  */
-import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
-import type { JWK } from 'jose';
+import { SYSTEM_ACTOR, ACCESS_TOKEN_TTL, type Actor } from '../contract.ts';
 import type { SigningAlg } from '../generated/prisma/enums.ts';
-import type { SigningKeyRow } from '../repositories/keys.ts';
 import type { SecretBox } from '../security/crypto.ts';
-import { SYSTEM_ACTOR, type Actor, type ServiceDeps, type TenantRepos, changeTenant } from './deps.ts';
+import { generateSigningKey, sealPrivateJwk } from '../security/signing-keys.ts';
+import type { TenantRepos, TenantScope } from './deps.ts';
 import { authorize } from './policy.ts';
-
-export const keyAad = (tenantId: string, kid: string) => `signing-key:${tenantId}:${kid}`;
-
-export async function generateSigningKey(alg: SigningAlg) {
-  const { publicKey, privateKey } = await generateKeyPair(alg, {
-    extractable: true,
-    ...(alg === 'RS256' ? { modulusLength: 2048 } : {}),
-    ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}),
-  });
-  const publicJwk = await exportJWK(publicKey);
-  const kid = await calculateJwkThumbprint(publicJwk);
-  const meta = { kid, alg, use: 'sig' };
-  return { kid, publicJwk: { ...publicJwk, ...meta }, privateJwk: { ...(await exportJWK(privateKey)), ...meta } };
-}
 
 export async function createKey(repos: TenantRepos, secretBox: SecretBox, alg: SigningAlg, state: 'active' | 'next'): Promise<string> {
   const key = await generateSigningKey(alg);
@@ -32,7 +15,7 @@ export async function createKey(repos: TenantRepos, secretBox: SecretBox, alg: S
     alg,
     state,
     publicJwk: JSON.parse(JSON.stringify(key.publicJwk)) as Record<string, string>,
-    privateJwkEncrypted: secretBox.encrypt(JSON.stringify(key.privateJwk), keyAad(repos.tenantId, key.kid)),
+    privateJwkEncrypted: sealPrivateJwk(key.privateJwk, repos.tenantId, key.kid, secretBox),
     activatedAt: state === 'active' ? new Date() : null,
   });
   return key.kid;
@@ -56,8 +39,7 @@ export interface KeyView {
  * since the previous rotation), retires the old active key — still published until the longest
  * access-token lifetime of the tenant has passed — and publishes a fresh `next` key.
  */
-export function createKeyService(deps: ServiceDeps, tenantId: string, alg: () => Promise<SigningAlg>) {
-  const r = deps.repos.forTenant(tenantId);
+export function createKeyService({ deps, tenant, repos: r, change }: TenantScope) {
   return {
     async list(): Promise<KeyView[]> {
       return (await r.keys.listPublished()).map((k) => ({
@@ -70,14 +52,15 @@ export function createKeyService(deps: ServiceDeps, tenantId: string, alg: () =>
       }));
     },
     async rotate(actor: Actor = SYSTEM_ACTOR): Promise<{ kid: string }> {
-      authorize(actor, { operation: 'keys.rotate', tenant: { id: tenantId } });
-      const algorithm = await alg();
-      const maxTtl = Math.max(3600, ...(await r.resources.listAll()).map((x) => x.accessTokenTtl));
-      const kid = await changeTenant(
-        deps,
-        tenantId,
-        async (tx) => {
-          const t = tx.forTenant(tenantId);
+      authorize(actor, { operation: 'keys.rotate', tenant });
+      const algorithm = (await deps.repos.tenants.findById(tenant.id))?.signingAlg ?? 'ES256';
+      const maxTtl = Math.max(ACCESS_TOKEN_TTL.default, ...(await r.resources.listAll()).map((x) => x.accessTokenTtl));
+      type Rotated = { kid: string; retired: string[] };
+      const audit = { type: 'keys.rotated', target: (r: Rotated) => r.kid, data: (r: Rotated) => ({ retired: r.retired }), invalidates: true, lockKey: KEY_ROTATION_LOCK };
+      return change(
+        actor,
+        audit,
+        async (t): Promise<Rotated> => {
           const now = new Date();
           const [next] = await t.keys.findByState('next');
           const active = await t.keys.findByState('active');
@@ -91,19 +74,12 @@ export function createKeyService(deps: ServiceDeps, tenantId: string, alg: () =>
             });
           }
           await createKey(t, deps.secretBox, algorithm, 'next');
-          await t.audit.record({ type: 'keys.rotated', actor: actor.actor, target: promoted, data: { retired: active.map((k) => k.kid) } });
-          return promoted;
+          return { kid: promoted, retired: active.map((k) => k.kid) };
         },
-        { lockKey: KEY_ROTATION_LOCK },
-      );
-      return { kid };
+      ).then(({ kid }) => ({ kid }));
     },
   };
 }
 export type KeyService = ReturnType<typeof createKeyService>;
 
 const KEY_ROTATION_LOCK = 0x7e55e2c;
-
-export function openPrivateJwk(row: SigningKeyRow, tenantId: string, secretBox: SecretBox): JWK {
-  return JSON.parse(secretBox.decrypt(row.privateJwkEncrypted, keyAad(tenantId, row.kid))) as JWK;
-}

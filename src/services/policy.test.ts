@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors.ts';
-import { OPERATIONS, SYSTEM_ACTOR, authorize, decide, type Authority, type Operation } from './policy.ts';
+import { SYSTEM_ACTOR, type Authority } from '../contract.ts';
+import { OPERATIONS, authorize, decide, type Operation } from './policy.ts';
 
 const PLATFORM: Authority = { kind: 'platform-admin' };
 const ADMIN_A: Authority = { kind: 'tenant-admin', tenant: 'a', tenantId: 'id-a' };

@@ -21,23 +21,8 @@
  *     invariants: a built-in cannot be deleted, nor its grants or scopes changed: 409.)
  * Reading is allowed wherever rule 2 allows.
  */
+import { PLATFORM_ADMIN_ROLE, type Actor, type Authority } from '../contract.ts';
 import { AppError } from '../errors.ts';
-
-export const PLATFORM_ADMIN_ROLE = 'platform-admin';
-
-export type Authority =
-  | { kind: 'system' }
-  | { kind: 'platform-admin' }
-  | { kind: 'tenant-admin'; tenant: string; tenantId: string }
-  | { kind: 'none' };
-
-/** who performed a change (audit) and with what authority (policy) */
-export interface Actor {
-  /** `user:<id>@<tenant>`, `client:<client_id>@<tenant>`, `system` */
-  actor: string;
-  authority: Authority;
-}
-export const SYSTEM_ACTOR: Actor = { actor: 'system', authority: { kind: 'system' } };
 
 type Scope = 'platform' | 'tenant';
 interface OperationRule {

@@ -1,6 +1,7 @@
-import { AppError, isUniqueViolation } from '../errors.ts';
+import { ACCESS_TOKEN_TTL, SYSTEM_ACTOR, type Actor } from '../contract.ts';
+import { AppError } from '../errors.ts';
 import type { ResourceRow } from '../repositories/resources.ts';
-import { SYSTEM_ACTOR, type Actor, type ServiceDeps, changeTenant } from './deps.ts';
+import type { TenantScope } from './deps.ts';
 import { paginate, type PageInput } from './page.ts';
 import { authorize } from './policy.ts';
 
@@ -23,14 +24,12 @@ function checkScopes(scopes: string[]) {
   if (bad !== undefined) throw new AppError('invalid_request', `invalid scope "${bad}"`);
 }
 function checkTtl(ttl: number) {
-  if (!Number.isInteger(ttl) || ttl < 30 || ttl > 86400) {
-    throw new AppError('invalid_request', 'accessTokenTtl must be between 30 and 86400 seconds');
+  if (!Number.isInteger(ttl) || ttl < ACCESS_TOKEN_TTL.min || ttl > ACCESS_TOKEN_TTL.max) {
+    throw new AppError('invalid_request', `accessTokenTtl must be between ${ACCESS_TOKEN_TTL.min} and ${ACCESS_TOKEN_TTL.max} seconds`);
   }
 }
 
-export function createResourceService(deps: ServiceDeps, tenantId: string) {
-  const r = deps.repos.forTenant(tenantId);
-  const tenant = { id: tenantId };
+export function createResourceService({ tenant, repos: r, change }: TenantScope) {
   const find = async (id: string) => {
     const row = await r.resources.findById(id);
     if (!row) throw new AppError('not_found', 'resource not found');
@@ -42,26 +41,25 @@ export function createResourceService(deps: ServiceDeps, tenantId: string) {
       const url = URL.parse(input.audience);
       if (!url || url.hash) throw new AppError('invalid_request', 'audience must be an absolute URI without a fragment');
       checkScopes(input.scopes);
-      const ttl = input.accessTokenTtl ?? 3600;
+      const ttl = input.accessTokenTtl ?? ACCESS_TOKEN_TTL.default;
       checkTtl(ttl);
-      try {
-        const row = await changeTenant(deps, tenantId, async (tx) => {
-          const t = tx.forTenant(tenantId);
-          const created = await t.resources.create({
+      const audit = {
+        type: 'resource.created',
+        target: (created: ResourceRow) => created.id,
+        data: { audience: input.audience },
+        invalidates: true,
+        conflict: `a resource with audience "${input.audience}" already exists`,
+      };
+      const row = await change(actor, audit, (t) =>
+        t.resources.create({
             audience: input.audience,
             name: input.name,
             scopes: [...new Set(input.scopes)],
             accessTokenTtl: ttl,
             builtIn: false,
-          });
-          await t.audit.record({ type: 'resource.created', actor: actor.actor, target: created.id, data: { audience: created.audience } });
-          return created;
-        });
-        return view(row);
-      } catch (err) {
-        if (isUniqueViolation(err)) throw new AppError('conflict', `a resource with audience "${input.audience}" already exists`);
-        throw err;
-      }
+          }),
+      );
+      return view(row);
     },
     get: async (id: string): Promise<ResourceView> => view(await find(id)),
     list: (page: PageInput = {}) => paginate(page, (o) => r.resources.page(o), view),
@@ -71,15 +69,13 @@ export function createResourceService(deps: ServiceDeps, tenantId: string) {
       if (current.builtIn && input.scopes) throw new AppError('conflict', 'the scopes of a built-in resource cannot change');
       if (input.scopes) checkScopes(input.scopes);
       if (input.accessTokenTtl !== undefined) checkTtl(input.accessTokenTtl);
-      const row = await changeTenant(deps, tenantId, async (tx) => {
-        const t = tx.forTenant(tenantId);
+      const row = await change(actor, { type: 'resource.updated', target: id, data: { changed: Object.keys(input) }, invalidates: true }, async (t) => {
         const updated = await t.resources.update(id, {
           ...(input.name !== undefined ? { name: input.name } : {}),
           ...(input.scopes ? { scopes: [...new Set(input.scopes)] } : {}),
           ...(input.accessTokenTtl !== undefined ? { accessTokenTtl: input.accessTokenTtl } : {}),
         });
         if (!updated) throw new AppError('not_found', 'resource not found');
-        await t.audit.record({ type: 'resource.updated', actor: actor.actor, target: id, data: { changed: Object.keys(input) } });
         return updated;
       });
       return view(row);
@@ -88,10 +84,8 @@ export function createResourceService(deps: ServiceDeps, tenantId: string) {
       const current = await find(id);
       authorize(actor, { operation: 'resource.delete', tenant, target: { builtIn: current.builtIn } });
       if (current.builtIn) throw new AppError('conflict', 'a built-in resource cannot be deleted');
-      await changeTenant(deps, tenantId, async (tx) => {
-        const t = tx.forTenant(tenantId);
+      await change(actor, { type: 'resource.deleted', target: id, data: { audience: current.audience }, invalidates: true }, async (t) => {
         if (!(await t.resources.delete(id))) throw new AppError('not_found', 'resource not found');
-        await t.audit.record({ type: 'resource.deleted', actor: actor.actor, target: id, data: { audience: current.audience } });
       });
     },
   };

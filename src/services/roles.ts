@@ -1,6 +1,7 @@
-import { AppError, isUniqueViolation } from '../errors.ts';
+import { PLATFORM_ADMIN_ROLE, SYSTEM_ACTOR, type Actor } from '../contract.ts';
+import { AppError } from '../errors.ts';
 import type { RoleRow } from '../repositories/roles.ts';
-import { PLATFORM_ADMIN_ROLE, SYSTEM_ACTOR, type Actor, type ServiceDeps, type TenantRepos, changeTenant } from './deps.ts';
+import type { TenantRepos, TenantScope } from './deps.ts';
 import { paginate, type PageInput } from './page.ts';
 import { authorize } from './policy.ts';
 
@@ -33,9 +34,7 @@ export async function resolveRoleIds(r: TenantRepos, names: string[]): Promise<s
   return rows.map((row) => row.id);
 }
 
-export function createRoleService(deps: ServiceDeps, tenantId: string) {
-  const r = deps.repos.forTenant(tenantId);
-  const tenant = { id: tenantId };
+export function createRoleService({ tenant, repos: r, change }: TenantScope) {
 
   const toView = async (role: RoleRow): Promise<RoleView> => {
     const resources = new Map((await r.resources.listAll()).map((x) => [x.id, x.audience]));
@@ -75,18 +74,9 @@ export function createRoleService(deps: ServiceDeps, tenantId: string) {
       if (!ROLE_NAME.test(input.name)) throw new AppError('invalid_request', 'role names are 1-64 letters, digits, and . _ : -');
       if (input.name === PLATFORM_ADMIN_ROLE) throw new AppError('conflict', `role "${PLATFORM_ADMIN_ROLE}" is reserved`);
       const permissions = await resolvePermissions(input.permissions);
-      try {
-        const row = await changeTenant(deps, tenantId, async (tx) => {
-          const t = tx.forTenant(tenantId);
-          const created = await t.roles.create({ name: input.name, description: input.description ?? null, permissions });
-          await t.audit.record({ type: 'role.created', actor: actor.actor, target: created.name });
-          return created;
-        });
-        return toView(row);
-      } catch (err) {
-        if (isUniqueViolation(err)) throw new AppError('conflict', `role "${input.name}" already exists`);
-        throw err;
-      }
+      const audit = { type: 'role.created', target: input.name, invalidates: true, conflict: `role "${input.name}" already exists` };
+      const row = await change(actor, audit, (t) => t.roles.create({ name: input.name, description: input.description ?? null, permissions }));
+      return toView(row);
     },
     get: async (name: string): Promise<RoleView> => toView(await find(name)),
     async list(page: PageInput = {}) {
@@ -100,25 +90,21 @@ export function createRoleService(deps: ServiceDeps, tenantId: string) {
     },
     async update(name: string, input: UpdateRoleInput, actor: Actor = SYSTEM_ACTOR): Promise<RoleView> {
       const permissions = input.permissions ? await resolvePermissions(input.permissions) : undefined;
-      await changeTenant(deps, tenantId, async (tx) => {
-        const t = tx.forTenant(tenantId);
+      await change(actor, { type: 'role.updated', target: name, data: { changed: Object.keys(input) }, invalidates: true }, async (t) => {
         const role = await locked(t, name, actor, 'role.update');
         if (role.builtIn && input.permissions) throw new AppError('conflict', 'the permissions of a built-in role cannot change');
         await t.roles.update(role.id, {
           ...(input.description !== undefined ? { description: input.description } : {}),
           ...(permissions ? { permissions } : {}),
         });
-        await t.audit.record({ type: 'role.updated', actor: actor.actor, target: name, data: { changed: Object.keys(input) } });
       });
       return toView(await find(name));
     },
     async delete(name: string, actor: Actor = SYSTEM_ACTOR): Promise<void> {
-      await changeTenant(deps, tenantId, async (tx) => {
-        const t = tx.forTenant(tenantId);
+      await change(actor, { type: 'role.deleted', target: name, invalidates: true }, async (t) => {
         const role = await locked(t, name, actor, 'role.delete');
         if (role.builtIn) throw new AppError('conflict', 'a built-in role cannot be deleted');
         await t.roles.delete(role.id);
-        await t.audit.record({ type: 'role.deleted', actor: actor.actor, target: name });
       });
     },
   };

@@ -3,23 +3,24 @@
  * `tenant-admin` role (and `platform-admin` in `system`), the public `admin-cli` client and an
  * active signing key, in the same transaction as the tenant row.
  */
-import { AppError, isUniqueViolation } from '../errors.ts';
-import type { SigningAlg } from '../generated/prisma/enums.ts';
-import type { TenantRow } from '../repositories/tenants.ts';
 import {
+  ACCESS_TOKEN_TTL,
   ADMIN_CLI_CLIENT,
   ADMIN_SCOPE,
   PLATFORM_ADMIN_ROLE,
   SLUG_PATTERN,
+  SLUG_RULE,
   SYSTEM_ACTOR,
   SYSTEM_TENANT,
   TENANT_ADMIN_ROLE,
   adminAudience,
   issuerFor,
   type Actor,
-  type ServiceDeps,
-  type TenantRepos,
-} from './deps.ts';
+} from '../contract.ts';
+import { AppError } from '../errors.ts';
+import type { SigningAlg } from '../generated/prisma/enums.ts';
+import type { TenantRow } from '../repositories/tenants.ts';
+import { transact, type ServiceDeps, type TenantRepos } from './deps.ts';
 import { createKey } from './keys.ts';
 import { paginate, type PageInput } from './page.ts';
 import { authorize } from './policy.ts';
@@ -46,7 +47,7 @@ export function createTenantService(deps: ServiceDeps) {
       audience: adminAudience(publicUrl),
       name: 'Tessera admin API',
       scopes: [ADMIN_SCOPE],
-      accessTokenTtl: 3600,
+      accessTokenTtl: ACCESS_TOKEN_TTL.default,
       builtIn: true,
     });
     const roleNames = slug === SYSTEM_TENANT ? [TENANT_ADMIN_ROLE, PLATFORM_ADMIN_ROLE] : [TENANT_ADMIN_ROLE];
@@ -78,7 +79,7 @@ export function createTenantService(deps: ServiceDeps) {
     async create(input: CreateTenantInput, actor: Actor = SYSTEM_ACTOR, opts: { allowReserved?: boolean; adminRoles?: string[] } = {}): Promise<Tenant> {
       authorize(actor, { operation: 'tenant.create' });
       if (!SLUG_PATTERN.test(input.slug)) {
-        throw new AppError('invalid_request', 'slug must match ^[a-z0-9][a-z0-9-]{1,62}$');
+        throw new AppError('invalid_request', SLUG_RULE);
       }
       if (input.slug === SYSTEM_TENANT && !opts.allowReserved) {
         throw new AppError('conflict', `tenant slug "${SYSTEM_TENANT}" is reserved`);
@@ -91,8 +92,9 @@ export function createTenantService(deps: ServiceDeps) {
       const alg = input.signingAlg ?? 'ES256';
       // hash outside the transaction: argon2 is slow and the transaction holds locks
       const adminHash = input.admin ? await deps.passwords.hash(input.admin.password) : undefined;
-      try {
-        return await repos.transaction(async (tx) => {
+      const created = await transact(
+        repos,
+        async (tx) => {
           const tenant = await tx.tenants.create({ slug: input.slug, name: input.name, signingAlg: alg });
           const r = tx.forTenant(tenant.id);
           await seedBuiltIns(r, tenant.slug, alg);
@@ -102,14 +104,11 @@ export function createTenantService(deps: ServiceDeps) {
           }
           await r.audit.record({ type: 'tenant.created', actor: actor.actor, target: tenant.slug });
           return withIssuer(tenant);
-        }).then((t) => {
-          deps.onTenantCreated(t.slug);
-          return t;
-        });
-      } catch (err) {
-        if (isUniqueViolation(err)) throw new AppError('conflict', `tenant "${input.slug}" already exists`);
-        throw err;
-      }
+        },
+        { conflict: `tenant "${input.slug}" already exists` },
+      );
+      deps.events.created(created.slug);
+      return created;
     },
     async get(slug: string): Promise<Tenant> {
       const t = await repos.tenants.findBySlug(slug);

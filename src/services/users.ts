@@ -5,12 +5,12 @@
  * deleted, and every access token issued to them up to that second is revoked (a per-subject
  * cut-off checked at introspection and by the admin API, like Keycloak's not-before).
  */
-import { AppError, isUniqueViolation } from '../errors.ts';
-import { REVOCATION_MEMORY_MS, userSubject } from '../security/revocation-list.ts';
+import { SYSTEM_ACTOR, type Actor } from '../contract.ts';
+import { AppError } from '../errors.ts';
+import { REVOCATION_MEMORY_MS, userSubject } from './revocation-list.ts';
 import { assertPasswordAllowed } from '../security/password-policy.ts';
 import { usernameProblem } from '../security/usernames.ts';
-import type { TenantRepos } from './deps.ts';
-import { SYSTEM_ACTOR, type Actor, type ServiceDeps } from './deps.ts';
+import type { TenantRepos, TenantScope } from './deps.ts';
 import { paginate, type PageInput } from './page.ts';
 import { authorize } from './policy.ts';
 import { resolveRoleIds } from './roles.ts';
@@ -38,9 +38,7 @@ export interface UpdateUserInput {
 
 const view = (u: UserView): UserView => ({ id: u.id, username: u.username, email: u.email, roles: u.roles, disabled: u.disabled });
 
-export function createUserService(deps: ServiceDeps, tenantId: string) {
-  const r = deps.repos.forTenant(tenantId);
-  const tenant = { id: tenantId };
+export function createUserService({ deps, tenant, repos: r, change }: TenantScope) {
 
   /** the user's tokens up to `at` are revoked and what it holds is deleted (in the caller's transaction) */
   async function endEverything(t: TenantRepos, userId: string, at: Date) {
@@ -59,31 +57,22 @@ export function createUserService(deps: ServiceDeps, tenantId: string) {
       assertPasswordAllowed(input.password, { username: input.username });
       const roleIds = await resolveRoleIds(r, input.roles);
       const passwordHash = await deps.passwords.hash(input.password);
-      try {
-        return await deps.repos.transaction(async (tx) => {
-          const t = tx.forTenant(tenantId);
-          const u = await t.users.create({ username: input.username, email: input.email ?? null, passwordHash, roleIds });
-          await t.audit.record({ type: 'user.created', actor: actor.actor, target: u.id });
-          return view(u);
-        });
-      } catch (err) {
-        if (isUniqueViolation(err)) throw new AppError('conflict', `username "${input.username}" is already taken`);
-        throw err;
-      }
+      const conflict = `username "${input.username}" is already taken`;
+      return change(actor, { type: 'user.created', target: (u) => u.id, conflict }, async (t) =>
+        view(await t.users.create({ username: input.username, email: input.email ?? null, passwordHash, roleIds })),
+      );
     },
     list: (page: PageInput = {}) => paginate(page, (o) => r.users.page(o), view),
     async delete(id: string, actor: Actor = SYSTEM_ACTOR): Promise<void> {
-      const revoked = await deps.repos.transaction(async (tx) => {
-        const t = tx.forTenant(tenantId);
+      const revoked = await change(actor, { type: 'user.deleted', target: id }, async (t) => {
         const user = await t.users.lockForUpdate(id);
         if (!user) throw new AppError('not_found', 'user not found');
         authorize(actor, { operation: 'user.delete', tenant, target: { roles: user.roles } });
         const entry = await endEverything(t, id, new Date());
         await t.users.delete(id);
-        await t.audit.record({ type: 'user.deleted', actor: actor.actor, target: id });
         return entry;
       });
-      await deps.revocationMirror.record(tenantId, [revoked]);
+      await deps.revocationMirror.record(tenant.id, [revoked]);
     },
     async get(id: string): Promise<UserView> {
       const u = await r.users.findById(id);
@@ -104,8 +93,8 @@ export function createUserService(deps: ServiceDeps, tenantId: string) {
       if (input.password !== undefined) assertPasswordAllowed(input.password, { username: current.username });
       const roleIds = input.roles ? await resolveRoleIds(r, input.roles) : undefined;
       const passwordHash = input.password !== undefined ? await deps.passwords.hash(input.password) : undefined;
-      const revoked = await deps.repos.transaction(async (tx) => {
-        const t = tx.forTenant(tenantId);
+      const data = (ended: unknown) => ({ changed: Object.keys(input), ...(ended ? { sessions_ended: true } : {}) });
+      const revoked = await change(actor, { type: 'user.updated', target: id, data }, async (t) => {
         const user = await t.users.lockForUpdate(id);
         if (!user) throw new AppError('not_found', 'user not found');
         authorize(actor, { ...request, target: { roles: user.roles } });
@@ -117,12 +106,9 @@ export function createUserService(deps: ServiceDeps, tenantId: string) {
         if (roleIds) await t.users.setRoles(id, roleIds);
         // a new password or a disable ends every session and token of the user
         const ends = passwordHash !== undefined || (input.disabled === true && !user.disabled);
-        const entry = ends ? await endEverything(t, id, now) : undefined;
-        const changed = Object.keys(input);
-        await t.audit.record({ type: 'user.updated', actor: actor.actor, target: id, data: { changed, ...(ends ? { sessions_ended: true } : {}) } });
-        return entry;
+        return ends ? await endEverything(t, id, now) : undefined;
       });
-      if (revoked) await deps.revocationMirror.record(tenantId, [revoked]);
+      if (revoked) await deps.revocationMirror.record(tenant.id, [revoked]);
       return this.get(id);
     },
   };

@@ -11,7 +11,7 @@
  * seconds and whenever the subscriber reconnects.
  */
 import { LRUCache } from 'lru-cache';
-import type { Tenant } from './tenant.ts';
+import type { ServedTenant as Tenant } from './serve.ts';
 
 export interface TenantPoolOptions {
   max: number;
@@ -106,7 +106,6 @@ export function createTenantPool(opts: TenantPoolOptions) {
       return dropped;
     },
     stats: (): PoolStats => ({ ...stats, size: entries.size }),
-    clear: () => entries.clear(),
   };
 }
 export type TenantPool = ReturnType<typeof createTenantPool>;

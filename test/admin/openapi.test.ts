@@ -27,7 +27,6 @@ describe('admin OpenAPI document', () => {
     const { router } = createAdminRouter({
       publicUrl: server.url,
       services: server.tessera.services,
-      repos: {} as never,
       pool: server.tessera.pool,
       log: { error() {} } as never,
     });

@@ -5,7 +5,7 @@
  * refusal can only be about those claims.
  */
 import { importJWK, SignJWT, type JWTPayload } from 'jose';
-import { openPrivateJwk } from '../../src/services/keys.ts';
+import { openPrivateJwk } from '../../src/security/signing-keys.ts';
 import { resolveKeyEncryptionKey } from '../../src/security/kek.ts';
 import { createSecretBox } from '../../src/security/crypto.ts';
 import type { TestServer } from './tessera.ts';
@@ -15,7 +15,7 @@ export async function signAsTenant(server: TestServer, slug: string, payload: JW
   const tenant = await prisma.tenant.findUniqueOrThrow({ where: { slug } });
   const row = await prisma.signingKey.findFirstOrThrow({ where: { tenantId: tenant.id, state: 'active' } });
   const box = createSecretBox(await resolveKeyEncryptionKey(server.tessera.config));
-  const jwk = openPrivateJwk({ ...row, publicJwk: {} }, tenant.id, box);
+  const jwk = openPrivateJwk(row, tenant.id, box);
   const key = await importJWK(jwk, row.alg);
   return new SignJWT(payload).setProtectedHeader({ alg: row.alg, typ: 'at+jwt', kid: row.kid }).sign(key);
 }

@@ -9,7 +9,7 @@
  *  - a disabled user's right password was not counted, so the lock told a guesser it was right;
  *  - a deeply nested JSON body exhausted the stack of the admin API's input check (503).
  * (Two more are covered elsewhere: a role a platform admin holds, in the authorization table; a
- * rebuild of the revocation mirror restoring an older cut-off, in src/security/revocation-list.test.ts.)
+ * rebuild of the revocation mirror restoring an older cut-off, in src/services/revocation-list.test.ts.)
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

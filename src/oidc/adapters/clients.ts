@@ -9,7 +9,7 @@ import { LRUCache } from 'lru-cache';
 import type { Adapter, ClientMetadata } from 'oidc-provider';
 import type { ClientRepository, ClientRow } from '../../repositories/clients.ts';
 import type { SecretBox } from '../../security/crypto.ts';
-import type { TenantModel } from '../../tenants/model.ts';
+import type { TenantModel } from '../model.ts';
 
 export interface ClientDirectory {
   get(clientId: string): Promise<ClientRow | undefined>;

@@ -11,7 +11,7 @@ import type { ArtifactRepository, ArtifactRow } from '../../repositories/artifac
 import type { InputJsonObject } from '../../generated/prisma/internal/prismaNamespace.ts';
 import { digest } from '../../security/crypto.ts';
 import { requestState } from '../request-context.ts';
-import { revokedGrantUntil } from '../../security/revocation-list.ts';
+import { revokedGrantUntil } from '../../services/revocation-list.ts';
 
 /**
  * Refresh tokens rotate atomically and only when the request succeeds: within a request,

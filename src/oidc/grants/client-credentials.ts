@@ -8,8 +8,8 @@ import { errors } from 'oidc-provider';
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import { resolveRequestedResources } from '../internals.ts';
 import { decideScope } from '../scope.ts';
-import type { TenantModel } from '../../tenants/model.ts';
-import { grantedScopes } from '../../tenants/model.ts';
+import type { TenantModel } from '../model.ts';
+import { grantedScopes } from '../model.ts';
 import type { ClientDirectory } from '../adapters/clients.ts';
 
 export const grantType = 'client_credentials';

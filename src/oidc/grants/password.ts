@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { errors } from 'oidc-provider';
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
-import { grantedScopes, type TenantModel } from '../../tenants/model.ts';
+import { grantedScopes, type TenantModel } from '../model.ts';
 import type { ClientDirectory } from '../adapters/clients.ts';
 import { resolveRequestedResources } from '../internals.ts';
 import { decideScope } from '../scope.ts';

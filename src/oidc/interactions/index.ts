@@ -7,6 +7,7 @@
  */
 import type { Context, Next } from 'koa';
 import { errors, type InteractionResults } from 'oidc-provider';
+import { RETRY_AFTER_SECONDS, UNAVAILABLE } from '../../http/oauth-error.ts';
 import { readForm } from '../tokens/form.ts';
 import { grantConsent, showConsent } from './consent.ts';
 import { showLogin, submitLogin } from './login.ts';
@@ -119,8 +120,8 @@ export function interactionRoutes(deps: InteractionDeps) {
     } catch (err) {
       if (err instanceof PageError) return showError(ctx, deps, err.status, err.code, err.message);
       deps.onServerError(err as Error);
-      ctx.set('Retry-After', '5');
-      showError(ctx, deps, 503, 'temporarily_unavailable', 'The service is temporarily unavailable. Please try again in a moment.');
+      ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
+      showError(ctx, deps, 503, UNAVAILABLE.error, 'The service is temporarily unavailable. Please try again in a moment.');
     }
   }
 }

@@ -9,7 +9,7 @@
  * an account, only the scopes that account's roles grant (oidc/provider.ts).
  */
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
-import type { TenantModel } from '../../tenants/model.ts';
+import type { TenantModel } from '../model.ts';
 
 export const NOT_GRANTED = 'rs_scopes_not_granted';
 

@@ -1,7 +1,7 @@
 /** Shapes shared by the interaction routes. */
 import type Provider from 'oidc-provider';
 import type { TenantRepos } from '../../repositories/index.ts';
-import type { TenantModel } from '../../tenants/model.ts';
+import type { TenantModel } from '../model.ts';
 import type { ClientDirectory } from '../adapters/clients.ts';
 import type { SignInDeps } from '../sign-in.ts';
 import type { Csrf } from './csrf.ts';

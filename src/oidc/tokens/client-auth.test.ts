@@ -8,7 +8,7 @@ import { errors } from 'oidc-provider';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClientRepository, ClientRow } from '../../repositories/clients.ts';
 import { createSecretBox } from '../../security/crypto.ts';
-import type { TenantModel } from '../../tenants/model.ts';
+import type { TenantModel } from '../model.ts';
 import { createClientDirectory } from '../adapters/clients.ts';
 import { authenticateClient } from './client-auth.ts';
 

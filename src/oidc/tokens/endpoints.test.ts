@@ -12,8 +12,8 @@ import type Provider from 'oidc-provider';
 import type { ClientRow } from '../../repositories/clients.ts';
 import type { TenantRepos } from '../../repositories/index.ts';
 import type { RevocationQuery } from '../../repositories/revocations.ts';
-import type { RevocationList } from '../../security/revocation-list.ts';
-import type { TenantModel } from '../../tenants/model.ts';
+import type { RevocationList } from '../../services/revocation-list.ts';
+import type { TenantModel } from '../model.ts';
 import type { ClientDirectory } from '../adapters/clients.ts';
 import { tokenEndpoints } from './endpoints.ts';
 

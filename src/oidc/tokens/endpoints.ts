@@ -7,14 +7,14 @@ import type { Context, Next } from 'koa';
 import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { TenantRepos } from '../../repositories/index.ts';
-import type { TenantModel } from '../../tenants/model.ts';
+import type { TenantModel } from '../model.ts';
 import type { ClientDirectory } from '../adapters/clients.ts';
 import { authenticateClient } from './client-auth.ts';
 import { readForm } from './form.ts';
-import { isBadInputError } from '../../errors.ts';
-import { subjectsOf } from '../../security/revocation-list.ts';
+import { writeOAuthError } from '../../http/oauth-error.ts';
+import { subjectsOf } from '../../services/revocation-list.ts';
 import { inspectToken } from './inspect.ts';
-import type { RevocationList } from '../../security/revocation-list.ts';
+import type { RevocationList } from '../../services/revocation-list.ts';
 
 export const INTROSPECTION_PATH = '/token/introspection';
 export const REVOCATION_PATH = '/token/revocation';
@@ -120,22 +120,8 @@ export function tokenEndpoints(deps: TokenEndpointDeps) {
       ctx.body = body ?? '';
       if (route === introspect) provider.emit('tessera.introspection', ctx, (body as { active: boolean }).active);
     } catch (err) {
-      if (isBadInputError(err)) {
-        ctx.status = 400;
-        ctx.body = { error: 'invalid_request', error_description: 'the request contains characters or values that are not allowed' };
-        return;
-      }
-      if (!(err instanceof errors.OIDCProviderError)) {
-        // database or store down: never `active: true`, never details
-        deps.onServerError(err as Error);
-        ctx.status = 503;
-        ctx.set('Retry-After', '5');
-        ctx.body = { error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable' };
-        return;
-      }
-      ctx.status = err.statusCode;
-      if (err.statusCode === 401) ctx.set('WWW-Authenticate', `Basic realm="${model.issuer}"`);
-      ctx.body = { error: err.error, ...(err.error_description ? { error_description: err.error_description } : {}) };
+      if (writeOAuthError(ctx, err)) deps.onServerError(err as Error);
+      if (ctx.status === 401) ctx.set('WWW-Authenticate', `Basic realm="${model.issuer}"`);
     }
   }
 }

@@ -4,7 +4,7 @@
  * typ at+jwt, issuer, expiry (5 s tolerance) and, when given, the audience.
  */
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
-import type { TenantModel } from '../../tenants/model.ts';
+import type { TenantModel } from '../model.ts';
 
 export type AccessTokenVerifier = (token: string, audience?: string) => Promise<JWTPayload>;
 
