@@ -51,7 +51,6 @@ export function simulate(outbreak: Outbreak, days: number, r0 = outbreak.r0): Si
   const n = outbreak.population;
   let s = n - outbreak.infected;
   let i = outbreak.infected;
-  let r = 0;
   let peakDay = 0;
   let peakInfected = i;
   for (let day = 1; day <= days; day++) {
@@ -59,7 +58,6 @@ export function simulate(outbreak: Outbreak, days: number, r0 = outbreak.r0): Si
     const recoveries = gamma * i;
     s -= newInfections;
     i += newInfections - recoveries;
-    r += recoveries;
     if (i > peakInfected) {
       peakInfected = i;
       peakDay = day;

@@ -24,8 +24,8 @@ function setup(opts: { payload?: Record<string, unknown>; revoked?: boolean; use
       return {
         model: { id, slug },
         repos: {
-          users: { findById: async (id: string) => (opts.users ?? {})[id] ?? null },
-          clients: { findByClientId: async (id: string) => (opts.clients ?? {})[id] ?? null },
+          users: { findById: async (id: string) => opts.users?.[id] ?? null },
+          clients: { findByClientId: async (id: string) => opts.clients?.[id] ?? null },
         },
         verifyAccessToken: async (token: string, audience?: string) => {
           seen.audiences.push(audience);

@@ -50,7 +50,7 @@ export function createAuthenticator(deps: AuthDeps) {
     if (!SLUG_PATTERN.test(slug)) throw invalid('the access token was not issued by this server');
     const tenant = await deps.pool.get(slug);
     if (!tenant) throw invalid('the access token was not issued by this server');
-    let payload;
+    let payload: Awaited<ReturnType<typeof tenant.verifyAccessToken>>;
     try {
       payload = await tenant.verifyAccessToken(token, audience);
     } catch {

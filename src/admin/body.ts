@@ -5,11 +5,11 @@
  */
 import type { Context } from 'koa';
 import { AppError } from '../errors.ts';
+import { BODY_LIMIT } from '../contract.ts';
 import { readLimited } from '../http/read-body.ts';
 
-export const BODY_LIMIT = 64 * 1024;
-
 /** C0 controls except tab, LF and CR; DEL */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 export const UNSAFE_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 /** no admin body nests deeper than a few levels; this is far beyond and still cheap to walk */

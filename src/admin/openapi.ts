@@ -41,7 +41,7 @@ export function buildOpenApi(routes: AdminRoute[], publicUrl: string) {
       },
     };
     if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: json(r.body, 'input') } } };
-    (paths[r.path] ??= {})[r.method] = op;
+    paths[r.path] = { ...paths[r.path], [r.method]: op };
   }
   return {
     openapi: '3.1.0',

@@ -3,7 +3,8 @@
  * `type` is stable per error code; unexpected errors become a 503 without details.
  */
 import type { Context, Next } from 'koa';
-import { AppError, isBadInputError, type AppErrorCode } from '../errors.ts';
+import { AppError, fromDatabaseError, type AppErrorCode } from '../errors.ts';
+import { RETRY_AFTER_SECONDS, UNAVAILABLE } from '../http/oauth-error.ts';
 import type { Logger } from '../observability/log.ts';
 
 export const problemType = (code: AppErrorCode | 'unauthorized' | 'forbidden') => `urn:tessera:problem:${code}`;
@@ -24,16 +25,15 @@ export function problemMiddleware(log: Logger) {
     try {
       await next();
     } catch (err) {
-      const e =
-        err instanceof AppError
-          ? err
-          : isBadInputError(err)
-            ? new AppError('invalid_request', 'the request contains characters or values that are not allowed')
-            : (log.error({ err: { name: (err as Error).name, message: (err as Error).message }, requestId: ctx.state.requestId }, 'admin request failed'),
-              new AppError('unavailable', 'the service is temporarily unavailable'));
+      // an AppError, or a database error that is the caller's doing (a duplicate, input refused); else unexpected
+      let e = fromDatabaseError(err);
+      if (!e) {
+        log.error({ err: { name: (err as Error).name, message: (err as Error).message }, requestId: ctx.state.requestId }, 'admin request failed');
+        e = new AppError('unavailable', UNAVAILABLE.description);
+      }
       ctx.status = e.status;
       ctx.type = 'application/problem+json';
-      if (e.code === 'unavailable') ctx.set('Retry-After', '5');
+      if (e.code === 'unavailable') ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
       if (e.code === 'unauthorized') {
         ctx.set('WWW-Authenticate', e.details?.invalidToken ? 'Bearer realm="tessera-admin", error="invalid_token"' : 'Bearer realm="tessera-admin"');
       }

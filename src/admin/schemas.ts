@@ -3,14 +3,15 @@
  * document is generated from them (one source of truth).
  */
 import { z } from 'zod';
-import { GRANT_TYPES } from '../contract.ts';
+import { ACCESS_TOKEN_TTL, GRANT_TYPES, REFRESH_TOKEN_TTL, SLUG_PATTERN } from '../contract.ts';
 
 const name = z.string().trim().min(1).max(200);
 const secret = z.string().min(8, 'must be at least 8 characters').max(1024, 'must be at most 1024 characters');
 const uri = z.string().max(2048).refine((v) => URL.parse(v) !== null, 'must be an absolute URI');
 const roleNames = z.array(z.string().min(1).max(64)).max(100);
+const accessTokenTtl = z.number().int().min(ACCESS_TOKEN_TTL.min).max(ACCESS_TOKEN_TTL.max);
 
-export const Slug = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/).meta({ description: 'immutable tenant identifier' });
+export const Slug = z.string().regex(SLUG_PATTERN).meta({ description: 'immutable tenant identifier' });
 
 export const CreateTenant = z
   .object({
@@ -23,10 +24,10 @@ export const CreateTenant = z
 export const Tenant = z.object({ slug: z.string(), name: z.string(), issuer: z.string(), signingAlg: z.string(), createdAt: z.string() });
 
 export const CreateResource = z
-  .object({ audience: uri, name, scopes: z.array(z.string().min(1).max(200)).max(200), accessTokenTtl: z.number().int().min(30).max(86400).optional() })
+  .object({ audience: uri, name, scopes: z.array(z.string().min(1).max(200)).max(200), accessTokenTtl: accessTokenTtl.optional() })
   .strict();
 export const UpdateResource = z
-  .object({ name: name.optional(), scopes: z.array(z.string().min(1).max(200)).max(200).optional(), accessTokenTtl: z.number().int().min(30).max(86400).optional() })
+  .object({ name: name.optional(), scopes: z.array(z.string().min(1).max(200)).max(200).optional(), accessTokenTtl: accessTokenTtl.optional() })
   .strict();
 export const Resource = z.object({ id: z.string(), audience: z.string(), name: z.string(), scopes: z.array(z.string()), accessTokenTtl: z.number(), builtIn: z.boolean() });
 
@@ -56,7 +57,7 @@ export const CreateClient = z
     rateLimitPerHour: z.number().int().min(1).max(1_000_000_000).optional().meta({ description: 'token requests per hour' }),
   })
   .strict();
-const ttl = z.number().int().min(60).max(365 * 86400).nullable();
+const ttl = z.number().int().min(REFRESH_TOKEN_TTL.min).max(REFRESH_TOKEN_TTL.max).nullable();
 export const UpdateClient = z
   .object({
     name: name.optional(),

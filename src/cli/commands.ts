@@ -1,6 +1,6 @@
 /** The CLI's commands, each a call of the service layer (see main.ts for the synopsis). */
 import type { Config } from '../config/index.ts';
-import { openCore } from '../core.ts';
+import { openCore, type Core } from '../core.ts';
 import { createStore } from '../store/index.ts';
 import { AppError } from '../errors.ts';
 import { randomSecret } from '../security/crypto.ts';
@@ -52,7 +52,7 @@ export async function runCommand(config: Config, args: string[], o: Options): Pr
 
   // with REDIS_URL, the servers' Redis: invalidations and revocations reach the running servers
   const store = createStore(config.redisUrl, { offlineQueue: true, cluster: config.redisCluster });
-  let core;
+  let core: Core;
   try {
     core = await openCore(config, config.publicUrl, store);
   } catch (err) {

@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { REFRESH_TOKEN_TTL } from '../contract.ts';
 import { passwordProblem } from '../security/password-policy.ts';
 import { usernameProblem } from '../security/usernames.ts';
 
@@ -106,9 +107,9 @@ const schema = z.object({
   /** argon2 jobs allowed to wait; beyond that sign-ins answer 503 + Retry-After. */
   PASSWORD_HASH_QUEUE: intString(0, 10_000).default(32),
   /** Refresh-token absolute lifetime in seconds (per-client override in the admin API). */
-  REFRESH_TOKEN_ABSOLUTE_TTL: intString(60, 365 * 86400).default(30 * 86400),
+  REFRESH_TOKEN_ABSOLUTE_TTL: intString(REFRESH_TOKEN_TTL.min, REFRESH_TOKEN_TTL.max).default(30 * 86400),
   /** Refresh-token idle lifetime in seconds: unused this long, it expires. */
-  REFRESH_TOKEN_IDLE_TTL: intString(60, 365 * 86400).default(7 * 86400),
+  REFRESH_TOKEN_IDLE_TTL: intString(REFRESH_TOKEN_TTL.min, REFRESH_TOKEN_TTL.max).default(7 * 86400),
   /**
    * Seconds after a rotation during which presenting the old refresh token again answers
    * invalid_grant without revoking the grant (requests sent in parallel with the winning one);

@@ -53,7 +53,10 @@ export function createHealth(deps: { db: Database; store: Pick<Store, 'kind' | '
       const [database, redis] = await Promise.all([
         within(deps.db.ping(), CHECK_TIMEOUT_MS).then(
           (): CheckState => 'ok',
-          (): CheckState => (deps.metrics.dependencyError('database'), 'unreachable'),
+          (): CheckState => {
+            deps.metrics.dependencyError('database');
+            return 'unreachable';
+          },
         ),
         deps.store.kind === 'redis'
           ? within(deps.store.ping(), CHECK_TIMEOUT_MS).then(

@@ -15,8 +15,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { PoolStats } from '../tenants/pool.ts';
 import { StoreUnavailableError } from '../store/types.ts';
 import { isBadInputError } from '../errors.ts';
+import { isGrantType } from '../contract.ts';
 
-const GRANT_TYPES = new Set(['client_credentials', 'password', 'refresh_token', 'authorization_code']);
 const OUTCOME = /^[a-z_]{1,40}$/;
 
 export type Dependency = 'database' | 'redis';
@@ -141,7 +141,7 @@ export function createMetrics() {
 
   const grantTypeOf = (ctx: KoaContextWithOIDC): string => {
     const g = (ctx.oidc?.params as Record<string, unknown> | undefined)?.grant_type;
-    return typeof g === 'string' ? (GRANT_TYPES.has(g) ? g : 'other') : 'unknown';
+    return typeof g === 'string' ? (isGrantType(g) ? g : 'other') : 'unknown';
   };
 
   const observeError = (err: unknown): void => {

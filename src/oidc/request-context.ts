@@ -27,6 +27,9 @@ export function requestState(): RequestState | undefined {
   const ctx = Provider.ctx as object | undefined;
   if (!ctx) return undefined;
   let state = states.get(ctx);
-  if (!state) states.set(ctx, (state = {}));
+  if (!state) {
+    state = {};
+    states.set(ctx, state);
+  }
   return state;
 }

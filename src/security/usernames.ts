@@ -6,6 +6,7 @@
  */
 
 /** control characters (C0, DEL, C1): never part of a name, and PostgreSQL refuses NUL */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 
 export const normalizeUsername = (username: string) => username.normalize('NFC').trim();

@@ -35,7 +35,6 @@ export function createWorkLimiter(opts: { concurrency: number; queue: number }) 
         release();
       }
     },
-    stats: () => ({ running, waiting: waiting.length }),
   };
 }
 export type WorkLimiter = ReturnType<typeof createWorkLimiter>;

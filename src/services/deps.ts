@@ -11,8 +11,15 @@ import type { AuditInput } from '../repositories/audit.ts';
 import type { Repositories, TenantRepos } from '../repositories/index.ts';
 import type { SecretBox } from '../security/crypto.ts';
 import type { PasswordHasher } from '../security/passwords.ts';
-import type { TenantEvents } from '../tenants/events.ts';
 import type { RevocationMirror } from './revocation-list.ts';
+
+/** what a change tells every instance (tenants/events.ts publishes it) */
+export interface TenantEvents {
+  /** what a tenant's cached provider is built from (clients, roles, resources, keys) changed */
+  changed(tenantId: string): void;
+  /** a tenant was created (forgets a cached "unknown tenant" answer) */
+  created(slug: string): void;
+}
 
 export interface ServiceDeps {
   repos: Repositories;

@@ -17,6 +17,7 @@
  *    Redis and died before its retry succeeded).
  * Without the store (or while a read fails), checks go to SQL: fail closed.
  */
+import { ACCESS_TOKEN_TTL } from '../contract.ts';
 import type { ArtifactRepository } from '../repositories/artifacts.ts';
 import type { LiveRevocations, RevocationQuery, RevocationRepository } from '../repositories/revocations.ts';
 import type { Store } from '../store/index.ts';
@@ -24,8 +25,8 @@ import type { Store } from '../store/index.ts';
 const READY_TTL_MS = 3600_000;
 const GEN_TTL_MS = 30 * 86_400_000;
 const RETRY_MS = 1000;
-/** longer than any access token lives (max accessTokenTtl 86400 s), plus clock skew */
-export const REVOCATION_MEMORY_MS = 86_400_000 + 60_000;
+/** longer than any access token lives, plus clock skew */
+export const REVOCATION_MEMORY_MS = (ACCESS_TOKEN_TTL.max + 60) * 1000;
 export const revokedGrantUntil = () => new Date(Date.now() + REVOCATION_MEMORY_MS);
 
 /** the subject keys a token is checked against */

@@ -162,7 +162,7 @@ export function createRedisStore(url: string, opts: RedisStoreOptions = {}): Sto
     ttl: (key) =>
       wrap(async () => {
         const ms = await redis.pttl(key);
-        return ms > 0 ? ms : 0;
+        return Math.max(ms , 0);
       }),
     delete: (...keys) =>
       wrap(async () => {

@@ -1,23 +1,19 @@
 /**
- * TenantEvents: what a change to a tenant tells every instance. Given to the services at
- * construction; the one place that publishes them. A change is heard at once by this process's
+ * TenantEvents (declared by the services, services/deps.ts): what a change to a tenant tells every
+ * instance. Given to the services at construction; the one place that publishes them. A change is heard at once by this process's
  * listener (read-your-writes on the instance that made it) and published through the store
  * (Redis pub/sub when configured) to every other instance and to the CLI's servers. Pub/sub may
  * lose a message: the tenant's version, raised in the same transaction as the change, bounds the
  * damage (tenants/pool.ts `refresh`).
  */
+import type { TenantEvents } from '../services/deps.ts';
 import type { Store } from '../store/index.ts';
 
 /** pub/sub channels every instance (and the CLI) uses */
 export const CHANNEL_TENANT_CHANGED = 'tenant-changed';
 export const CHANNEL_TENANT_CREATED = 'tenant-created';
 
-export interface TenantEvents {
-  /** what a tenant's cached provider is built from (clients, roles, resources, keys) changed */
-  changed(tenantId: string): void;
-  /** a tenant was created (forgets a cached "unknown tenant" answer) */
-  created(slug: string): void;
-}
+export type { TenantEvents };
 
 export interface TenantEventHub extends TenantEvents {
   /** this process's listener, and the store's messages from every other publisher */

@@ -15,7 +15,7 @@ describe.each(BACKENDS)('rate limits on %s', (backend) => {
     const s = d.server.tessera.services.forTenant(d.tenantId);
     const small = (await s.clients.create({ name: 'plan 3/h', grantTypes: ['client_credentials'], roles: ['viewer'], defaultResource: API, rateLimitPerHour: 3 })) as { clientId: string; clientSecret: string };
     const statuses: number[] = [];
-    let limited;
+    let limited: Awaited<ReturnType<typeof tokenRequest>> | undefined;
     for (let i = 0; i < 4; i++) {
       const res = await tokenRequest(d.token, { grant_type: 'client_credentials' }, small);
       statuses.push(res.status);

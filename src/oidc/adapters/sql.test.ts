@@ -79,7 +79,7 @@ describe('the SQL adapter', () => {
   it('refuses NUL anywhere in what would be stored, before storing', async () => {
     const { repo, rows } = memoryArtifacts();
     const a = createSqlAdapter('Interaction', repo);
-    for (const payload of [{ params: { state: 'a\u0000b' } }, { params: { claims: { nested: ['x', { deep: '\u0000' }] } } }, { ['k\u0000']: 1 }]) {
+    for (const payload of [{ params: { state: 'a\u0000b' } }, { params: { claims: { nested: ['x', { deep: '\u0000' }] } } }, { 'k\u0000': 1 }]) {
       await expect(a.upsert('id', payload as never, 60)).rejects.toBeInstanceOf(errors.InvalidRequest);
     }
     expect(rows.size).toBe(0);

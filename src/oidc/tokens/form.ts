@@ -1,15 +1,14 @@
 /** Reads an application/x-www-form-urlencoded body (bounded) for the endpoints Tessera serves itself. */
 import type { Context } from 'koa';
 import { errors } from 'oidc-provider';
+import { BODY_LIMIT } from '../../contract.ts';
 import { readLimited } from '../../http/read-body.ts';
-
-const LIMIT = 64 * 1024;
 
 export async function readForm(ctx: Context): Promise<URLSearchParams> {
   if (!ctx.is('application/x-www-form-urlencoded')) {
     throw new errors.InvalidRequest('only application/x-www-form-urlencoded content-type bodies are supported');
   }
-  const raw = await readLimited(ctx, LIMIT);
+  const raw = await readLimited(ctx, BODY_LIMIT);
   if (raw === null) throw new errors.InvalidRequest('request body too large');
   const form = new URLSearchParams(raw.toString('utf8'));
   for (const key of new Set(form.keys())) {

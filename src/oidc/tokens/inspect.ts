@@ -43,7 +43,7 @@ export async function inspectToken(
   const [rt, at] = await Promise.all([provider.RefreshToken.find(token), provider.AccessToken.find(token)]);
   const found = rt ?? at;
   if (!found || found.isExpired || !found.grantId || !found.accountId || !found.clientId) return undefined;
-  if (rt && rt.consumed) return undefined;
+  if (rt?.consumed) return undefined;
   const r = found as unknown as { resource?: string; iat?: number; exp?: number };
   return {
     kind: rt ? 'refresh_token' : 'opaque_access_token',
