@@ -54,13 +54,22 @@ await main(async () => {
       serverLog: log,
     };
     // the plan's requests (warm-up included) must all have been counted in Redis
-    if (planCounted < p1.ok + p2.ok) throw new BenchFailure(`${scenario}: the plan client's Redis counter is ${planCounted}, below its ${p1.ok + p2.ok} measured tokens`);
+    if (planCounted < p1.ok + p2.ok)
+      throw new BenchFailure(`${scenario}: the plan client's Redis counter is ${planCounted}, below its ${p1.ok + p2.ok} measured tokens`);
     console.table([
       { server: `tessera (${workers} process)`, 'tokens/s (2xx)': Math.round(t.rps), 'p50 ms': t.p50, 'p99 ms': t.p99, ratio: result.ratio },
-      { server: `tessera, client with a plan (${planRateLimitPerHour()}/h)`, 'tokens/s (2xx)': Math.round(p.rps), 'p50 ms': p.p50, 'p99 ms': p.p99, ratio: result.ratioPlan },
+      {
+        server: `tessera, client with a plan (${planRateLimitPerHour()}/h)`,
+        'tokens/s (2xx)': Math.round(p.rps),
+        'p50 ms': p.p50,
+        'p99 ms': p.p99,
+        ratio: result.ratioPlan,
+      },
       { server: 'bare oidc-provider', 'tokens/s (2xx)': Math.round(b.rps), 'p50 ms': b.p50, 'p99 ms': b.p99, ratio: 1 },
     ]);
-    console.log(`LOG_LEVEL ${log.level}: ${log.requestLines} request log lines (${Math.round(log.bytes / 1024)} KiB); ratio target >= ${result.targets.ratio}, p99 target <= 25 ms`);
+    console.log(
+      `LOG_LEVEL ${log.level}: ${log.requestLines} request log lines (${Math.round(log.bytes / 1024)} KiB); ratio target >= ${result.targets.ratio}, p99 target <= 25 ms`,
+    );
     await saveResult('client-credentials', result);
   } finally {
     await stop();

@@ -42,13 +42,18 @@ await main(async () => {
     // warm-up
     await measure('tessera warm-up', tessera);
     await measure('bare warm-up', bare);
-    const ts = [], rs = [];
+    const ts = [],
+      rs = [];
     for (let i = 0; i < rounds; i++) {
       ts.push(await measure('tessera', tessera));
       rs.push(await measure('bare', bare));
     }
     const log = server.proc.log();
-    assertRequestsLogged('cpu-per-token', log, ts.reduce((a, r) => a + r.ok, 0));
+    assertRequestsLogged(
+      'cpu-per-token',
+      log,
+      ts.reduce((a, r) => a + r.ok, 0),
+    );
     const avg = (xs: { rps: number; usPerReq: number }[], k: 'rps' | 'usPerReq') => Math.round(xs.reduce((a, x) => a + x[k], 0) / xs.length);
     const result = {
       date: new Date().toISOString(),
@@ -62,7 +67,9 @@ await main(async () => {
       { server: `tessera (${result.workers} process)`, 'tokens/s': result.tessera.perSec, 'CPU µs/token': result.tessera.cpuUsPerToken },
       { server: 'bare oidc-provider', 'tokens/s': result.bare.perSec, 'CPU µs/token': result.bare.cpuUsPerToken },
     ]);
-    console.log(`ratio tokens/s ${(result.tessera.perSec / result.bare.perSec).toFixed(3)}, CPU per token bare/tessera ${(result.bare.cpuUsPerToken / result.tessera.cpuUsPerToken).toFixed(3)}`);
+    console.log(
+      `ratio tokens/s ${(result.tessera.perSec / result.bare.perSec).toFixed(3)}, CPU per token bare/tessera ${(result.bare.cpuUsPerToken / result.tessera.cpuUsPerToken).toFixed(3)}`,
+    );
     await saveResult('cpu-per-token', result);
   } finally {
     await stop();

@@ -48,7 +48,14 @@ export function parseWrk(out: string) {
     statuses[status!] = Number(n);
   }
   const [requests, durationUs, connect, read, write, timeout] = summary.slice(1).map(Number) as [number, number, number, number, number, number];
-  return { p50Ms: toMs(p50[1]!, p50[2]!), p99Ms: toMs(p99[1]!, p99[2]!), statuses, requests, seconds: durationUs / 1e6, socketErrors: { connect, read, write, timeout } };
+  return {
+    p50Ms: toMs(p50[1]!, p50[2]!),
+    p99Ms: toMs(p99[1]!, p99[2]!),
+    statuses,
+    requests,
+    seconds: durationUs / 1e6,
+    socketErrors: { connect, read, write, timeout },
+  };
 }
 
 /**
@@ -77,7 +84,9 @@ export function runWrk(
       const socket = Object.entries(r.socketErrors).filter(([, n]) => n > 0);
       if (other.length || socket.length || ok === 0) {
         const parts = [
-          other.length ? `${other.reduce((a, [, n]) => a + n, 0)} of ${r.requests} answers were not 2xx (${other.map(([s, n]) => `${n} × ${s}`).join(', ')})` : '',
+          other.length
+            ? `${other.reduce((a, [, n]) => a + n, 0)} of ${r.requests} answers were not 2xx (${other.map(([s, n]) => `${n} × ${s}`).join(', ')})`
+            : '',
           socket.length ? `socket errors: ${socket.map(([k, n]) => `${n} ${k}`).join(', ')}` : '',
           ok === 0 ? 'no 2xx answer at all' : '',
         ].filter(Boolean);
@@ -114,7 +123,12 @@ export function runContext() {
   const git = (...args: string[]) => {
     try {
       // GIT_OPTIONAL_LOCKS=0: `git status` must not refresh (write) the index of a shared tree
-      return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, GIT_OPTIONAL_LOCKS: '0' }, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      return execFileSync('git', args, {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, GIT_OPTIONAL_LOCKS: '0' },
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
     } catch {
       return undefined;
     }

@@ -34,7 +34,10 @@ const adminDbUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.
 const API = 'https://epi.load.example/api';
 const ADMIN_PASSWORD = 'loadtest-admin-password';
 /** passed on when set, to experiment; by default the servers use Tessera's argon2 parameters */
-const argonEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('ARGON2_') || k.startsWith('PASSWORD_HASH_'))) as Record<string, string>;
+const argonEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('ARGON2_') || k.startsWith('PASSWORD_HASH_'))) as Record<
+  string,
+  string
+>;
 
 type Creds = { clientId: string; clientSecret: string };
 type Json = Record<string, unknown>;
@@ -93,7 +96,8 @@ try {
     return { status: res.status, body: json };
   };
   const adminToken = async () =>
-    (await form(`${inst(0)}/t/system/token`, { grant_type: 'password', client_id: 'admin-cli', username: 'admin', password: ADMIN_PASSWORD })).body.access_token as string;
+    (await form(`${inst(0)}/t/system/token`, { grant_type: 'password', client_id: 'admin-cli', username: 'admin', password: ADMIN_PASSWORD })).body
+      .access_token as string;
   let token = await adminToken();
   const adminCall = async (i: number, method: string, path: string, body?: unknown) => {
     const res = await fetch(`${inst(i)}/admin${path}`, {
@@ -112,7 +116,13 @@ try {
   // ---- setup
   await setup('POST', '/tenants', { slug: 'load', name: 'Load' });
   await setup('POST', '/tenants/load/resources', { audience: API, name: 'api', scopes: ['read', 'run'], accessTokenTtl: 3600 });
-  await setup('POST', '/tenants/load/roles', { name: 'staff', permissions: [{ resource: API, scope: 'read' }, { resource: API, scope: 'run' }] });
+  await setup('POST', '/tenants/load/roles', {
+    name: 'staff',
+    permissions: [
+      { resource: API, scope: 'read' },
+      { resource: API, scope: 'run' },
+    ],
+  });
   const users = Array.from({ length: 20 }, (_, i) => ({ username: `staff${i}`, password: `staff-password-${i}` }));
   for (const u of users) await setup('POST', '/tenants/load/users', { ...u, roles: ['staff'] });
   const machine = (await setup('POST', '/tenants/load/clients', {
@@ -129,7 +139,12 @@ try {
     rateLimitPerHour: RATE_LIMIT_PER_HOUR,
   })) as unknown as Creds;
   const tenantId = (await db.query<{ id: string }>("SELECT id FROM tenants WHERE slug = 'load'")).rows[0]!.id;
-  const auditBefore = new Map((await db.query<{ type: string; n: string }>('SELECT type, count(*) n FROM audit_events WHERE tenant_id = $1 GROUP BY type', [tenantId])).rows.map((r) => [r.type, Number(r.n)]));
+  const auditBefore = new Map(
+    (await db.query<{ type: string; n: string }>('SELECT type, count(*) n FROM audit_events WHERE tenant_id = $1 GROUP BY type', [tenantId])).rows.map((r) => [
+      r.type,
+      Number(r.n),
+    ]),
+  );
 
   // ---- traffic
   /** operation → outcome → count */
@@ -172,54 +187,79 @@ try {
   };
   const refresh = (i: number, rt: string) => form(`${inst(i)}/t/load/token`, { grant_type: 'refresh_token', refresh_token: rt }, basicAuth(webapp));
   const ops: [number, (i: number) => Promise<void>][] = [
-    [30, async (i) => {
-      const r = await call('client_credentials', () => form(`${inst(i)}/t/load/token`, { grant_type: 'client_credentials' }, basicAuth(machine)));
-      if (r?.status === 200 && accessTokens.length < 5000) accessTokens.push(r.body.access_token as string);
-    }],
-    [10, async (i) => {
-      const u = users[i % users.length]!;
-      const r = await call('sign_in', () => form(`${inst(i)}/t/load/token`, { grant_type: 'password', username: u.username, password: u.password }, basicAuth(webapp)));
-      if (r?.status === 200) {
-        signIns++;
-        sessions.push(r.body.refresh_token as string);
-      }
-    }],
-    [15, async (i) => {
-      const rt = sessions.shift(); // exclusive: this session is refreshed by one worker
-      if (!rt) return;
-      const r = await call('refresh', () => refresh(i, rt));
-      if (r?.status === 200) sessions.push(r.body.refresh_token as string);
-    }],
-    [5, async (i) => {
-      // a client that sends the same refresh token several times at once (retries, two tabs),
-      // to both instances: exactly one may win, the others get invalid_grant
-      const rt = sessions.shift();
-      if (!rt) return;
-      const answers = await Promise.all(Array.from({ length: RACERS }, (_, k) => call('refresh_race', () => refresh(i + k, rt))));
-      const winners = answers.filter((r) => r?.status === 200);
-      races.total++;
-      if (winners.length === 1) races.oneWinner++;
-      else if (winners.length === 0) races.noWinner++;
-      else races.severalWinners++;
-      // every winner's token goes on being used, as a client would
-      for (const w of winners) sessions.push(w!.body.refresh_token as string);
-    }],
-    [25, async (i) => {
-      const at = accessTokens[Math.floor(Math.random() * accessTokens.length)];
-      if (!at) return;
-      await call('introspection', () => form(`${inst(i)}/t/load/token/introspection`, { token: at }, basicAuth(machine)));
-    }],
-    [5, async (i) => {
-      const at = accessTokens.pop();
-      if (!at) return;
-      const r = await call('revocation', () => form(`${inst(i)}/t/load/token/revocation`, { token: at }, basicAuth(machine)));
-      if (r?.status === 200) revoked.push(at);
-    }],
-    [5, async (i) => {
-      const r = await call('admin_create_user', () => adminCall(i, 'POST', '/tenants/load/users', { username: `new-${seq++}-${i}`, password: 'new-user-password', roles: ['staff'] }));
-      if (r?.status === 401) token = await adminToken(); // expired admin token: renew and go on
-      if (r?.status === 201) adminCreates++;
-    }],
+    [
+      30,
+      async (i) => {
+        const r = await call('client_credentials', () => form(`${inst(i)}/t/load/token`, { grant_type: 'client_credentials' }, basicAuth(machine)));
+        if (r?.status === 200 && accessTokens.length < 5000) accessTokens.push(r.body.access_token as string);
+      },
+    ],
+    [
+      10,
+      async (i) => {
+        const u = users[i % users.length]!;
+        const r = await call('sign_in', () =>
+          form(`${inst(i)}/t/load/token`, { grant_type: 'password', username: u.username, password: u.password }, basicAuth(webapp)),
+        );
+        if (r?.status === 200) {
+          signIns++;
+          sessions.push(r.body.refresh_token as string);
+        }
+      },
+    ],
+    [
+      15,
+      async (i) => {
+        const rt = sessions.shift(); // exclusive: this session is refreshed by one worker
+        if (!rt) return;
+        const r = await call('refresh', () => refresh(i, rt));
+        if (r?.status === 200) sessions.push(r.body.refresh_token as string);
+      },
+    ],
+    [
+      5,
+      async (i) => {
+        // a client that sends the same refresh token several times at once (retries, two tabs),
+        // to both instances: exactly one may win, the others get invalid_grant
+        const rt = sessions.shift();
+        if (!rt) return;
+        const answers = await Promise.all(Array.from({ length: RACERS }, (_, k) => call('refresh_race', () => refresh(i + k, rt))));
+        const winners = answers.filter((r) => r?.status === 200);
+        races.total++;
+        if (winners.length === 1) races.oneWinner++;
+        else if (winners.length === 0) races.noWinner++;
+        else races.severalWinners++;
+        // every winner's token goes on being used, as a client would
+        for (const w of winners) sessions.push(w!.body.refresh_token as string);
+      },
+    ],
+    [
+      25,
+      async (i) => {
+        const at = accessTokens[Math.floor(Math.random() * accessTokens.length)];
+        if (!at) return;
+        await call('introspection', () => form(`${inst(i)}/t/load/token/introspection`, { token: at }, basicAuth(machine)));
+      },
+    ],
+    [
+      5,
+      async (i) => {
+        const at = accessTokens.pop();
+        if (!at) return;
+        const r = await call('revocation', () => form(`${inst(i)}/t/load/token/revocation`, { token: at }, basicAuth(machine)));
+        if (r?.status === 200) revoked.push(at);
+      },
+    ],
+    [
+      5,
+      async (i) => {
+        const r = await call('admin_create_user', () =>
+          adminCall(i, 'POST', '/tenants/load/users', { username: `new-${seq++}-${i}`, password: 'new-user-password', roles: ['staff'] }),
+        );
+        if (r?.status === 401) token = await adminToken(); // expired admin token: renew and go on
+        if (r?.status === 201) adminCreates++;
+      },
+    ],
   ];
   const total = ops.reduce((a, [w]) => a + w, 0);
   const pick = () => {
@@ -227,7 +267,9 @@ try {
     for (const [w, op] of ops) if ((x -= w) < 0) return op;
     return ops[0]![1];
   };
-  console.log(`load test: ${SECONDS} s, ${WORKERS} connections, 2 instances, LOG_LEVEL ${procs[0]!.log().level}, argon2 ${Object.keys(argonEnv).length ? JSON.stringify(argonEnv) : 'defaults'}`);
+  console.log(
+    `load test: ${SECONDS} s, ${WORKERS} connections, 2 instances, LOG_LEVEL ${procs[0]!.log().level}, argon2 ${Object.keys(argonEnv).length ? JSON.stringify(argonEnv) : 'defaults'}`,
+  );
   const until = Date.now() + SECONDS * 1000;
   const started = Date.now();
   await Promise.all(
@@ -249,7 +291,12 @@ try {
       if (r.body.active !== false) problems.push(`revoked token active at instance ${i}`);
     }
   }
-  const auditAfter = new Map((await db.query<{ type: string; n: string }>('SELECT type, count(*) n FROM audit_events WHERE tenant_id = $1 GROUP BY type', [tenantId])).rows.map((r) => [r.type, Number(r.n)]));
+  const auditAfter = new Map(
+    (await db.query<{ type: string; n: string }>('SELECT type, count(*) n FROM audit_events WHERE tenant_id = $1 GROUP BY type', [tenantId])).rows.map((r) => [
+      r.type,
+      Number(r.n),
+    ]),
+  );
   const delta = (t: string) => (auditAfter.get(t) ?? 0) - (auditBefore.get(t) ?? 0);
   if (delta('signin.success') !== signIns) problems.push(`audit signin.success ${delta('signin.success')} != sign-ins ${signIns}`);
   if (delta('user.created') !== adminCreates) problems.push(`audit user.created ${delta('user.created')} != admin creates ${adminCreates}`);
@@ -284,15 +331,16 @@ try {
     serverLogs,
     problems,
   };
-  console.table(
-    Object.fromEntries(Object.entries(outcomes).map(([op, o]) => [op, { ...o, '2xx/s': Math.round(((o.ok ?? 0) / elapsed) * 10) / 10 }])),
-  );
+  console.table(Object.fromEntries(Object.entries(outcomes).map(([op, o]) => [op, { ...o, '2xx/s': Math.round(((o.ok ?? 0) / elapsed) * 10) / 10 }])));
   console.log(`${ok} of ${requests} requests answered 2xx in ${Math.round(elapsed)} s: ${result.okPerSecond} 2xx/s; races ${JSON.stringify(races)}`);
   if (Object.keys(samples).length) console.log('answers other than ok, one sample each:', samples);
   await saveResult('loadtest', result);
   failed = problems.length > 0;
   if (failed) process.stderr.write(`\nLOAD TEST INTEGRITY FAILED: ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
-  else console.log('integrity: ok (no 5xx or network error, one winner per refresh race, one live refresh token per grant, revocations hold at both instances, audit complete)');
+  else
+    console.log(
+      'integrity: ok (no 5xx or network error, one winner per refresh race, one live refresh token per grant, revocations hold at both instances, audit complete)',
+    );
 } catch (err) {
   failed = true;
   process.stderr.write(`\nLOAD TEST FAILED: ${(err as Error).message}\n${procs.map((p) => p.output().slice(-2000)).join('\n')}\n`);

@@ -20,7 +20,10 @@ const seconds = Number(process.argv[2] ?? 10);
 const embedded = process.env.BENCH_EMBEDDED === '1';
 const scenario = `password sign-ins (${embedded ? 'embedded' : 'PostgreSQL + Redis'}, LOG_LEVEL ${process.env.BENCH_LOG_LEVEL ?? 'info'})`;
 /** the only settings passed on: what a user experimenting with argon2 would set */
-const argonEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('ARGON2_') || k.startsWith('PASSWORD_HASH_'))) as Record<string, string>;
+const argonEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('ARGON2_') || k.startsWith('PASSWORD_HASH_'))) as Record<
+  string,
+  string
+>;
 // the parameters and concurrency the server will use, read with Tessera's own configuration code
 const config = loadConfig(argonEnv);
 const { memoryCost, timeCost, parallelism } = config.argon2;
@@ -54,7 +57,11 @@ await main(async () => {
       await server.admin('POST', '/tenants/bench/resources', { audience: 'https://api.bench.example', name: 'api', scopes: ['read'] });
       await server.admin('POST', '/tenants/bench/roles', { name: 'reader', permissions: [{ resource: 'https://api.bench.example', scope: 'read' }] });
       await server.admin('POST', '/tenants/bench/users', { username: 'staff', password: 'correct horse battery staple', roles: ['reader'] });
-      const client = await server.admin('POST', '/tenants/bench/clients', { name: 'bench', grantTypes: ['password'], defaultResource: 'https://api.bench.example' });
+      const client = await server.admin('POST', '/tenants/bench/clients', {
+        name: 'bench',
+        grantTypes: ['password'],
+        defaultResource: 'https://api.bench.example',
+      });
       const url = `${server.url}/t/bench/token`;
       const body = 'grant_type=password&username=staff&password=correct%20horse%20battery%20staple';
       const auth = basic(client.clientId!, client.clientSecret!);

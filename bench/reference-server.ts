@@ -7,7 +7,6 @@ import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
 import { REFERENCE_API, REFERENCE_CLIENT } from './lib.ts';
 
-
 const port = Number(process.env.PORT ?? 4000);
 const { privateKey } = await generateKeyPair('ES256', { extractable: true });
 const jwk = { ...(await exportJWK(privateKey)), kid: 'bench', alg: 'ES256', use: 'sig' };
@@ -21,7 +20,13 @@ const provider = new Provider(`http://localhost:${port}`, {
     resourceIndicators: {
       enabled: true,
       defaultResource: () => REFERENCE_API,
-      getResourceServerInfo: () => ({ scope: 'read', audience: REFERENCE_API, accessTokenTTL: 3600, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } }),
+      getResourceServerInfo: () => ({
+        scope: 'read',
+        audience: REFERENCE_API,
+        accessTokenTTL: 3600,
+        accessTokenFormat: 'jwt',
+        jwt: { sign: { alg: 'ES256' } },
+      }),
     },
   },
 });

@@ -149,7 +149,9 @@ export async function startBenchServer(extraEnv: Record<string, string> = {}, op
   const proc = startServerProcess(
     {
       PORT: String(port),
-      ...(database ? { DATABASE_URL: database.url, REDIS_URL: benchRedisUrl(), KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64') } : { DATA_DIR: dataDir! }),
+      ...(database
+        ? { DATABASE_URL: database.url, REDIS_URL: benchRedisUrl(), KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64') }
+        : { DATA_DIR: dataDir! }),
       BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD,
       ...logLevelEnv(),
       ...extraEnv,
@@ -264,7 +266,12 @@ export async function startTokenPair(extraEnv: Record<string, string> = {}): Pro
     await server.admin('POST', '/tenants', { slug: 'bench', name: 'Bench' });
     await server.admin('POST', '/tenants/bench/resources', { audience: REFERENCE_API, name: 'api', scopes: ['read'] });
     await server.admin('POST', '/tenants/bench/roles', { name: 'reader', permissions: [{ resource: REFERENCE_API, scope: 'read' }] });
-    const client = await server.admin('POST', '/tenants/bench/clients', { name: 'bench', grantTypes: ['client_credentials'], roles: ['reader'], defaultResource: REFERENCE_API });
+    const client = await server.admin('POST', '/tenants/bench/clients', {
+      name: 'bench',
+      grantTypes: ['client_credentials'],
+      roles: ['reader'],
+      defaultResource: REFERENCE_API,
+    });
     const plan = await server.admin('POST', '/tenants/bench/clients', {
       name: 'bench-plan',
       grantTypes: ['client_credentials'],

@@ -28,7 +28,12 @@ await main(async () => {
           await server.admin('POST', '/tenants', { slug, name: slug });
           await server.admin('POST', `/tenants/${slug}/resources`, { audience: API, name: 'api', scopes: ['read'] });
           await server.admin('POST', `/tenants/${slug}/roles`, { name: 'reader', permissions: [{ resource: API, scope: 'read' }] });
-          const c = await server.admin('POST', `/tenants/${slug}/clients`, { name: 'c', grantTypes: ['client_credentials'], roles: ['reader'], defaultResource: API });
+          const c = await server.admin('POST', `/tenants/${slug}/clients`, {
+            name: 'c',
+            grantTypes: ['client_credentials'],
+            roles: ['reader'],
+            defaultResource: API,
+          });
           clients.push({ slug, auth: `Basic ${basic(c.clientId!, c.clientSecret!)}` });
         }
       }),
@@ -52,7 +57,11 @@ await main(async () => {
     );
     const seconds = (Date.now() - started) / 1000;
     if (Object.keys(failures).length) {
-      throw new BenchFailure(`${COUNT} tenants: answers that were not 2xx: ${Object.entries(failures).map(([k, n]) => `${n} × ${k}`).join(', ')}`);
+      throw new BenchFailure(
+        `${COUNT} tenants: answers that were not 2xx: ${Object.entries(failures)
+          .map(([k, n]) => `${n} × ${k}`)
+          .join(', ')}`,
+      );
     }
     const rssAfter = await metric('process_resident_memory_bytes');
     const result = {

@@ -20,16 +20,27 @@ await main(async () => {
     await server.admin('POST', '/tenants/bench/resources', { audience: API, name: 'api', scopes: ['read'] });
     await server.admin('POST', '/tenants/bench/roles', { name: 'reader', permissions: [{ resource: API, scope: 'read' }] });
     await server.admin('POST', '/tenants/bench/users', { username: 'u', password: 'bench-user-password', roles: ['reader'] });
-    const machine = await server.admin('POST', '/tenants/bench/clients', { name: 'm', grantTypes: ['client_credentials'], roles: ['reader'], defaultResource: API });
+    const machine = await server.admin('POST', '/tenants/bench/clients', {
+      name: 'm',
+      grantTypes: ['client_credentials'],
+      roles: ['reader'],
+      defaultResource: API,
+    });
     const web = await server.admin('POST', '/tenants/bench/clients', { name: 'w', grantTypes: ['password', 'refresh_token'], defaultResource: API });
     const webAuth = `Basic ${basic(web.clientId!, web.clientSecret!)}`;
 
     // scenario 5: introspection of a JWT access token
-    const at = (await server.form('/t/bench/token', { grant_type: 'client_credentials' }, `Basic ${basic(machine.clientId!, machine.clientSecret!)}`)).access_token as string;
+    const at = (await server.form('/t/bench/token', { grant_type: 'client_credentials' }, `Basic ${basic(machine.clientId!, machine.clientSecret!)}`))
+      .access_token as string;
     const introUrl = `${server.url}/t/bench/token/introspection`;
     const introBody = `token=${at}`;
     const introScenario = `introspection (LOG_LEVEL ${level})`;
-    await runWrk(`${introScenario}, warm-up`, introUrl, { connections: 16, seconds: 2, body: introBody, auth: basic(machine.clientId!, machine.clientSecret!) });
+    await runWrk(`${introScenario}, warm-up`, introUrl, {
+      connections: 16,
+      seconds: 2,
+      body: introBody,
+      auth: basic(machine.clientId!, machine.clientSecret!),
+    });
     const intro = await runWrk(introScenario, introUrl, { connections: 16, seconds, body: introBody, auth: basic(machine.clientId!, machine.clientSecret!) });
 
     // scenario 4: refresh with rotation, 16 chains
@@ -67,7 +78,11 @@ await main(async () => {
     );
     const elapsed = (performance.now() - started) / 1000;
     if (Object.keys(failures).length) {
-      throw new BenchFailure(`refresh with rotation (LOG_LEVEL ${level}): answers that were not 2xx: ${Object.entries(failures).map(([k, n]) => `${n} × ${k}`).join(', ')}`);
+      throw new BenchFailure(
+        `refresh with rotation (LOG_LEVEL ${level}): answers that were not 2xx: ${Object.entries(failures)
+          .map(([k, n]) => `${n} × ${k}`)
+          .join(', ')}`,
+      );
     }
     const refresh = { perSec: Math.round((latencies.length / elapsed) * 10) / 10, ok: latencies.length, ...percentiles(latencies) };
     const log = server.proc.log();

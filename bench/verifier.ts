@@ -33,15 +33,27 @@ const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}/t/ben
 
 const now = Math.floor(Date.now() / 1000);
 const token = await new SignJWT({
-  sub: 'client-1', client_id: 'client-1', jti: 'j-1', scope: 'outbreaks:read simulate:run', roles: ['analyst'], tenant_id: 'bench',
+  sub: 'client-1',
+  client_id: 'client-1',
+  jti: 'j-1',
+  scope: 'outbreaks:read simulate:run',
+  roles: ['analyst'],
+  tenant_id: 'bench',
 })
   .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'bench-1' })
-  .setIssuer(issuer).setAudience(AUDIENCE).setIssuedAt(now).setExpirationTime(now + 3600)
+  .setIssuer(issuer)
+  .setAudience(AUDIENCE)
+  .setIssuedAt(now)
+  .setExpirationTime(now + 3600)
   .sign(privateKey);
 
 const verifier = createVerifier({ issuer, audience: AUDIENCE });
 const rawOptions = {
-  issuer, audience: AUDIENCE, algorithms: ['ES256', 'RS256', 'EdDSA'], typ: 'at+jwt', clockTolerance: 5,
+  issuer,
+  audience: AUDIENCE,
+  algorithms: ['ES256', 'RS256', 'EdDSA'],
+  typ: 'at+jwt',
+  clockTolerance: 5,
   requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id'],
 };
 

@@ -60,7 +60,8 @@ function apply(dir, edit) {
   const path = join(dir, edit.file);
   const text = readFileSync(path, 'utf8');
   const at = text.indexOf(edit.from);
-  if (at < 0 || text.indexOf(edit.from, at + 1) >= 0) throw new Error(`${edit.file}: expected exactly one "${edit.from}" (the code moved: update scripts/named-mutants.mjs)`);
+  if (at < 0 || text.indexOf(edit.from, at + 1) >= 0)
+    throw new Error(`${edit.file}: expected exactly one "${edit.from}" (the code moved: update scripts/named-mutants.mjs)`);
   writeFileSync(path, text.slice(0, at) + edit.to + text.slice(at + edit.from.length));
 }
 
@@ -78,7 +79,8 @@ function failures(dir, files, config) {
   const failed = [];
   for (const file of report.testResults) {
     for (const t of file.assertionResults) if (t.status === 'failed') failed.push(`${file.name.slice(dir.length + 1)} > ${t.fullName}`);
-    if (file.status === 'failed' && !file.assertionResults.some((t) => t.status === 'failed')) failed.push(`${file.name.slice(dir.length + 1)} (${file.message.split('\n')[0]})`);
+    if (file.status === 'failed' && !file.assertionResults.some((t) => t.status === 'failed'))
+      failed.push(`${file.name.slice(dir.length + 1)} (${file.message.split('\n')[0]})`);
   }
   return failed;
 }

@@ -37,7 +37,10 @@ const needs = [];
 if (!existsSync(CHROMIUM)) needs.push({ why: `no browser at ${CHROMIUM} (browser sign-in test)`, packages: ['chromium', 'chromium-driver'] });
 const pythonOk = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import fastapi, jwt, uvicorn, cryptography'], { stdio: 'ignore' }).status === 0;
 if (!pythonOk) {
-  needs.push({ why: 'no FastAPI, PyJWT, uvicorn or cryptography for python3 (FastAPI example test)', packages: ['python3', 'python3-fastapi', 'python3-jwt', 'python3-uvicorn', 'python3-cryptography'] });
+  needs.push({
+    why: 'no FastAPI, PyJWT, uvicorn or cryptography for python3 (FastAPI example test)',
+    packages: ['python3', 'python3-fastapi', 'python3-jwt', 'python3-uvicorn', 'python3-cryptography'],
+  });
 }
 const packages = needs.flatMap((n) => n.packages);
 if (packages.length) {
@@ -46,7 +49,8 @@ if (packages.length) {
   if (!planOnly) {
     const root = typeof process.getuid === 'function' && process.getuid() === 0;
     const aptGet = ['/usr/bin/apt-get', '/bin/apt-get'].find((p) => existsSync(p));
-    if (!root || !aptGet) fail(`cannot install them here (${!aptGet ? 'no apt-get' : 'not root'}): run \`apt-get install -y ${packages.join(' ')}\` as root, then npm test again`);
+    if (!root || !aptGet)
+      fail(`cannot install them here (${!aptGet ? 'no apt-get' : 'not root'}): run \`apt-get install -y ${packages.join(' ')}\` as root, then npm test again`);
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     const install = () => spawnSync(aptGet, ['install', '-y', '--no-install-recommends', ...packages], { stdio: 'inherit', env }).status === 0;
     if (!install()) {
@@ -102,7 +106,27 @@ async function ensureRedis() {
     say('Redis is installed but down: starting it (keeps nothing on disk)');
     if (!planOnly) {
       spawnSync('mkdir', ['-p', '/var/lib/redis', '/var/log/redis']);
-      spawnSync('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '-::1', '--port', '6379', '--save', '', '--appendonly', 'no', '--dir', '/var/lib/redis', '--logfile', '/var/log/redis/ci.log'], { stdio: 'inherit' });
+      spawnSync(
+        'redis-server',
+        [
+          '--daemonize',
+          'yes',
+          '--bind',
+          '127.0.0.1',
+          '-::1',
+          '--port',
+          '6379',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--dir',
+          '/var/lib/redis',
+          '--logfile',
+          '/var/log/redis/ci.log',
+        ],
+        { stdio: 'inherit' },
+      );
       up = await waitFor('127.0.0.1', 6379);
     }
   }

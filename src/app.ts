@@ -155,11 +155,22 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
     const { router: admin } = createAdminRouter({ publicUrl, services, pool, databaseUp: dbMonitor.isUp, log: adminLog });
     metrics.observePool(pool.stats);
     const health = createHealth({ db, store, metrics });
-    const server = createServer({ publicUrl, pool, observer, trustProxy: config.trustProxy, trustProxyHops: config.trustProxyHops, admin, metrics, health, metricsToken: config.metricsToken });
+    const server = createServer({
+      publicUrl,
+      pool,
+      observer,
+      trustProxy: config.trustProxy,
+      trustProxyHops: config.trustProxyHops,
+      admin,
+      metrics,
+      health,
+      metricsToken: config.metricsToken,
+    });
     // a Redis connection still being made fails every command at once (no offline queue): the
     // first sign-ins would answer 503. Wait for it a little; without it, start degraded (README
     // "Failure behaviour") and say so
-    if (!(await storeAnswers(store, STORE_WAIT_MS))) log.warn({ waitedMs: STORE_WAIT_MS }, 'Redis does not answer: starting without it (sign-ins answer 503 until it does)');
+    if (!(await storeAnswers(store, STORE_WAIT_MS)))
+      log.warn({ waitedMs: STORE_WAIT_MS }, 'Redis does not answer: starting without it (sign-ins answer 503 until it does)');
     handle = server.handle;
     if (bindLate) await listen(http, config.port);
     staleness = setInterval(refreshPool, config.tenantCacheMaxStaleness * 1000);

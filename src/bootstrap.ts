@@ -39,11 +39,10 @@ export async function bootstrap(deps: {
     const generated = deps.password === undefined ? { generatedPassword: password } : {};
     const system = await deps.repos.tenants.findBySlug(SYSTEM_TENANT);
     if (!system) {
-      await deps.services.tenants.create(
-        { slug: SYSTEM_TENANT, name: 'Tessera platform', admin: { username: deps.username, password } },
-        SYSTEM_ACTOR,
-        { allowReserved: true, adminRoles: [PLATFORM_ADMIN_ROLE, TENANT_ADMIN_ROLE] },
-      );
+      await deps.services.tenants.create({ slug: SYSTEM_TENANT, name: 'Tessera platform', admin: { username: deps.username, password } }, SYSTEM_ACTOR, {
+        allowReserved: true,
+        adminRoles: [PLATFORM_ADMIN_ROLE, TENANT_ADMIN_ROLE],
+      });
       return { created: true, ...generated };
     }
     const r = deps.repos.forTenant(system.id);

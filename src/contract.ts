@@ -36,11 +36,7 @@ export const AUTHORIZATION_CODE_TTL = 60;
 export const adminAudience = (publicUrl: string) => `${publicUrl}/admin`;
 export const issuerFor = (publicUrl: string, slug: string) => `${publicUrl}/t/${slug}`;
 
-export type Authority =
-  | { kind: 'system' }
-  | { kind: 'platform-admin' }
-  | { kind: 'tenant-admin'; tenant: string; tenantId: string }
-  | { kind: 'none' };
+export type Authority = { kind: 'system' } | { kind: 'platform-admin' } | { kind: 'tenant-admin'; tenant: string; tenantId: string } | { kind: 'none' };
 
 /** who performed a change (audit) and with what authority (policy) */
 export interface Actor {

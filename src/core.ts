@@ -46,10 +46,7 @@ export async function openCore(config: Config, publicUrl: string, store: Store):
   const kek = await resolveKeyEncryptionKey(config);
   const secretBox = createSecretBox(kek);
   const cookieKeys = [Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera/cookie-keys', 32)).toString('base64url')];
-  const passwords = createPasswordHasher(
-    config.argon2,
-    createWorkLimiter({ concurrency: config.passwordHashConcurrency, queue: config.passwordHashQueue }),
-  );
+  const passwords = createPasswordHasher(config.argon2, createWorkLimiter({ concurrency: config.passwordHashConcurrency, queue: config.passwordHashQueue }));
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
     const migrationsApplied = await migrate(db);

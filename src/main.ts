@@ -106,10 +106,13 @@ async function runPrimary(workers: number): Promise<void> {
     stopping = true;
     log.info({ reason, workers: alive().length }, 'stopping workers');
     for (const w of alive()) w.process.kill('SIGTERM');
-    const hard = setTimeout(() => {
-      for (const w of alive()) w.process.kill('SIGKILL');
-      process.exit(1);
-    }, (config.shutdownTimeoutSeconds + 10) * 1000);
+    const hard = setTimeout(
+      () => {
+        for (const w of alive()) w.process.kill('SIGKILL');
+        process.exit(1);
+      },
+      (config.shutdownTimeoutSeconds + 10) * 1000,
+    );
     hard.unref();
     if (!alive().length) process.exit(failed ? 1 : 0);
   };

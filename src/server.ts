@@ -53,7 +53,10 @@ export function clientAddress(req: IncomingMessage, trustProxy: boolean, hops: n
   const peer = req.socket.remoteAddress ?? '';
   if (!trustProxy) return peer;
   const header = req.headers['x-forwarded-for'];
-  const entries = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((e) => e.trim()).filter(Boolean);
+  const entries = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
   if (!entries.length) return peer;
   // fewer entries than proxies: the leftmost was still written by a proxy of ours
   const chosen = entries[Math.max(0, entries.length - hops)]!;

@@ -4,7 +4,10 @@
  */
 import { createSimulateApi } from './app.ts';
 
-const issuers = (process.env.ISSUERS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const issuers = (process.env.ISSUERS ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const audience = process.env.AUDIENCE ?? '';
 const port = Number(process.env.PORT ?? 4000);
 if (issuers.length === 0 || !audience || !Number.isInteger(port)) {

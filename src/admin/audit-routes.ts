@@ -12,7 +12,10 @@ const dateTime = z.iso.datetime({ offset: true }).meta({ description: 'ISO 8601 
 export const AuditQuerySchema = z
   .object({
     type: z.string().max(500).optional().meta({ description: 'event type, or several comma-separated (e.g. `signin.failure,signin.lockout`)' }),
-    actor: z.string().max(300).optional().meta({ description: 'e.g. `user:<id>`, `client:<client_id>`, `username:<name>` (a typed name that is no user: stored as a keyed pseudonym, found by the name), `system`' }),
+    actor: z.string().max(300).optional().meta({
+      description:
+        'e.g. `user:<id>`, `client:<client_id>`, `username:<name>` (a typed name that is no user: stored as a keyed pseudonym, found by the name), `system`',
+    }),
     target: z.string().max(300).optional(),
     from: dateTime.optional().meta({ description: 'events at or after this instant' }),
     to: dateTime.optional().meta({ description: 'events before this instant' }),

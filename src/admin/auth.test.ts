@@ -13,7 +13,14 @@ const URL_ = 'https://id.example';
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const jwt = (payload: Record<string, unknown>) => `${b64({ alg: 'ES256', typ: 'at+jwt' })}.${b64(payload)}.c2lnbmF0dXJl`;
 
-function setup(opts: { payload?: Record<string, unknown>; revoked?: boolean; users?: Record<string, { disabled: boolean; roles: string[] }>; clients?: Record<string, { disabled: boolean; roles: string[] }> } = {}) {
+function setup(
+  opts: {
+    payload?: Record<string, unknown>;
+    revoked?: boolean;
+    users?: Record<string, { disabled: boolean; roles: string[] }>;
+    clients?: Record<string, { disabled: boolean; roles: string[] }>;
+  } = {},
+) {
   const seen = { slugs: [] as string[], revocationQueries: [] as RevocationQuery[], audiences: [] as (string | undefined)[] };
   const tenants: Record<string, string> = { system: 'id-system', dept: 'id-dept' };
   const pool = {
@@ -45,12 +52,24 @@ function setup(opts: { payload?: Record<string, unknown>; revoked?: boolean; use
 }
 
 const refusal = async (p: Promise<unknown>) => {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(AppError);
   return err as AppError;
 };
 
-const userToken = (tenant: string, extra: Record<string, unknown> = {}) => ({ iss: `${URL_}/t/${tenant}`, sub: 'u1', client_id: 'admin-cli', scope: 'admin', jti: 'j1', gid: 'g1', iat: 100, ...extra });
+const userToken = (tenant: string, extra: Record<string, unknown> = {}) => ({
+  iss: `${URL_}/t/${tenant}`,
+  sub: 'u1',
+  client_id: 'admin-cli',
+  scope: 'admin',
+  jti: 'j1',
+  gid: 'g1',
+  iat: 100,
+  ...extra,
+});
 
 describe('the admin API authenticator', () => {
   it('recognises a platform admin of system, with the token checked against every revocation', async () => {
@@ -70,8 +89,12 @@ describe('the admin API authenticator', () => {
       tenant: 'dept',
       tenantId: 'id-dept',
     });
-    expect((await setup({ payload, users: { u1: { disabled: false, roles: ['platform-admin'] } } }).call(`Bearer ${jwt(payload)}`)).authority).toEqual({ kind: 'none' });
-    expect((await setup({ payload, users: { u1: { disabled: false, roles: ['auditor'] } } }).call(`Bearer ${jwt(payload)}`)).authority).toEqual({ kind: 'none' });
+    expect((await setup({ payload, users: { u1: { disabled: false, roles: ['platform-admin'] } } }).call(`Bearer ${jwt(payload)}`)).authority).toEqual({
+      kind: 'none',
+    });
+    expect((await setup({ payload, users: { u1: { disabled: false, roles: ['auditor'] } } }).call(`Bearer ${jwt(payload)}`)).authority).toEqual({
+      kind: 'none',
+    });
   });
 
   it('recognises a machine client by sub = client_id, with its own roles', async () => {
@@ -138,16 +161,27 @@ describe('the admin API authenticator', () => {
     for (const header of [`XBearer ${jwt(payload)}`, `Bearer ${jwt(payload)} x`]) {
       expect(await refusal(call(header))).toMatchObject({ code: 'unauthorized', status: 401, message: 'a Bearer access token for the admin API is required' });
     }
-    const missing = await refusal(setup({ payload: userToken('dept', { scope: 'openid' }), users: { u1: { disabled: false, roles: ['tenant-admin'] } } }).call(`Bearer ${jwt(userToken('dept', { scope: 'openid' }))}`));
+    const missing = await refusal(
+      setup({ payload: userToken('dept', { scope: 'openid' }), users: { u1: { disabled: false, roles: ['tenant-admin'] } } }).call(
+        `Bearer ${jwt(userToken('dept', { scope: 'openid' }))}`,
+      ),
+    );
     expect(missing.message).toBe('the access token lacks the "admin" scope');
   });
 
   it('reads only string members of the token: a numeric sub, client_id or gid names nobody', async () => {
     const payload = { iss: `${URL_}/t/dept`, sub: 7, client_id: 7, gid: 7, scope: 'admin', jti: 'j', iat: 1 };
-    const { call, seen } = setup({ payload, users: { '': { disabled: false, roles: ['tenant-admin'] }, '7': { disabled: false, roles: ['tenant-admin'] } }, clients: { '7': { disabled: false, roles: ['platform-admin'] } } });
+    const { call, seen } = setup({
+      payload,
+      users: { '': { disabled: false, roles: ['tenant-admin'] }, '7': { disabled: false, roles: ['tenant-admin'] } },
+      clients: { '7': { disabled: false, roles: ['platform-admin'] } },
+    });
     // sub is read as '' (not the user "7", not the client "7"): the user '' of this fake
-    expect(await call(`Bearer ${jwt(payload)}`)).toEqual({ tenant: 'dept', subject: 'user:', authority: { kind: 'tenant-admin', tenant: 'dept', tenantId: 'id-dept' } });
+    expect(await call(`Bearer ${jwt(payload)}`)).toEqual({
+      tenant: 'dept',
+      subject: 'user:',
+      authority: { kind: 'tenant-admin', tenant: 'dept', tenantId: 'id-dept' },
+    });
     expect(seen.revocationQueries).toEqual([{ jti: 'j', grantId: undefined, subjects: [], iat: 1 }]);
   });
 });
-

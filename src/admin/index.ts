@@ -61,7 +61,11 @@ export function createAdminRouter(deps: AdminDeps): { router: Router; routes: Ad
       // identifiers that cannot name anything are not looked up (and never reach SQL)
       if (params.t !== undefined && !SLUG_PATTERN.test(params.t)) throw new AppError('not_found', 'tenant not found');
       if (Object.values(params).some((v) => v.length > 200 || UNSAFE_CHARS.test(v))) throw new AppError('not_found', 'not found');
-      if (Object.values(ctx.query).flat().some((v) => typeof v === 'string' && UNSAFE_CHARS.test(v))) {
+      if (
+        Object.values(ctx.query)
+          .flat()
+          .some((v) => typeof v === 'string' && UNSAFE_CHARS.test(v))
+      ) {
         throw new AppError('invalid_request', 'query parameters must not contain control characters');
       }
       const query = route.query ? parse(route.query, ctx.query, 'query') : undefined;

@@ -26,7 +26,10 @@ export function buildOpenApi(routes: AdminRoute[], publicUrl: string) {
     const op: Record<string, unknown> = {
       summary: r.summary,
       operationId: `${r.method}${r.path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
-      description: OPERATIONS[r.operation].scope === 'platform' ? 'Platform admins only.' : 'Platform admins, or tenant admins of `{t}` (see the authorization rules in README).',
+      description:
+        OPERATIONS[r.operation].scope === 'platform'
+          ? 'Platform admins only.'
+          : 'Platform admins, or tenant admins of `{t}` (see the authorization rules in README).',
       parameters: [...params, ...query],
       responses: {
         [String(r.status)]: r.response

@@ -7,7 +7,10 @@ import { ACCESS_TOKEN_TTL, GRANT_TYPES, REFRESH_TOKEN_TTL, SLUG_PATTERN } from '
 
 const name = z.string().trim().min(1).max(200);
 const secret = z.string().min(8, 'must be at least 8 characters').max(1024, 'must be at most 1024 characters');
-const uri = z.string().max(2048).refine((v) => URL.parse(v) !== null, 'must be an absolute URI');
+const uri = z
+  .string()
+  .max(2048)
+  .refine((v) => URL.parse(v) !== null, 'must be an absolute URI');
 const roleNames = z.array(z.string().min(1).max(64)).max(100);
 const accessTokenTtl = z.number().int().min(ACCESS_TOKEN_TTL.min).max(ACCESS_TOKEN_TTL.max);
 
@@ -18,7 +21,10 @@ export const CreateTenant = z
     slug: Slug,
     name,
     signingAlg: z.enum(['ES256', 'RS256', 'EdDSA']).optional(),
-    admin: z.object({ username: z.string().min(1).max(200), password: secret }).strict().optional(),
+    admin: z
+      .object({ username: z.string().min(1).max(200), password: secret })
+      .strict()
+      .optional(),
   })
   .strict();
 export const Tenant = z.object({ slug: z.string(), name: z.string(), issuer: z.string(), signingAlg: z.string(), createdAt: z.string() });
@@ -29,14 +35,26 @@ export const CreateResource = z
 export const UpdateResource = z
   .object({ name: name.optional(), scopes: z.array(z.string().min(1).max(200)).max(200).optional(), accessTokenTtl: accessTokenTtl.optional() })
   .strict();
-export const Resource = z.object({ id: z.string(), audience: z.string(), name: z.string(), scopes: z.array(z.string()), accessTokenTtl: z.number(), builtIn: z.boolean() });
+export const Resource = z.object({
+  id: z.string(),
+  audience: z.string(),
+  name: z.string(),
+  scopes: z.array(z.string()),
+  accessTokenTtl: z.number(),
+  builtIn: z.boolean(),
+});
 
 const Permission = z.object({ resource: uri, scope: z.string().min(1).max(200) }).strict();
 export const CreateRole = z
   .object({ name: z.string().min(1).max(64), description: z.string().max(500).optional(), permissions: z.array(Permission).max(500) })
   .strict();
 export const UpdateRole = z.object({ description: z.string().max(500).optional(), permissions: z.array(Permission).max(500).optional() }).strict();
-export const Role = z.object({ name: z.string(), description: z.string().nullable(), builtIn: z.boolean(), permissions: z.array(z.object({ resource: z.string(), scope: z.string() })) });
+export const Role = z.object({
+  name: z.string(),
+  description: z.string().nullable(),
+  builtIn: z.boolean(),
+  permissions: z.array(z.object({ resource: z.string(), scope: z.string() })),
+});
 
 export const CreateUser = z
   .object({ username: z.string().trim().min(1).max(200), password: secret, email: z.email().max(320).optional(), roles: roleNames })
@@ -100,9 +118,7 @@ export const Key = z.object({
 });
 export const RotatedKey = z.object({ kid: z.string() });
 
-export const PageQuery = z
-  .object({ limit: z.coerce.number().int().min(1).max(200).optional(), cursor: z.string().max(200).optional() })
-  .strict();
+export const PageQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).optional(), cursor: z.string().max(200).optional() }).strict();
 export const pageOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 
 export const Problem = z.object({

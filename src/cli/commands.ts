@@ -101,9 +101,7 @@ export async function runCommand(config: Config, args: string[], o: Options): Pr
           ...(o['redirect-uri'] ? { redirectUris: o['redirect-uri'] } : {}),
           ...(o.public ? { tokenEndpointAuthMethod: 'none' as const } : {}),
         });
-        const text = c.clientSecret
-          ? `created client ${c.clientId}\nclient secret (shown only now): ${c.clientSecret}`
-          : `created public client ${c.clientId}`;
+        const text = c.clientSecret ? `created client ${c.clientId}\nclient secret (shown only now): ${c.clientSecret}` : `created public client ${c.clientId}`;
         return { text, data: { ...c } };
       }
       case 'keys rotate': {

@@ -15,9 +15,7 @@ const schema = await readSchema();
 const shadow = await PGlite.create();
 const engine = await createSchemaEngine(schema, new PrismaPGlite(shadow));
 const migrationsList = await readMigrationsList();
-const from = migrationsList.migrationDirectories.length
-  ? { tag: 'migrations' as const, ...migrationsList }
-  : { tag: 'empty' as const };
+const from = migrationsList.migrationDirectories.length ? { tag: 'migrations' as const, ...migrationsList } : { tag: 'empty' as const };
 const { stdout } = await engine.diff({
   from,
   to: { tag: 'schemaDatamodel', files: [{ path: 'prisma/schema.prisma', content: schema }] },

@@ -171,9 +171,7 @@ export type Config = Readonly<{
 /** Reads and validates configuration; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // empty strings count as unset, as in most 12-factor tooling
-  const input = Object.fromEntries(
-    Object.keys(schema.shape).flatMap((k) => (env[k] === undefined || env[k] === '' ? [] : [[k, env[k]]])),
-  );
+  const input = Object.fromEntries(Object.keys(schema.shape).flatMap((k) => (env[k] === undefined || env[k] === '' ? [] : [[k, env[k]]])));
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -190,7 +188,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('WEB_CONCURRENCY', `is ${e.WEB_CONCURRENCY}, but more than 1 worker requires REDIS_URL (workers share state through Redis)`);
   }
   if (e.WEB_CONCURRENCY > 1 && !e.DATABASE_URL) {
-    throw new ConfigError('WEB_CONCURRENCY', `is ${e.WEB_CONCURRENCY}, but more than 1 worker requires DATABASE_URL (the embedded database serves one process)`);
+    throw new ConfigError(
+      'WEB_CONCURRENCY',
+      `is ${e.WEB_CONCURRENCY}, but more than 1 worker requires DATABASE_URL (the embedded database serves one process)`,
+    );
   }
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   return Object.freeze({

@@ -41,14 +41,7 @@ function load(): Promise<Bindings> {
   return ready;
 }
 
-export async function createSchemaEngine(
-  schemaText: string,
-  adapterFactory: SqlMigrationAwareDriverAdapterFactory,
-): Promise<SchemaEngine> {
+export async function createSchemaEngine(schemaText: string, adapterFactory: SqlMigrationAwareDriverAdapterFactory): Promise<SchemaEngine> {
   const b = await load();
-  return b.SchemaEngine.new(
-    { datamodels: [['schema.prisma', schemaText]] },
-    () => {},
-    bindMigrationAwareSqlAdapterFactory(adapterFactory),
-  );
+  return b.SchemaEngine.new({ datamodels: [['schema.prisma', schemaText]] }, () => {}, bindMigrationAwareSqlAdapterFactory(adapterFactory));
 }

@@ -40,17 +40,32 @@ const isOAuthErrorLike = (e: unknown): e is OAuthErrorLike =>
   typeof e === 'object' && e !== null && typeof (e as OAuthErrorLike).statusCode === 'number' && typeof (e as OAuthErrorLike).error === 'string';
 
 /** the answer to `err`; `unexpected` when it is not the caller's doing (log it, count it) */
-export function oauthErrorOf(err: unknown): { status: number; body: { error: string; error_description?: string }; headers: Record<string, string>; unexpected: boolean } {
+export function oauthErrorOf(err: unknown): {
+  status: number;
+  body: { error: string; error_description?: string };
+  headers: Record<string, string>;
+  unexpected: boolean;
+} {
   if (isOAuthErrorLike(err) && err.error !== 'server_error') {
     const headers = { ...err.headers, ...(err.retryAfter ? { 'Retry-After': String(err.retryAfter) } : {}) };
-    return { status: err.statusCode, body: { error: err.error, ...(err.error_description ? { error_description: err.error_description } : {}) }, headers, unexpected: false };
+    return {
+      status: err.statusCode,
+      body: { error: err.error, ...(err.error_description ? { error_description: err.error_description } : {}) },
+      headers,
+      unexpected: false,
+    };
   }
   if (err instanceof AppError) {
     const headers: Record<string, string> = err.status === 503 ? { 'Retry-After': String(RETRY_AFTER_SECONDS) } : {};
     return { status: err.status, body: { error: err.code, error_description: err.message }, headers, unexpected: false };
   }
   if (isBadInputError(err)) return { status: 400, body: { error: 'invalid_request', error_description: BAD_INPUT_MESSAGE }, headers: {}, unexpected: false };
-  return { status: 503, body: { error: UNAVAILABLE.error, error_description: UNAVAILABLE.description }, headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) }, unexpected: true };
+  return {
+    status: 503,
+    body: { error: UNAVAILABLE.error, error_description: UNAVAILABLE.description },
+    headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
+    unexpected: true,
+  };
 }
 
 interface Writable {

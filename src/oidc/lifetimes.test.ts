@@ -5,7 +5,7 @@ import { refreshLifetimesOf, refreshTokenTtl } from './lifetimes.ts';
 const defaults = { absolute: 30 * 86400, idle: 7 * 86400 };
 
 describe('refresh-token lifetimes', () => {
-  it('takes the client\'s overrides, each on its own, else the defaults', () => {
+  it("takes the client's overrides, each on its own, else the defaults", () => {
     expect(refreshLifetimesOf(undefined, defaults)).toEqual(defaults);
     expect(refreshLifetimesOf({ refreshTokenAbsoluteTtl: null, refreshTokenIdleTtl: null }, defaults)).toEqual(defaults);
     expect(refreshLifetimesOf({ refreshTokenAbsoluteTtl: 3600, refreshTokenIdleTtl: null }, defaults)).toEqual({ absolute: 3600, idle: defaults.idle });

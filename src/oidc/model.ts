@@ -25,10 +25,12 @@ export interface TenantModel {
   activeKid: string;
 }
 
-export function buildTenantModel(input: Omit<TenantModel, 'resources' | 'resourcesById' | 'grants'> & {
-  resources: ResourceRow[];
-  roles: RoleRow[];
-}): TenantModel {
+export function buildTenantModel(
+  input: Omit<TenantModel, 'resources' | 'resourcesById' | 'grants'> & {
+    resources: ResourceRow[];
+    roles: RoleRow[];
+  },
+): TenantModel {
   const { resources, roles, ...rest } = input;
   return {
     ...rest,

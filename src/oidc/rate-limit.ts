@@ -13,7 +13,10 @@ import { grantTypeHandlers } from './internals.ts';
 
 const HOUR_MS = 3600_000;
 
-export function applyRateLimits(provider: Provider, deps: { store: Store; clients: ClientDirectory; tenantId: string; tenantLimitPerHour: number | undefined }) {
+export function applyRateLimits(
+  provider: Provider,
+  deps: { store: Store; clients: ClientDirectory; tenantId: string; tenantLimitPerHour: number | undefined },
+) {
   const { store, clients, tenantId } = deps;
 
   async function check(clientId: string | undefined, clientLimit: number | undefined): Promise<void> {

@@ -23,7 +23,16 @@ const buildModel = () =>
     resources: [api, empty],
     roles: [
       { id: 'x', name: 'reader', description: null, builtIn: false, permissions: [{ resourceId: 'r1', scope: 'read' }] },
-      { id: 'y', name: 'writer', description: null, builtIn: false, permissions: [{ resourceId: 'r1', scope: 'write' }, { resourceId: 'other', scope: 'admin' }] },
+      {
+        id: 'y',
+        name: 'writer',
+        description: null,
+        builtIn: false,
+        permissions: [
+          { resourceId: 'r1', scope: 'write' },
+          { resourceId: 'other', scope: 'admin' },
+        ],
+      },
     ],
   });
 // per test (a failing beforeAll would skip the tests, and StrykerJS counts skipped as survived)
@@ -40,13 +49,18 @@ describe('the tenant model', () => {
     expect(m.resources.get('https://api.example/')).toBe(api);
     expect([...m.resourcesById.keys()]).toEqual(['r1', 'r2']);
     expect(m.resourcesById.get('r2')).toBe(empty);
-    expect(m.grants).toEqual(new Map([['reader', new Set(['r1 read'])], ['writer', new Set(['r1 write', 'other admin'])]]));
+    expect(m.grants).toEqual(
+      new Map([
+        ['reader', new Set(['r1 read'])],
+        ['writer', new Set(['r1 write', 'other admin'])],
+      ]),
+    );
     expect(m.issuer).toBe('https://id.example/t/dept');
   });
 });
 
 describe('granted scopes', () => {
-  it('are the resource\'s scopes some role grants, in the resource\'s order', () => {
+  it("are the resource's scopes some role grants, in the resource's order", () => {
     expect(grantedScopes(model, ['writer', 'reader'], api)).toEqual(['read', 'write']);
     expect(grantedScopes(model, ['reader'], api)).toEqual(['read']);
     // a grant on another resource does not count here
@@ -60,7 +74,7 @@ describe('granted scopes', () => {
   });
 });
 
-describe('the token endpoint\'s scope rule', () => {
+describe("the token endpoint's scope rule", () => {
   const granted = ['read', 'write'];
   it('omitted → every granted scope', () => {
     expect(decideScope(undefined, granted, api.scopes)).toEqual(['read', 'write']);
@@ -75,7 +89,11 @@ describe('the token endpoint\'s scope rule', () => {
     expect(() => decideScope('admin', granted, api.scopes)).toThrow(errors.InvalidScope);
     const refusal = (requested: string | undefined) => {
       try {
-        decideScope(requested, granted.filter(() => requested !== undefined), api.scopes);
+        decideScope(
+          requested,
+          granted.filter(() => requested !== undefined),
+          api.scopes,
+        );
       } catch (err) {
         return err;
       }
@@ -94,7 +112,12 @@ describe('the token endpoint\'s scope rule', () => {
 
 describe('the consent check for APIs that grant nothing', () => {
   const ctx = (requested: string[], servers: Record<string, string[]>) =>
-    ({ oidc: { requestParamScopes: new Set(requested), resourceServers: Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, { scopes: new Set(v) }])) } }) as never;
+    ({
+      oidc: {
+        requestParamScopes: new Set(requested),
+        resourceServers: Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, { scopes: new Set(v) }])),
+      },
+    }) as never;
   it('asks when a requested API with scopes grants none of those requested', () => {
     expect(nothingGranted(model, ctx(['openid'], { 'https://api.example/': ['read'] }))).toBe(true);
     expect(nothingGranted(model, ctx(['openid', 'write'], { 'https://api.example/': ['read'] }))).toBe(true);
@@ -133,4 +156,3 @@ describe('the consent prompt of every tenant', () => {
     expect(nothingGranted(model, ctx)).toBe(false);
   });
 });
-

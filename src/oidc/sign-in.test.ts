@@ -88,7 +88,11 @@ describe('signIn', () => {
   });
 
   it('refuses a wrong password, an unknown user and a disabled user identically', async () => {
-    for (const [username, password] of [['ann', 'wrong-password'], ['nobody', 'whatever'], ['dan', 'dan-password']] as const) {
+    for (const [username, password] of [
+      ['ann', 'wrong-password'],
+      ['nobody', 'whatever'],
+      ['dan', 'dan-password'],
+    ] as const) {
       const err = await signIn(f.deps, attempt(username, password, `198.51.100.${username.length}`)).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(errors.InvalidGrant);
       expect((err as errors.InvalidGrant).error_detail).toBe(INVALID_CREDENTIALS);
@@ -124,12 +128,12 @@ describe('signIn', () => {
     expect((await signIn(f.deps, attempt('ann', 'ann-password', '198.51.100.9'))).id).toBe('id-ann');
   });
 
-  it('counts a disabled user\'s right password like a wrong one', async () => {
+  it("counts a disabled user's right password like a wrong one", async () => {
     for (let i = 0; i < 3; i++) await expect(signIn(f.deps, attempt('dan', 'dan-password'))).rejects.toBeInstanceOf(errors.InvalidGrant);
     await expect(signIn(f.deps, attempt('dan', 'dan-password'))).rejects.toBeInstanceOf(TooManyRequests);
   });
 
-  it('gives a success\'s count back to the address and clears the account', async () => {
+  it("gives a success's count back to the address and clears the account", async () => {
     await expect(signIn(f.deps, attempt('ann', 'wrong-1'))).rejects.toBeInstanceOf(errors.InvalidGrant);
     await expect(signIn(f.deps, attempt('ann', 'wrong-2'))).rejects.toBeInstanceOf(errors.InvalidGrant);
     await signIn(f.deps, attempt('ann', 'ann-password'));
@@ -142,7 +146,10 @@ describe('signIn', () => {
   // found by the benchmarks: when attempts were counted before the verification and given back
   // after, eight staff signing in at once from one address locked it for everyone
   it('signs in parallel right passwords from one address, however many are under way at once', async () => {
-    const slow = { ...f.deps, passwords: { ...passwords, verify: async (h: string | undefined, p: string) => (await new Promise((r) => setTimeout(r, 30)), passwords.verify(h, p)) } };
+    const slow = {
+      ...f.deps,
+      passwords: { ...passwords, verify: async (h: string | undefined, p: string) => (await new Promise((r) => setTimeout(r, 30)), passwords.verify(h, p)) },
+    };
     const results = await Promise.allSettled(Array.from({ length: 12 }, () => signIn(slow, attempt('ann', 'ann-password'))));
     expect(results.map((r) => r.status)).toEqual(Array(12).fill('fulfilled'));
     // and the address's allowance is whole afterwards
@@ -152,7 +159,13 @@ describe('signIn', () => {
 
   it('evaluates no more parallel wrong guesses than the allowance', async () => {
     let verified = 0;
-    const counting = { ...f.deps, passwords: { ...passwords, verify: async (h: string | undefined, p: string) => (verified++, await new Promise((r) => setTimeout(r, 10)), passwords.verify(h, p)) } };
+    const counting = {
+      ...f.deps,
+      passwords: {
+        ...passwords,
+        verify: async (h: string | undefined, p: string) => (verified++, await new Promise((r) => setTimeout(r, 10)), passwords.verify(h, p)),
+      },
+    };
     const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => signIn(counting, attempt('ann', `guess-${i}`))));
     expect(verified).toBe(3);
     const refused = results.filter((r) => r.status === 'rejected' && r.reason instanceof TooManyRequests);
@@ -195,7 +208,7 @@ describe('signIn', () => {
     }
   });
 
-  it('clears the account\'s failures at a success: they count again from zero', async () => {
+  it("clears the account's failures at a success: they count again from zero", async () => {
     // the account allows 5 failures; from five addresses, so that no address locks
     for (let i = 0; i < 4; i++) await expect(signIn(f.deps, attempt('ann', `wrong-${i}`, `198.51.100.${i + 1}`))).rejects.toBeInstanceOf(errors.InvalidGrant);
     await signIn(f.deps, attempt('ann', 'ann-password', '198.51.100.50'));
@@ -241,7 +254,10 @@ describe('signIn', () => {
     }
     // none of those counted
     expect((await signIn(f.deps, attempt('ann', 'ann-password'))).id).toBe('id-ann');
-    const down = { ...f.deps, guard: createLoginGuard({ ...createMemoryStore(), reserveAttempt: () => Promise.reject(new StoreUnavailableError()) } as Store, policy) };
+    const down = {
+      ...f.deps,
+      guard: createLoginGuard({ ...createMemoryStore(), reserveAttempt: () => Promise.reject(new StoreUnavailableError()) } as Store, policy),
+    };
     const err = await signIn(down, attempt('ann', 'ann-password')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TemporarilyUnavailable);
     expect((err as TemporarilyUnavailable).retryAfter).toBe(5);

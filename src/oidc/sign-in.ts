@@ -47,8 +47,7 @@ export async function signIn(deps: SignInDeps, attempt: SignInAttempt): Promise<
   const { username, password, address, clientId } = attempt;
   // a name no user can have (control characters, empty, too long) is refused before anything runs
   if (usernameProblem(username)) throw new errors.InvalidGrant(INVALID_CREDENTIALS);
-  const audit = (type: string, actor: string, data: Record<string, string>) =>
-    repos.audit.record({ type, actor, target: actor, data }).catch(() => {});
+  const audit = (type: string, actor: string, data: Record<string, string>) => repos.audit.record({ type, actor, target: actor, data }).catch(() => {});
 
   let ticket: AttemptTicket | undefined;
   let user: UserRow | null;

@@ -21,31 +21,43 @@ export interface ClientRow {
   secrets: { hash: string; expiresAt: Date | null }[];
 }
 
-export type NewClient = Omit<ClientRow, 'id' | 'roles' | 'secrets' | 'builtIn' | 'disabled' | 'firstParty' | 'postLogoutRedirectUris' | 'refreshTokenAbsoluteTtl' | 'refreshTokenIdleTtl' | 'rateLimitPerHour'> &
+export type NewClient = Omit<
+  ClientRow,
+  | 'id'
+  | 'roles'
+  | 'secrets'
+  | 'builtIn'
+  | 'disabled'
+  | 'firstParty'
+  | 'postLogoutRedirectUris'
+  | 'refreshTokenAbsoluteTtl'
+  | 'refreshTokenIdleTtl'
+  | 'rateLimitPerHour'
+> &
   Partial<Pick<ClientRow, 'builtIn' | 'firstParty' | 'postLogoutRedirectUris' | 'rateLimitPerHour'>> & { roleIds: string[]; secretHash: string | null };
 
 const select = (now: Date) => ({
   id: true as const,
-    clientId: true,
-    name: true,
-    grantTypes: true,
-    redirectUris: true,
-    postLogoutRedirectUris: true,
-    tokenEndpointAuthMethod: true,
-    defaultResourceId: true,
-    firstParty: true,
-    builtIn: true,
-    disabled: true,
-    refreshTokenAbsoluteTtl: true,
-    refreshTokenIdleTtl: true,
-    rateLimitPerHour: true,
-    roles: { select: { role: { select: { name: true } } } },
-    secrets: {
-      select: { hash: true, expiresAt: true },
-      where: { OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
-      orderBy: { createdAt: 'desc' as const },
-    },
-  });
+  clientId: true,
+  name: true,
+  grantTypes: true,
+  redirectUris: true,
+  postLogoutRedirectUris: true,
+  tokenEndpointAuthMethod: true,
+  defaultResourceId: true,
+  firstParty: true,
+  builtIn: true,
+  disabled: true,
+  refreshTokenAbsoluteTtl: true,
+  refreshTokenIdleTtl: true,
+  rateLimitPerHour: true,
+  roles: { select: { role: { select: { name: true } } } },
+  secrets: {
+    select: { hash: true, expiresAt: true },
+    where: { OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
+    orderBy: { createdAt: 'desc' as const },
+  },
+});
 
 type Selected = Omit<ClientRow, 'roles'> & { roles: { role: { name: string } }[] };
 const toRow = (c: Selected): ClientRow => ({ ...c, roles: c.roles.map((r) => r.role.name).sort() });
@@ -71,7 +83,21 @@ export function createClientRepository(db: Db, tenantId: string) {
     },
     async update(
       id: string,
-      data: Partial<Pick<ClientRow, 'name' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'defaultResourceId' | 'disabled' | 'firstParty' | 'refreshTokenAbsoluteTtl' | 'refreshTokenIdleTtl' | 'rateLimitPerHour'>>,
+      data: Partial<
+        Pick<
+          ClientRow,
+          | 'name'
+          | 'grantTypes'
+          | 'redirectUris'
+          | 'postLogoutRedirectUris'
+          | 'defaultResourceId'
+          | 'disabled'
+          | 'firstParty'
+          | 'refreshTokenAbsoluteTtl'
+          | 'refreshTokenIdleTtl'
+          | 'rateLimitPerHour'
+        >
+      >,
       roleIds?: string[],
     ): Promise<void> {
       if (Object.keys(data).length) await db.client.updateMany({ where: { tenantId, id }, data });

@@ -25,8 +25,7 @@ const select = {
 
 export function createSigningKeyRepository(db: Db, tenantId: string) {
   return {
-    create: (data: Omit<SigningKeyRow, 'createdAt' | 'publishedUntil'>) =>
-      db.signingKey.create({ data: { ...data, tenantId }, select: { kid: true } }),
+    create: (data: Omit<SigningKeyRow, 'createdAt' | 'publishedUntil'>) => db.signingKey.create({ data: { ...data, tenantId }, select: { kid: true } }),
     findByState: async (state: KeyState): Promise<SigningKeyRow[]> =>
       (await db.signingKey.findMany({ where: { tenantId, state }, select, orderBy: { createdAt: 'desc' } })) as SigningKeyRow[],
     async setState(kid: string, state: KeyState, at: { activatedAt?: Date; retiredAt?: Date; publishedUntil?: Date }): Promise<void> {

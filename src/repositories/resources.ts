@@ -12,11 +12,9 @@ const select = { id: true, audience: true, name: true, scopes: true, accessToken
 
 export function createResourceRepository(db: Db, tenantId: string) {
   return {
-    create: (data: Omit<ResourceRow, 'id'>): Promise<ResourceRow> =>
-      db.resource.create({ data: { ...data, tenantId }, select }),
-    findByAudience: (audience: string): Promise<ResourceRow | null> =>
-      db.resource.findUnique({ where: { tenantId_audience: { tenantId, audience } }, select }),
-    findById: async (id: string): Promise<ResourceRow | null> => !isUuid(id) ? null : db.resource.findFirst({ where: { tenantId, id }, select }),
+    create: (data: Omit<ResourceRow, 'id'>): Promise<ResourceRow> => db.resource.create({ data: { ...data, tenantId }, select }),
+    findByAudience: (audience: string): Promise<ResourceRow | null> => db.resource.findUnique({ where: { tenantId_audience: { tenantId, audience } }, select }),
+    findById: async (id: string): Promise<ResourceRow | null> => (!isUuid(id) ? null : db.resource.findFirst({ where: { tenantId, id }, select })),
     page: (opts: Page): Promise<ResourceRow[]> =>
       db.resource.findMany({ where: { tenantId, ...after(opts) }, select, orderBy: { id: 'asc' }, take: opts.limit }),
     update: async (id: string, data: Partial<Pick<ResourceRow, 'name' | 'scopes' | 'accessTokenTtl'>>): Promise<ResourceRow | null> =>

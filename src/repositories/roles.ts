@@ -17,12 +17,7 @@ const select = {
 
 export function createRoleRepository(db: Db, tenantId: string) {
   return {
-    create: (data: {
-      name: string;
-      description?: string | null;
-      builtIn?: boolean;
-      permissions: { resourceId: string; scope: string }[];
-    }): Promise<RoleRow> =>
+    create: (data: { name: string; description?: string | null; builtIn?: boolean; permissions: { resourceId: string; scope: string }[] }): Promise<RoleRow> =>
       db.role.create({
         data: {
           tenantId,
@@ -33,11 +28,9 @@ export function createRoleRepository(db: Db, tenantId: string) {
         },
         select,
       }),
-    findByNames: (names: string[]): Promise<RoleRow[]> =>
-      db.role.findMany({ where: { tenantId, name: { in: names } }, select }),
+    findByNames: (names: string[]): Promise<RoleRow[]> => db.role.findMany({ where: { tenantId, name: { in: names } }, select }),
     findByName: (name: string): Promise<RoleRow | null> => db.role.findFirst({ where: { tenantId, name }, select }),
-    page: (opts: Page): Promise<RoleRow[]> =>
-      db.role.findMany({ where: { tenantId, ...after(opts) }, select, orderBy: { id: 'asc' }, take: opts.limit }),
+    page: (opts: Page): Promise<RoleRow[]> => db.role.findMany({ where: { tenantId, ...after(opts) }, select, orderBy: { id: 'asc' }, take: opts.limit }),
     async update(id: string, data: { description?: string | null; permissions?: { resourceId: string; scope: string }[] }): Promise<void> {
       if (data.description !== undefined) await db.role.updateMany({ where: { tenantId, id }, data: { description: data.description } });
       if (data.permissions) {

@@ -18,8 +18,7 @@ export function createTenantRepository(db: Db) {
   return {
     findBySlug: (slug: string): Promise<TenantRow | null> => db.tenant.findUnique({ where: { slug }, select }),
     findById: (id: string): Promise<TenantRow | null> => db.tenant.findUnique({ where: { id }, select }),
-    create: (data: { slug: string; name: string; signingAlg: SigningAlg }): Promise<TenantRow> =>
-      db.tenant.create({ data, select }),
+    create: (data: { slug: string; name: string; signingAlg: SigningAlg }): Promise<TenantRow> => db.tenant.create({ data, select }),
     /** in the transaction of a change that cached providers must see */
     async bumpVersion(id: string): Promise<void> {
       await db.tenant.updateMany({ where: { id }, data: { version: { increment: 1 } } });

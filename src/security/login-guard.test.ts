@@ -116,7 +116,7 @@ describe.each(stores)('attempt counters on the %s store', (_name, make) => {
     expect(await store.reserveAttempt(k, 'c4', policy)).toEqual({ state: 'admitted', failures: 0 });
   });
 
-  it('guards a sign-in on both scopes: a locked account releases the address\'s slot', async () => {
+  it("guards a sign-in on both scopes: a locked account releases the address's slot", async () => {
     const guard = createLoginGuard(store, {
       address: { free: 5, baseMs: 60_000, maxMs: 60_000, windowMs: 60_000 },
       account: { free: 2, baseMs: 60_000, maxMs: 60_000, windowMs: 60_000 },

@@ -74,7 +74,9 @@ export function createLoginGuard(store: Store, policy: LoginGuardPolicy = DEFAUL
     const results = settled.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
     if (results.every((r) => r?.state === 'admitted')) return 'admitted';
     // this attempt is not evaluated: the slot it holds on the other scope is released
-    await Promise.all(SCOPES.map((scope, i) => (results[i]?.state === 'admitted' ? store.settleAttempt(k[scope], id, 'refund', policy[scope]) : undefined))).catch(() => {});
+    await Promise.all(
+      SCOPES.map((scope, i) => (results[i]?.state === 'admitted' ? store.settleAttempt(k[scope], id, 'refund', policy[scope]) : undefined)),
+    ).catch(() => {});
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     let lock: LockState | null = null;
@@ -113,7 +115,10 @@ export function createLoginGuard(store: Store, policy: LoginGuardPolicy = DEFAUL
               store.settleAttempt(k.address, id, outcome === 'failure' ? 'failure' : 'refund', policy.address),
               store.settleAttempt(k.account, id, outcome === 'failure' ? 'failure' : outcome === 'success' ? 'clear' : 'refund', policy.account),
             ]);
-            return longer(address > 0 ? { scope: 'address', retryAfterSec: seconds(address) } : null, account > 0 ? { scope: 'account', retryAfterSec: seconds(account) } : null);
+            return longer(
+              address > 0 ? { scope: 'address', retryAfterSec: seconds(address) } : null,
+              account > 0 ? { scope: 'account', retryAfterSec: seconds(account) } : null,
+            );
           },
         },
       };

@@ -160,7 +160,7 @@ describe('createWorkLimiter', () => {
     expect(await Promise.all([b, d])).toEqual(['done b', 'done d']);
   });
 
-  it('hands a finished job\'s slot to the first waiter: a newcomer neither jumps ahead nor runs beside it', async () => {
+  it("hands a finished job's slot to the first waiter: a newcomer neither jumps ahead nor runs beside it", async () => {
     const limiter = createWorkLimiter({ concurrency: 1, queue: 1 });
     const t = tracker();
     const a = limiter.run(t.job('a'));

@@ -42,7 +42,10 @@ export function createAuditService({ deps, repos: r }: TenantScope) {
       // typed into the wrong field); `username:<name>` finds it without it being stored
       const actor = query.actor?.startsWith('username:') ? `username:${deps.secretBox.pseudonym(usernameKey(query.actor.slice(9)))}` : query.actor;
       const filter = {
-        types: query.type?.split(',').map((t) => t.trim()).filter(Boolean),
+        types: query.type
+          ?.split(',')
+          .map((t) => t.trim())
+          .filter(Boolean),
         actor,
         target: query.target,
         from: instant(query.from, 'from'),

@@ -78,7 +78,12 @@ export function createClientService({ deps, tenant, repos: r, change }: TenantSc
   /** everything issued to the client ends: its refresh tokens and grants, and its access tokens up to now */
   const endEverything = async (t: TenantRepos, clientId: string): Promise<MirrorEntry> => {
     const now = Date.now();
-    const entry = { kind: 'subject' as const, subject: clientSubject(clientId), notBefore: Math.floor(now / 1000), expiresAt: new Date(now + REVOCATION_MEMORY_MS) };
+    const entry = {
+      kind: 'subject' as const,
+      subject: clientSubject(clientId),
+      notBefore: Math.floor(now / 1000),
+      expiresAt: new Date(now + REVOCATION_MEMORY_MS),
+    };
     await t.revocations.revokeSubject(entry.subject, entry.notBefore, entry.expiresAt);
     await t.artifacts.revokeByClient(clientId);
     return entry;
@@ -116,7 +121,11 @@ export function createClientService({ deps, tenant, repos: r, change }: TenantSc
     },
     async list(page: PageInput = {}) {
       const aud = await audiences();
-      return paginate(page, (o) => r.clients.page(o), (row) => toView(row, aud));
+      return paginate(
+        page,
+        (o) => r.clients.page(o),
+        (row) => toView(row, aud),
+      );
     },
     async update(clientId: string, input: UpdateClientInput, actor: Actor = SYSTEM_ACTOR): Promise<ClientView> {
       const row = await find(clientId);
@@ -204,18 +213,18 @@ export function createClientService({ deps, tenant, repos: r, change }: TenantSc
       const audit = { type: 'client.created', target: clientId, invalidates: true, conflict: `client "${clientId}" already exists` };
       await change(actor, audit, (t) =>
         t.clients.create({
-            clientId,
-            name: input.name,
-            grantTypes,
-            redirectUris,
-            postLogoutRedirectUris: input.postLogoutRedirectUris ?? [],
-            tokenEndpointAuthMethod: method,
-            defaultResourceId,
-            firstParty: input.firstParty ?? false,
-            rateLimitPerHour: input.rateLimitPerHour ?? null,
-            roleIds,
-            secretHash: clientSecret ? deps.secretBox.keyedHash(clientSecret) : null,
-          }),
+          clientId,
+          name: input.name,
+          grantTypes,
+          redirectUris,
+          postLogoutRedirectUris: input.postLogoutRedirectUris ?? [],
+          tokenEndpointAuthMethod: method,
+          defaultResourceId,
+          firstParty: input.firstParty ?? false,
+          rateLimitPerHour: input.rateLimitPerHour ?? null,
+          roleIds,
+          secretHash: clientSecret ? deps.secretBox.keyedHash(clientSecret) : null,
+        }),
       );
       return clientSecret ? { clientId, clientSecret } : { clientId };
     },

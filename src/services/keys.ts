@@ -56,27 +56,29 @@ export function createKeyService({ deps, tenant, repos: r, change }: TenantScope
       const algorithm = (await deps.repos.tenants.findById(tenant.id))?.signingAlg ?? 'ES256';
       const maxTtl = Math.max(ACCESS_TOKEN_TTL.default, ...(await r.resources.listAll()).map((x) => x.accessTokenTtl));
       type Rotated = { kid: string; retired: string[] };
-      const audit = { type: 'keys.rotated', target: (r: Rotated) => r.kid, data: (r: Rotated) => ({ retired: r.retired }), invalidates: true, lockKey: KEY_ROTATION_LOCK };
-      return change(
-        actor,
-        audit,
-        async (t): Promise<Rotated> => {
-          const now = new Date();
-          const [next] = await t.keys.findByState('next');
-          const active = await t.keys.findByState('active');
-          // a tenant without a published next key (none yet) activates a fresh key at once
-          const promoted = next?.kid ?? (await createKey(t, deps.secretBox, algorithm, 'next'));
-          await t.keys.setState(promoted, 'active', { activatedAt: now });
-          for (const old of active) {
-            await t.keys.setState(old.kid, 'retired', {
-              retiredAt: now,
-              publishedUntil: new Date(now.getTime() + (maxTtl + RETIRE_MARGIN_SECONDS) * 1000),
-            });
-          }
-          await createKey(t, deps.secretBox, algorithm, 'next');
-          return { kid: promoted, retired: active.map((k) => k.kid) };
-        },
-      ).then(({ kid }) => ({ kid }));
+      const audit = {
+        type: 'keys.rotated',
+        target: (r: Rotated) => r.kid,
+        data: (r: Rotated) => ({ retired: r.retired }),
+        invalidates: true,
+        lockKey: KEY_ROTATION_LOCK,
+      };
+      return change(actor, audit, async (t): Promise<Rotated> => {
+        const now = new Date();
+        const [next] = await t.keys.findByState('next');
+        const active = await t.keys.findByState('active');
+        // a tenant without a published next key (none yet) activates a fresh key at once
+        const promoted = next?.kid ?? (await createKey(t, deps.secretBox, algorithm, 'next'));
+        await t.keys.setState(promoted, 'active', { activatedAt: now });
+        for (const old of active) {
+          await t.keys.setState(old.kid, 'retired', {
+            retiredAt: now,
+            publishedUntil: new Date(now.getTime() + (maxTtl + RETIRE_MARGIN_SECONDS) * 1000),
+          });
+        }
+        await createKey(t, deps.secretBox, algorithm, 'next');
+        return { kid: promoted, retired: active.map((k) => k.kid) };
+      }).then(({ kid }) => ({ kid }));
     },
   };
 }

@@ -82,7 +82,14 @@ describe('paginate', () => {
   it('encodes the cursor as unpadded base64url of the UTF-8 id, and hands it back as `after`', async () => {
     // an id whose plain base64 would be 'w7w+P37DqQ==' (a '+' and padding)
     const id = 'ü>?~é';
-    const first = await paginate({ limit: 1 }, fetchOf([{ id, n: 1 }, { id: 'zz', n: 2 }]), (r) => r.id);
+    const first = await paginate(
+      { limit: 1 },
+      fetchOf([
+        { id, n: 1 },
+        { id: 'zz', n: 2 },
+      ]),
+      (r) => r.id,
+    );
     expect(first.nextCursor).toBe('w7w-P37DqQ');
     expect(first.nextCursor).toMatch(/^[A-Za-z0-9_-]+$/);
     const fetch = fetchOf([{ id: 'zz', n: 2 }]);

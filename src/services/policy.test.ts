@@ -22,20 +22,35 @@ describe('the admin authorization policy', () => {
   it('knows every operation of the admin API, two of them platform-wide', () => {
     expect(platformOps.sort()).toEqual(['tenant.create', 'tenant.list']);
     expect(changing.sort()).toEqual([
-      'client.delete', 'client.rotate_secret', 'client.update', 'resource.delete', 'resource.update', 'role.delete', 'role.update', 'user.delete', 'user.update',
+      'client.delete',
+      'client.rotate_secret',
+      'client.update',
+      'resource.delete',
+      'resource.update',
+      'role.delete',
+      'role.update',
+      'user.delete',
+      'user.update',
     ]);
     expect(ops).toHaveLength(27);
   });
 
   it('lets the system (bootstrap, CLI) do everything', () => {
     for (const operation of ops) {
-      expect(allowed(SYSTEM, { operation, target: { builtIn: true, roles: ['platform-admin'], heldByProtected: true }, assigns: ['platform-admin'] })).toBe(true);
+      expect(allowed(SYSTEM, { operation, target: { builtIn: true, roles: ['platform-admin'], heldByProtected: true }, assigns: ['platform-admin'] })).toBe(
+        true,
+      );
     }
   });
 
   it('lets a platform admin do everything, in every tenant, on every target', () => {
     for (const operation of ops) {
-      const r = { operation, tenant: { slug: 'other' }, target: { builtIn: true, roles: ['platform-admin'], heldByProtected: true }, assigns: ['platform-admin'] };
+      const r = {
+        operation,
+        tenant: { slug: 'other' },
+        target: { builtIn: true, roles: ['platform-admin'], heldByProtected: true },
+        assigns: ['platform-admin'],
+      };
       expect(decide(PLATFORM, r)).toEqual({ allowed: true });
     }
   });

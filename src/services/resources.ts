@@ -52,12 +52,12 @@ export function createResourceService({ tenant, repos: r, change }: TenantScope)
       };
       const row = await change(actor, audit, (t) =>
         t.resources.create({
-            audience: input.audience,
-            name: input.name,
-            scopes: [...new Set(input.scopes)],
-            accessTokenTtl: ttl,
-            builtIn: false,
-          }),
+          audience: input.audience,
+          name: input.name,
+          scopes: [...new Set(input.scopes)],
+          accessTokenTtl: ttl,
+          builtIn: false,
+        }),
       );
       return view(row);
     },

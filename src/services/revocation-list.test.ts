@@ -70,10 +70,15 @@ describe.each(stores)('the revocation mirror on the %s store', (_name, make) => 
   });
 });
 
-describe('one tenant\'s revocation list', () => {
+describe("one tenant's revocation list", () => {
   const later = new Date(Date.now() + 60_000);
   function fakeSql() {
-    const state = { jtis: [] as { jti: string; expiresAt: Date }[], grants: [] as { grantId: string; expiresAt: Date }[], subjects: [] as { subject: string; notBefore: number; expiresAt: Date }[], sqlChecks: 0 };
+    const state = {
+      jtis: [] as { jti: string; expiresAt: Date }[],
+      grants: [] as { grantId: string; expiresAt: Date }[],
+      subjects: [] as { subject: string; notBefore: number; expiresAt: Date }[],
+      sqlChecks: 0,
+    };
     const repo = {
       revokeJti: async (jti: string, expiresAt: Date) => void state.jtis.push({ jti, expiresAt }),
       isRevoked: async (q: { jti?: string; grantId?: string; subjects?: readonly string[]; iat?: number }) => {
@@ -86,7 +91,9 @@ describe('one tenant\'s revocation list', () => {
       },
       listLive: async () => ({ jtis: state.jtis, grants: state.grants, subjects: state.subjects }),
     } as unknown as RevocationRepository;
-    const artifacts = { revokeByGrantId: async (grantId: string, until: Date) => void state.grants.push({ grantId, expiresAt: until }) } as unknown as ArtifactRepository;
+    const artifacts = {
+      revokeByGrantId: async (grantId: string, until: Date) => void state.grants.push({ grantId, expiresAt: until }),
+    } as unknown as ArtifactRepository;
     return { state, repo, artifacts };
   }
 
@@ -144,7 +151,7 @@ describe('one tenant\'s revocation list', () => {
     mirror.close();
   });
 
-  it('revokes a subject\'s tokens up to and including its cut-off second', async () => {
+  it("revokes a subject's tokens up to and including its cut-off second", async () => {
     const mirror = createRevocationMirror(createMemoryStore());
     const t = 't3';
     await mirror.rebuild(t, async () => ({ jtis: [], grants: [], subjects: [] }));
@@ -230,7 +237,7 @@ describe('the revocation mirror, exactly', () => {
     mirror.close();
   });
 
-  it('an invalidation of one tenant leaves the others\' mirrors trusted', async () => {
+  it("an invalidation of one tenant leaves the others' mirrors trusted", async () => {
     const mirror = createRevocationMirror(createMemoryStore());
     await mirror.rebuild('a', async () => empty);
     await mirror.rebuild('b', async () => empty);
@@ -260,7 +267,9 @@ describe('the revocation mirror, exactly', () => {
     let rebuilt = 0;
     expect(await mirror.check('t', { jti: 'x' }, async () => void rebuilt++)).toBeUndefined();
     expect(rebuilt).toBe(1);
-    expect(await mirror.check('t', { jti: 'x' }, () => mirror.rebuild('t', async () => ({ ...empty, jtis: [{ jti: 'x', expiresAt: inOneMinute() }] })))).toBe(true);
+    expect(await mirror.check('t', { jti: 'x' }, () => mirror.rebuild('t', async () => ({ ...empty, jtis: [{ jti: 'x', expiresAt: inOneMinute() }] })))).toBe(
+      true,
+    );
     mirror.close();
   });
 
@@ -317,7 +326,7 @@ describe('the revocation mirror, exactly', () => {
     expect(vi.getTimerCount()).toBe(base);
   });
 
-  it('a tenant\'s revocations go straight into its mirror, without a rebuild', async () => {
+  it("a tenant's revocations go straight into its mirror, without a rebuild", async () => {
     const store = createMemoryStore();
     const mirror = createRevocationMirror(store);
     const repo = { revokeJti: async () => {}, isRevoked: async () => false, listLive: async () => empty } as unknown as RevocationRepository;

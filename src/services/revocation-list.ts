@@ -155,9 +155,11 @@ export type RevocationMirror = ReturnType<typeof createRevocationMirror>;
 export function createRevocationList(mirror: RevocationMirror, repo: RevocationRepository, artifacts: ArtifactRepository, tenantId: string) {
   let rebuilding: Promise<void> | undefined;
   const rebuild = () =>
-    (rebuilding ??= mirror.rebuild(tenantId, () => repo.listLive()).finally(() => {
-      rebuilding = undefined;
-    }));
+    (rebuilding ??= mirror
+      .rebuild(tenantId, () => repo.listLive())
+      .finally(() => {
+        rebuilding = undefined;
+      }));
 
   return {
     /** whether a token with these members has been revoked (by jti, grant, or its subjects' cut-off) */

@@ -35,7 +35,6 @@ export async function resolveRoleIds(r: TenantRepos, names: string[]): Promise<s
 }
 
 export function createRoleService({ tenant, repos: r, change }: TenantScope) {
-
   const toView = async (role: RoleRow): Promise<RoleView> => {
     const resources = new Map((await r.resources.listAll()).map((x) => [x.id, x.audience]));
     return {
@@ -81,12 +80,16 @@ export function createRoleService({ tenant, repos: r, change }: TenantScope) {
     get: async (name: string): Promise<RoleView> => toView(await find(name)),
     async list(page: PageInput = {}) {
       const resources = new Map((await r.resources.listAll()).map((x) => [x.id, x.audience]));
-      return paginate(page, (o) => r.roles.page(o), (role) => ({
-        name: role.name,
-        description: role.description,
-        builtIn: role.builtIn,
-        permissions: role.permissions.map((p) => ({ resource: resources.get(p.resourceId) ?? p.resourceId, scope: p.scope })),
-      }));
+      return paginate(
+        page,
+        (o) => r.roles.page(o),
+        (role) => ({
+          name: role.name,
+          description: role.description,
+          builtIn: role.builtIn,
+          permissions: role.permissions.map((p) => ({ resource: resources.get(p.resourceId) ?? p.resourceId, scope: p.scope })),
+        }),
+      );
     },
     async update(name: string, input: UpdateRoleInput, actor: Actor = SYSTEM_ACTOR): Promise<RoleView> {
       const permissions = input.permissions ? await resolvePermissions(input.permissions) : undefined;

@@ -39,7 +39,6 @@ export interface UpdateUserInput {
 const view = (u: UserView): UserView => ({ id: u.id, username: u.username, email: u.email, roles: u.roles, disabled: u.disabled });
 
 export function createUserService({ deps, tenant, repos: r, change }: TenantScope) {
-
   /** the user's tokens up to `at` are revoked and what it holds is deleted (in the caller's transaction) */
   async function endEverything(t: TenantRepos, userId: string, at: Date) {
     const notBefore = Math.floor(at.getTime() / 1000);

@@ -59,7 +59,17 @@ return 1`;
 interface AttemptCommands {
   tesseraRaise(key: string, value: number, ttlMs: number): Promise<number>;
   tesseraReserve(failures: string, lock: string, held: string, free: number, attemptId: string, holdMs: number): Promise<[number, number]>;
-  tesseraSettle(failures: string, lock: string, held: string, outcome: string, attemptId: string, free: number, baseMs: number, maxMs: number, windowMs: number): Promise<number>;
+  tesseraSettle(
+    failures: string,
+    lock: string,
+    held: string,
+    outcome: string,
+    attemptId: string,
+    free: number,
+    baseMs: number,
+    maxMs: number,
+    windowMs: number,
+  ): Promise<number>;
 }
 
 /**
@@ -162,7 +172,7 @@ export function createRedisStore(url: string, opts: RedisStoreOptions = {}): Sto
     ttl: (key) =>
       wrap(async () => {
         const ms = await redis.pttl(key);
-        return Math.max(ms , 0);
+        return Math.max(ms, 0);
       }),
     delete: (...keys) =>
       wrap(async () => {

@@ -88,11 +88,7 @@ export class VerifierError extends Error {
   /** the scopes (or roles) that were required, for 403 errors */
   readonly required: readonly string[] | undefined;
 
-  constructor(
-    code: VerifierErrorCode,
-    message: string,
-    opts: { cause?: unknown; claim?: string; required?: readonly string[] } = {},
-  ) {
+  constructor(code: VerifierErrorCode, message: string, opts: { cause?: unknown; claim?: string; required?: readonly string[] } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     const info = INFO[code];
     this.code = code;

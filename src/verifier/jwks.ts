@@ -130,7 +130,7 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
         entry = entries.get(kid);
         if (entry === undefined) {
           if (lastError !== undefined) {
-            throw new VerifierError('ERR_JWKS_UNAVAILABLE', 'the issuer\'s keys are unavailable', { cause: lastError });
+            throw new VerifierError('ERR_JWKS_UNAVAILABLE', "the issuer's keys are unavailable", { cause: lastError });
           }
           throw new VerifierError('ERR_KID_UNKNOWN', 'no key of the issuer has this "kid"');
         }

@@ -25,9 +25,13 @@ export function toVerifierError(err: unknown, token: string): VerifierError {
   if (err instanceof errors.JWTClaimValidationFailed) {
     const code = CLAIM_CODES[err.claim];
     if (err.reason === 'missing') {
-      return new VerifierError(code === 'ERR_ISSUER' || code === 'ERR_AUDIENCE' ? code : 'ERR_CLAIM_MISSING', `the "${err.claim}" claim is missing`, { ...opts, claim: err.claim });
+      return new VerifierError(code === 'ERR_ISSUER' || code === 'ERR_AUDIENCE' ? code : 'ERR_CLAIM_MISSING', `the "${err.claim}" claim is missing`, {
+        ...opts,
+        claim: err.claim,
+      });
     }
-    if (code !== undefined && err.reason !== 'invalid') return new VerifierError(code, `the "${err.claim}" claim is not acceptable`, { ...opts, claim: err.claim });
+    if (code !== undefined && err.reason !== 'invalid')
+      return new VerifierError(code, `the "${err.claim}" claim is not acceptable`, { ...opts, claim: err.claim });
     return new VerifierError('ERR_MALFORMED', `the "${err.claim}" claim is invalid`, { ...opts, claim: err.claim });
   }
   if (err instanceof errors.JWSSignatureVerificationFailed) return new VerifierError('ERR_SIGNATURE', 'the signature is invalid', opts);

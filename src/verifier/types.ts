@@ -5,11 +5,7 @@
 import type { JWTHeaderParameters, JWTPayload } from 'jose';
 
 /** Signature algorithms the verifier can accept. `none` and HMAC (`HS*`) are impossible by type and at run time. */
-export type AllowedAlgorithm =
-  | 'ES256' | 'ES384' | 'ES512'
-  | 'RS256' | 'RS384' | 'RS512'
-  | 'PS256' | 'PS384' | 'PS512'
-  | 'EdDSA' | 'Ed25519';
+export type AllowedAlgorithm = 'ES256' | 'ES384' | 'ES512' | 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'EdDSA' | 'Ed25519';
 
 /** Credentials of a confidential client of the issuer, used at its introspection endpoint. */
 export interface ClientCredentials {

@@ -60,9 +60,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     contexts.set(issuer, { metadata, keys });
   }
   const only = config.issuers.length === 1 ? contexts.get(config.issuers[0] as string) : undefined;
-  const introspector: Introspector | undefined = options.introspection
-    ? createIntrospector(options.introspection, http)
-    : undefined;
+  const introspector: Introspector | undefined = options.introspection ? createIntrospector(options.introspection, http) : undefined;
 
   const joseOptions: JWTVerifyOptions = {
     issuer: only ? (config.issuers[0] as string) : [...config.issuers],

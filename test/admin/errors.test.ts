@@ -62,7 +62,11 @@ describe.each(BACKENDS)('admin API refusals on %s', (backend) => {
       .setExpirationTime('1h')
       .sign((await generateKeyPair('ES256')).privateKey);
     const apiToken = await tokenRequest((await discover(server.url, 'tenant-a')).token_endpoint!, {
-      grant_type: 'password', client_id: 'admin-cli', username: 'boss', password: 'tenant-a-boss-pw', resource: API,
+      grant_type: 'password',
+      client_id: 'admin-cli',
+      username: 'boss',
+      password: 'tenant-a-boss-pw',
+      resource: API,
     });
     for (const token of ['garbage', 'a.b.c', forged, String(apiToken.body.access_token ?? 'x')]) {
       const res = await adminClient(server.url, token)('GET', '/tenants/tenant-a');
@@ -124,7 +128,11 @@ describe.each(BACKENDS)('admin API refusals on %s', (backend) => {
     expectProblem(await adminA('GET', '/tenants/does-not-exist'), 403, 'forbidden');
     expectProblem(await adminA('POST', '/tenants', { slug: 'mine', name: 'mine' }), 403, 'forbidden');
     expectProblem(await adminA('GET', '/tenants'), 403, 'forbidden');
-    expectProblem(await adminA('POST', '/tenants/tenant-a/users', { username: 'evil', password: 'evil-password', roles: ['platform-admin'] }), 403, 'forbidden');
+    expectProblem(
+      await adminA('POST', '/tenants/tenant-a/users', { username: 'evil', password: 'evil-password', roles: ['platform-admin'] }),
+      403,
+      'forbidden',
+    );
     // the system tenant's own tenant admin cannot mint platform admins either
     const sys = await platform('POST', '/tenants/system/users', { username: 'sysop', password: 'sysop-password', roles: ['tenant-admin'] });
     expect(sys.status).toBe(201);
@@ -206,7 +214,11 @@ describe.each(BACKENDS)('admin API refusals on %s', (backend) => {
     expectProblem(await adminA('POST', '/tenants/tenant-a/users', { username: 'u', password: 'short', roles: [] }), 400, 'invalid_request');
     expectProblem(await adminA('POST', '/tenants/tenant-a/users', { username: 'u2', password: 'long-enough', roles: ['nope'] }), 400, 'invalid_request');
     expectProblem(await adminA('POST', '/tenants/tenant-a/clients', { name: 'c', grantTypes: ['implicit'] }), 400, 'invalid_request');
-    expectProblem(await adminA('POST', '/tenants/tenant-a/clients', { name: 'c', grantTypes: ['client_credentials'], tokenEndpointAuthMethod: 'none' }), 400, 'invalid_request');
+    expectProblem(
+      await adminA('POST', '/tenants/tenant-a/clients', { name: 'c', grantTypes: ['client_credentials'], tokenEndpointAuthMethod: 'none' }),
+      400,
+      'invalid_request',
+    );
     expectProblem(await adminA('GET', '/tenants/tenant-a/users?limit=0'), 400, 'invalid_request');
   });
 

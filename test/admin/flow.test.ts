@@ -27,13 +27,15 @@ describe.each(BACKENDS)('admin flow on %s', (backend) => {
   /** every password sent to the admin API and every secret it returned, for the audit search */
   const secrets = new Set<string>([ADMIN_PASSWORD]);
   /** an admin API client that remembers the secrets going through it */
-  const recording = (api: ReturnType<typeof adminClient>): ReturnType<typeof adminClient> => async (method, path, body, headers) => {
-    const sent = body as { password?: unknown; admin?: { password?: unknown } } | undefined;
-    for (const secret of [sent?.password, sent?.admin?.password]) if (typeof secret === 'string') secrets.add(secret);
-    const res = await api(method, path, body, headers);
-    if (typeof res.body.clientSecret === 'string') secrets.add(res.body.clientSecret);
-    return res;
-  };
+  const recording =
+    (api: ReturnType<typeof adminClient>): ReturnType<typeof adminClient> =>
+    async (method, path, body, headers) => {
+      const sent = body as { password?: unknown; admin?: { password?: unknown } } | undefined;
+      for (const secret of [sent?.password, sent?.admin?.password]) if (typeof secret === 'string') secrets.add(secret);
+      const res = await api(method, path, body, headers);
+      if (typeof res.body.clientSecret === 'string') secrets.add(res.body.clientSecret);
+      return res;
+    };
   const confidential = (res: ApiResponse) => ({ clientId: res.body.clientId as string, clientSecret: res.body.clientSecret as string });
   const introspect = async (token: string, client: { clientId: string; clientSecret: string }) => {
     const res = await tokenRequest(introspectionEndpoint, { token }, client);
@@ -74,24 +76,48 @@ describe.each(BACKENDS)('admin flow on %s', (backend) => {
   });
 
   it('lets the tenant admin set up resources, roles, users and clients', async () => {
-    const resource = await tenantAdmin('POST', '/tenants/health-a/resources', { audience: API, name: 'Epidemic model', scopes: ['outbreaks:read', 'simulate:run'], accessTokenTtl: 900 });
+    const resource = await tenantAdmin('POST', '/tenants/health-a/resources', {
+      audience: API,
+      name: 'Epidemic model',
+      scopes: ['outbreaks:read', 'simulate:run'],
+      accessTokenTtl: 900,
+    });
     expect(resource.status).toBe(201);
     expect(resource.body).toMatchObject({ audience: API, scopes: ['outbreaks:read', 'simulate:run'], accessTokenTtl: 900 });
     const analyst = await tenantAdmin('POST', '/tenants/health-a/roles', {
       name: 'analyst',
-      permissions: [{ resource: API, scope: 'outbreaks:read' }, { resource: API, scope: 'simulate:run' }],
+      permissions: [
+        { resource: API, scope: 'outbreaks:read' },
+        { resource: API, scope: 'simulate:run' },
+      ],
     });
     expect(analyst.status).toBe(201);
-    expect((await tenantAdmin('POST', '/tenants/health-a/roles', { name: 'viewer', permissions: [{ resource: API, scope: 'outbreaks:read' }] })).status).toBe(201);
+    expect((await tenantAdmin('POST', '/tenants/health-a/roles', { name: 'viewer', permissions: [{ resource: API, scope: 'outbreaks:read' }] })).status).toBe(
+      201,
+    );
 
-    const user = await tenantAdmin('POST', '/tenants/health-a/users', { username: 'ann', password: 'ann-password-1', email: 'ann@health-a.example', roles: ['analyst'] });
+    const user = await tenantAdmin('POST', '/tenants/health-a/users', {
+      username: 'ann',
+      password: 'ann-password-1',
+      email: 'ann@health-a.example',
+      roles: ['analyst'],
+    });
     expect(user.status).toBe(201);
     expect(user.body).toMatchObject({ username: 'ann', roles: ['analyst'] });
     expect(JSON.stringify(user.body)).not.toContain('ann-password-1');
 
-    const staffApp = await tenantAdmin('POST', '/tenants/health-a/clients', { name: 'dashboard', grantTypes: ['password', 'refresh_token'], defaultResource: API });
+    const staffApp = await tenantAdmin('POST', '/tenants/health-a/clients', {
+      name: 'dashboard',
+      grantTypes: ['password', 'refresh_token'],
+      defaultResource: API,
+    });
     expect(staffApp.status).toBe(201);
-    const job = await tenantAdmin('POST', '/tenants/health-a/clients', { name: 'nightly job', grantTypes: ['client_credentials'], roles: ['viewer'], defaultResource: API });
+    const job = await tenantAdmin('POST', '/tenants/health-a/clients', {
+      name: 'nightly job',
+      grantTypes: ['client_credentials'],
+      roles: ['viewer'],
+      defaultResource: API,
+    });
     expect(job.status).toBe(201);
     expect(typeof job.body.clientSecret).toBe('string');
 
@@ -99,11 +125,21 @@ describe.each(BACKENDS)('admin flow on %s', (backend) => {
     const staff = { clientId: staffApp.body.clientId as string, clientSecret: staffApp.body.clientSecret as string };
     const signIn = await tokenRequest(tokenEndpoint, { grant_type: 'password', username: 'ann', password: 'ann-password-1' }, staff);
     expect(signIn.status).toBe(200);
-    expect(decodeJwt(signIn.body.access_token as string)).toMatchObject({ aud: API, roles: ['analyst'], scope: 'outbreaks:read simulate:run', tenant_id: 'health-a' });
+    expect(decodeJwt(signIn.body.access_token as string)).toMatchObject({
+      aud: API,
+      roles: ['analyst'],
+      scope: 'outbreaks:read simulate:run',
+      tenant_id: 'health-a',
+    });
     const machine = { clientId: job.body.clientId as string, clientSecret: job.body.clientSecret as string };
     const cc = await tokenRequest(tokenEndpoint, { grant_type: 'client_credentials' }, machine);
     expect(cc.status).toBe(200);
-    expect(decodeJwt(cc.body.access_token as string)).toMatchObject({ sub: machine.clientId, roles: ['viewer'], scope: 'outbreaks:read', exp: expect.any(Number) });
+    expect(decodeJwt(cc.body.access_token as string)).toMatchObject({
+      sub: machine.clientId,
+      roles: ['viewer'],
+      scope: 'outbreaks:read',
+      exp: expect.any(Number),
+    });
     expect(cc.body.expires_in).toBe(900);
 
     // secrets are never listed
@@ -113,7 +149,12 @@ describe.each(BACKENDS)('admin flow on %s', (backend) => {
   });
 
   it('applies changes at the very next token request', async () => {
-    const job = await tenantAdmin('POST', '/tenants/health-a/clients', { name: 'changing', grantTypes: ['client_credentials'], roles: ['viewer'], defaultResource: API });
+    const job = await tenantAdmin('POST', '/tenants/health-a/clients', {
+      name: 'changing',
+      grantTypes: ['client_credentials'],
+      roles: ['viewer'],
+      defaultResource: API,
+    });
     const creds = { clientId: job.body.clientId as string, clientSecret: job.body.clientSecret as string };
     expect((await tokenRequest(tokenEndpoint, { grant_type: 'client_credentials' }, creds)).status).toBe(200);
     // a changed role
@@ -133,7 +174,12 @@ describe.each(BACKENDS)('admin flow on %s', (backend) => {
   });
 
   it('rotates a client secret with a grace period (24 h by default) that really ends', async () => {
-    const job = await tenantAdmin('POST', '/tenants/health-a/clients', { name: 'rotating', grantTypes: ['client_credentials'], roles: ['viewer'], defaultResource: API });
+    const job = await tenantAdmin('POST', '/tenants/health-a/clients', {
+      name: 'rotating',
+      grantTypes: ['client_credentials'],
+      roles: ['viewer'],
+      defaultResource: API,
+    });
     const clientId = job.body.clientId as string;
     const oldSecret = job.body.clientSecret as string;
     const rotatedAt = Date.now();
@@ -183,7 +229,14 @@ describe.each(BACKENDS)('admin flow on %s', (backend) => {
     const oldActive = keys.body.items!.find((k) => k.state === 'active')!.kid as string;
     expect(before.sort()).toEqual([next, oldActive].sort());
     // tokens signed by the key about to retire: a machine token, and the tenant admin's own
-    const job = confidential(await tenantAdmin('POST', '/tenants/health-a/clients', { name: 'key watcher', grantTypes: ['client_credentials'], roles: ['viewer'], defaultResource: API }));
+    const job = confidential(
+      await tenantAdmin('POST', '/tenants/health-a/clients', {
+        name: 'key watcher',
+        grantTypes: ['client_credentials'],
+        roles: ['viewer'],
+        defaultResource: API,
+      }),
+    );
     const oldToken = (await tokenRequest(tokenEndpoint, { grant_type: 'client_credentials' }, job)).body.access_token as string;
     expect(decodeProtectedHeader(oldToken).kid).toBe(oldActive);
     expect(decodeProtectedHeader(tenantAdminToken).kid).toBe(oldActive);
@@ -274,7 +327,9 @@ describe.each(BACKENDS)('admin flow on %s', (backend) => {
     await prisma.$executeRawUnsafe(
       `CREATE OR REPLACE FUNCTION tessera_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test trigger'; END $$`,
     );
-    await prisma.$executeRawUnsafe(`CREATE TRIGGER tessera_test_refuse BEFORE ${event} ON ${table} FOR EACH ROW WHEN (${when}) EXECUTE FUNCTION tessera_test_refuse()`);
+    await prisma.$executeRawUnsafe(
+      `CREATE TRIGGER tessera_test_refuse BEFORE ${event} ON ${table} FOR EACH ROW WHEN (${when}) EXECUTE FUNCTION tessera_test_refuse()`,
+    );
     try {
       return await fn();
     } finally {
@@ -288,8 +343,7 @@ describe.each(BACKENDS)('admin flow on %s', (backend) => {
     expect(res.body).toMatchObject({ type: 'urn:tessera:problem:unavailable', status: 503, title: expect.any(String), detail: expect.any(String) });
     expect(JSON.stringify(res.body)).not.toMatch(/refused by the test trigger|audit_events|tenants|prisma|trigger|at .*\.ts:\d+|\bstack\b/i);
   };
-  const auditCount = async (type: string, target: string) =>
-    server.tessera.db.prisma.auditEvent.count({ where: { tenantId: await tenantId(), type, target } });
+  const auditCount = async (type: string, target: string) => server.tessera.db.prisma.auditEvent.count({ where: { tenantId: await tenantId(), type, target } });
 
   it('rolls a change back with its audit event when the database refuses the audit row', async () => {
     const created = await tenantAdmin('POST', '/tenants/health-a/users', { username: 'rolf', password: 'rolf-first-password', roles: ['viewer'] });
@@ -304,7 +358,8 @@ describe.each(BACKENDS)('admin flow on %s', (backend) => {
     expectUnavailableProblem(res);
     // nothing of the change remains: the roles and the password are the old ones, no audit event
     expect((await tenantAdmin('GET', `/tenants/health-a/users/${id}`)).body).toMatchObject({ roles: ['viewer'], disabled: false });
-    const signIn = (password: string) => tokenRequest(tokenEndpoint, { grant_type: 'password', client_id: 'admin-cli', username: 'rolf', password, resource: API });
+    const signIn = (password: string) =>
+      tokenRequest(tokenEndpoint, { grant_type: 'password', client_id: 'admin-cli', username: 'rolf', password, resource: API });
     const old = await signIn('rolf-first-password');
     expect(old.status).toBe(200);
     expect(decodeJwt(old.body.access_token as string).roles).toEqual(['viewer']);
@@ -318,7 +373,12 @@ describe.each(BACKENDS)('admin flow on %s', (backend) => {
   });
 
   it('rolls an audit event back with its change when the change fails after the event was written', async () => {
-    const job = await tenantAdmin('POST', '/tenants/health-a/clients', { name: 'steady', grantTypes: ['client_credentials'], roles: ['viewer'], defaultResource: API });
+    const job = await tenantAdmin('POST', '/tenants/health-a/clients', {
+      name: 'steady',
+      grantTypes: ['client_credentials'],
+      roles: ['viewer'],
+      defaultResource: API,
+    });
     const clientId = job.body.clientId as string;
     // a client change writes the client, then its audit event, then raises the tenant's version:
     // the database refuses that last statement
@@ -340,7 +400,19 @@ describe.each(BACKENDS)('admin flow on %s', (backend) => {
     const tenant = await prisma.tenant.findUniqueOrThrow({ where: { slug: 'health-a' } });
     const events = await prisma.auditEvent.findMany({ where: { tenantId: tenant.id } });
     const types = new Set(events.map((e) => e.type));
-    for (const t of ['tenant.created', 'resource.created', 'role.created', 'role.updated', 'user.created', 'user.updated', 'client.created', 'client.updated', 'client.deleted', 'client.secret_rotated', 'keys.rotated']) {
+    for (const t of [
+      'tenant.created',
+      'resource.created',
+      'role.created',
+      'role.updated',
+      'user.created',
+      'user.updated',
+      'client.created',
+      'client.updated',
+      'client.deleted',
+      'client.secret_rotated',
+      'keys.rotated',
+    ]) {
       expect(types.has(t), t).toBe(true);
     }
     const mine = events.filter((e) => e.type === 'user.created');
@@ -348,7 +420,10 @@ describe.each(BACKENDS)('admin flow on %s', (backend) => {
 
     // secrets typed where they do not belong are audited too (as failures): a password in the
     // username field, and a near miss of a real password
-    for (const [username, password] of [['ann-password-1', 'not-the-password'], ['ann', 'ann-password-2']] as const) {
+    for (const [username, password] of [
+      ['ann-password-1', 'not-the-password'],
+      ['ann', 'ann-password-2'],
+    ] as const) {
       secrets.add(username === 'ann' ? password : username);
       const res = await tokenRequest(tokenEndpoint, { grant_type: 'password', client_id: 'admin-cli', username, password });
       expect(res.body.error).toBe('invalid_grant');

@@ -34,17 +34,22 @@ describe('admin OpenAPI document', () => {
       .map((layer) => ({ methods: layer.methods, path: String(layer.path) }))
       .filter((layer) => layer.methods.length && !layer.path.includes('*') && !layer.path.endsWith('/openapi.json'))
       .flatMap((layer) =>
-        layer.methods
-          .filter((m) => m !== 'HEAD')
-          .map((m) => `${m.toLowerCase()} ${layer.path.replace(/^\/admin/, '').replace(/:(\w+)/g, '{$1}')}`),
+        layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m.toLowerCase()} ${layer.path.replace(/^\/admin/, '').replace(/:(\w+)/g, '{$1}')}`),
       );
     expect(served.length).toBeGreaterThanOrEqual(25);
     const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
     expect(documented.sort()).toEqual([...new Set(served)].sort());
     // and every CONTRACT §5 call is among them
     for (const call of [
-      'post /tenants', 'get /tenants/{t}', 'post /tenants/{t}/resources', 'post /tenants/{t}/roles', 'post /tenants/{t}/users',
-      'patch /tenants/{t}/users/{id}', 'post /tenants/{t}/clients', 'post /tenants/{t}/clients/{clientId}/secret', 'post /tenants/{t}/keys/rotate',
+      'post /tenants',
+      'get /tenants/{t}',
+      'post /tenants/{t}/resources',
+      'post /tenants/{t}/roles',
+      'post /tenants/{t}/users',
+      'patch /tenants/{t}/users/{id}',
+      'post /tenants/{t}/clients',
+      'post /tenants/{t}/clients/{clientId}/secret',
+      'post /tenants/{t}/keys/rotate',
     ]) {
       expect(documented).toContain(call);
     }
@@ -52,7 +57,9 @@ describe('admin OpenAPI document', () => {
 
   it('describes bodies and responses from the same schemas the routes validate with', () => {
     const create = doc.paths['/tenants']!.post!;
-    expect(create.requestBody).toMatchObject({ content: { 'application/json': { schema: { properties: { slug: { type: 'string' } }, required: ['slug', 'name'] } } } });
+    expect(create.requestBody).toMatchObject({
+      content: { 'application/json': { schema: { properties: { slug: { type: 'string' } }, required: ['slug', 'name'] } } },
+    });
     expect(create.responses['201']).toBeDefined();
     expect(create.responses['409']).toMatchObject({ content: { 'application/problem+json': {} } });
   });

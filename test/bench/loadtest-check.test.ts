@@ -72,7 +72,9 @@ describe('load test check: one live refresh token per grant (PostgreSQL)', () =>
     const first = await signIn();
     const rotated = await token({ grant_type: 'refresh_token', refresh_token: first });
     expect(rotated.status).toBe(200);
-    const race = await Promise.all(Array.from({ length: 4 }, () => token({ grant_type: 'refresh_token', refresh_token: rotated.body.refresh_token as string })));
+    const race = await Promise.all(
+      Array.from({ length: 4 }, () => token({ grant_type: 'refresh_token', refresh_token: rotated.body.refresh_token as string })),
+    );
     expect(race.filter((r) => r.status === 200)).toHaveLength(1);
     await signIn();
     await signIn();

@@ -83,7 +83,13 @@ describe.each(BACKENDS)('authorization code flow on %s', (backend) => {
       password: PASSWORDS.alice,
       scope: 'openid profile email',
     });
-    const res = await tokenRequest(d.token, { grant_type: 'authorization_code', client_id: app.clientId, code, redirect_uri: 'http://127.0.0.1:9/profile/', code_verifier: pkce.verifier });
+    const res = await tokenRequest(d.token, {
+      grant_type: 'authorization_code',
+      client_id: app.clientId,
+      code,
+      redirect_uri: 'http://127.0.0.1:9/profile/',
+      code_verifier: pkce.verifier,
+    });
     expect(res.status).toBe(200);
     const info = await fetch(d.discovery.userinfo_endpoint!, { headers: { authorization: `Bearer ${res.body.access_token as string}` } });
     expect(info.status).toBe(200);

@@ -37,7 +37,14 @@ describe.each(BACKENDS)('post-logout redirect URIs on %s', (backend) => {
 
   it('returns to a registered one after logout, and refuses any other', async () => {
     const pkce = pkcePair();
-    const flow = await browse(d, { clientId, redirectUri: APP, username: 'alice', password: PASSWORDS.alice, scope: 'openid outbreaks:read', challenge: pkce.challenge });
+    const flow = await browse(d, {
+      clientId,
+      redirectUri: APP,
+      username: 'alice',
+      password: PASSWORDS.alice,
+      scope: 'openid outbreaks:read',
+      challenge: pkce.challenge,
+    });
     const tokens = await redeem(d, clientId, APP, flow.code!, pkce.verifier);
     const idToken = tokens.body.id_token as string;
     const end = (target: string) => {

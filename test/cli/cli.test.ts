@@ -31,7 +31,20 @@ describe('tessera CLI', () => {
     expect(u.code, u.stderr).toBe(0);
     expect(json(u)).toMatchObject({ username: 'opal' });
 
-    const c = cli('client', 'create', 'cli-dept', '--name', 'ops job', '--grant', 'client_credentials', '--role', 'tenant-admin', '--default-resource', `${env.PUBLIC_URL}/admin`, '--json');
+    const c = cli(
+      'client',
+      'create',
+      'cli-dept',
+      '--name',
+      'ops job',
+      '--grant',
+      'client_credentials',
+      '--role',
+      'tenant-admin',
+      '--default-resource',
+      `${env.PUBLIC_URL}/admin`,
+      '--json',
+    );
     expect(c.code, c.stderr).toBe(0);
     expect(json(c).clientSecret).toBeTruthy();
     env.CLIENT_ID = json(c).clientId!;

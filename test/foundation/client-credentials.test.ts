@@ -25,7 +25,13 @@ describe.each(BACKENDS)('client_credentials on %s', (backend) => {
     const b = await services.tenants.create({ slug: 'health-b', name: 'Health B', signingAlg: 'EdDSA' });
     const sa = services.forTenant(a.id);
     await sa.resources.create({ audience: API, name: 'Epidemic model', scopes: ['outbreaks:read', 'simulate:run', 'admin:all'], accessTokenTtl: 600 });
-    await sa.roles.create({ name: 'analyst', permissions: [{ resource: API, scope: 'outbreaks:read' }, { resource: API, scope: 'simulate:run' }] });
+    await sa.roles.create({
+      name: 'analyst',
+      permissions: [
+        { resource: API, scope: 'outbreaks:read' },
+        { resource: API, scope: 'simulate:run' },
+      ],
+    });
     await sa.roles.create({ name: 'viewer', permissions: [{ resource: API, scope: 'outbreaks:read' }] });
     job = (await sa.clients.create({ name: 'nightly job', grantTypes: ['client_credentials'], roles: ['analyst', 'viewer'] })) as typeof job;
     noRoles = (await sa.clients.create({ name: 'no roles', grantTypes: ['client_credentials'] })) as typeof job;
@@ -127,9 +133,7 @@ describe.each(BACKENDS)('client_credentials on %s', (backend) => {
     const resA = await tokenRequest(disco.token_endpoint!, { grant_type: 'client_credentials', resource: API }, job);
     const tokenA = resA.body.access_token as string;
     await expect(jwtVerify(tokenA, createRemoteJWKSet(new URL(discoB.jwks_uri!)))).rejects.toThrow();
-    await expect(
-      jwtVerify(tokenB, createRemoteJWKSet(new URL(disco.jwks_uri!)), { issuer: disco.issuer! }),
-    ).rejects.toThrow();
+    await expect(jwtVerify(tokenB, createRemoteJWKSet(new URL(disco.jwks_uri!)), { issuer: disco.issuer! })).rejects.toThrow();
   });
 
   it('signs with every supported algorithm, verifiable with the published JWKS, which holds no private parts', async () => {

@@ -46,7 +46,10 @@ describe('bootstrap built-ins', () => {
     try {
       const { prisma } = server.tessera.db;
       const t = await server.tessera.services.tenants.create({ slug: 'later', name: 'Later' });
-      for (const [slug, roles] of [['system', ['platform-admin', 'tenant-admin']], ['later', ['tenant-admin']]] as const) {
+      for (const [slug, roles] of [
+        ['system', ['platform-admin', 'tenant-admin']],
+        ['later', ['tenant-admin']],
+      ] as const) {
         const tenant = await prisma.tenant.findUniqueOrThrow({ where: { slug } });
         const roleNames = (await prisma.role.findMany({ where: { tenantId: tenant.id } })).map((r) => r.name).sort();
         expect(roleNames).toEqual([...roles]);

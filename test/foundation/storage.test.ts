@@ -123,7 +123,10 @@ describe.each(BACKENDS)('storage on %s', (backend) => {
     await adapter.upsert('by-uid', { jti: 'by-uid', kind: 'Interaction', uid: 'uid-1', userCode: 'CODE-1', iat: 1 }, 600);
     expect(await adapter.findByUid('uid-1')).toMatchObject({ uid: 'uid-1' });
     expect(await adapter.findByUserCode('CODE-1')).toMatchObject({ userCode: 'CODE-1' });
-    await prisma.oidcArtifact.update({ where: { tenantId_model_id: { tenantId, model: 'Interaction', id: digest('by-uid') } }, data: { expiresAt: new Date(Date.now() - 1) } });
+    await prisma.oidcArtifact.update({
+      where: { tenantId_model_id: { tenantId, model: 'Interaction', id: digest('by-uid') } },
+      data: { expiresAt: new Date(Date.now() - 1) },
+    });
     expect(await adapter.findByUid('uid-1')).toBeUndefined();
     expect(await adapter.findByUserCode('CODE-1')).toBeUndefined();
   });

@@ -31,7 +31,10 @@ export async function tokenRequest(
 }
 
 /** a token request on a fresh connection (the cluster spreads connections, not requests) */
-export function freshTokenRequest(url: string, auth: { clientId: string; clientSecret: string }): Promise<{ status: number; worker: string; body: Record<string, unknown> }> {
+export function freshTokenRequest(
+  url: string,
+  auth: { clientId: string; clientSecret: string },
+): Promise<{ status: number; worker: string; body: Record<string, unknown> }> {
   const body = new URLSearchParams({ grant_type: 'client_credentials' }).toString();
   return new Promise((resolve, reject) => {
     const req = request(
@@ -49,7 +52,9 @@ export function freshTokenRequest(url: string, auth: { clientId: string; clientS
       (res) => {
         let text = '';
         res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, worker: String(res.headers['x-tessera-worker'] ?? ''), body: JSON.parse(text) as Record<string, unknown> }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, worker: String(res.headers['x-tessera-worker'] ?? ''), body: JSON.parse(text) as Record<string, unknown> }),
+        );
       },
     );
     req.on('error', reject);

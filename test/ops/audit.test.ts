@@ -22,10 +22,17 @@ describe.each(BACKENDS)('audit trail on %s', (backend) => {
     api = adminClient(d.server.url, await adminToken(d.server.url, 'system', 'admin', ADMIN_PASSWORD));
     before = new Date().toISOString();
     for (let i = 0; i < 3; i++) {
-      await tokenRequest(d.token, { grant_type: 'password', username: 'alice', password: `wrong-${i}` }, d.webapp, { 'x-forwarded-for': `198.51.100.${i + 1}` });
+      await tokenRequest(d.token, { grant_type: 'password', username: 'alice', password: `wrong-${i}` }, d.webapp, {
+        'x-forwarded-for': `198.51.100.${i + 1}`,
+      });
     }
     for (let i = 0; i < 5; i++) {
-      const res = await api('POST', '/tenants/dept/users', { username: `staff-${i}`, password: 'staff-password-1', roles: [] }, { 'x-request-id': `req-staff-${i}` });
+      const res = await api(
+        'POST',
+        '/tenants/dept/users',
+        { username: `staff-${i}`, password: 'staff-password-1', roles: [] },
+        { 'x-request-id': `req-staff-${i}` },
+      );
       expect(res.status).toBe(201);
     }
   });
@@ -77,7 +84,9 @@ describe.each(BACKENDS)('audit trail on %s', (backend) => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const page: { items: Event[]; nextCursor: string | null } = await list(`?type=user.created&from=${encodeURIComponent(before)}&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      const page: { items: Event[]; nextCursor: string | null } = await list(
+        `?type=user.created&from=${encodeURIComponent(before)}&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       expect(page.items.length).toBeLessThanOrEqual(2);
       seen.push(...page.items.map((e) => e.target!));
       cursor = page.nextCursor;

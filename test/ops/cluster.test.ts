@@ -14,7 +14,6 @@ import { createPostgresDatabase, requiredUrl, type TestDatabase } from '../helpe
 const NODE = ['node', '--import', 'tsx', 'src/main.ts'];
 const PASSWORD = 'cluster-admin-password';
 
-
 describe('refusing workers without shared state', () => {
   it('exits 78 with one line for WEB_CONCURRENCY>1 without REDIS_URL or on the embedded database', async () => {
     const kek = randomBytes(32).toString('base64');
@@ -63,8 +62,15 @@ describe('WEB_CONCURRENCY=2 on PostgreSQL and Redis', () => {
       const slug = `c${randomBytes(4).toString('hex')}`;
       expect((await api('POST', '/tenants', { slug, name: 'Cluster' })).status).toBe(201);
       expect((await api('POST', `/tenants/${slug}/resources`, { audience: 'https://api.example.org', name: 'API', scopes: ['read'] })).status).toBe(201);
-      expect((await api('POST', `/tenants/${slug}/roles`, { name: 'reader', permissions: [{ resource: 'https://api.example.org', scope: 'read' }] })).status).toBe(201);
-      const created = await api('POST', `/tenants/${slug}/clients`, { name: 'job', grantTypes: ['client_credentials'], roles: ['reader'], defaultResource: 'https://api.example.org' });
+      expect(
+        (await api('POST', `/tenants/${slug}/roles`, { name: 'reader', permissions: [{ resource: 'https://api.example.org', scope: 'read' }] })).status,
+      ).toBe(201);
+      const created = await api('POST', `/tenants/${slug}/clients`, {
+        name: 'job',
+        grantTypes: ['client_credentials'],
+        roles: ['reader'],
+        defaultResource: 'https://api.example.org',
+      });
       expect(created.status).toBe(201);
       const auth = { clientId: created.body.clientId as string, clientSecret: created.body.clientSecret as string };
 

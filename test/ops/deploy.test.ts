@@ -85,7 +85,12 @@ const service: Schema = {
     volumes: { type: 'array', items: { type: 'string', pattern: /^[\w.-]+:\/[\w/.-]+(:ro)?$/ } },
     depends_on: {
       type: 'object',
-      additional: { type: 'object', required: ['condition'], properties: { condition: { type: 'string', enum: ['service_started', 'service_healthy', 'service_completed_successfully'] } }, additional: false },
+      additional: {
+        type: 'object',
+        required: ['condition'],
+        properties: { condition: { type: 'string', enum: ['service_started', 'service_healthy', 'service_completed_successfully'] } },
+        additional: false,
+      },
     },
     healthcheck,
     stop_grace_period: duration,
@@ -99,12 +104,24 @@ const composeSchema: Schema = {
     name: { type: 'string', pattern: /^[a-z0-9][a-z0-9_-]*$/ },
     services: { type: 'object', additional: service },
     // a named volume: `name:` (null) or its options
-    volumes: { type: 'object', additional: { anyOf: [{ type: 'null' }, { type: 'object', properties: { driver: str, external: { type: 'boolean' } }, additional: false }] } },
+    volumes: {
+      type: 'object',
+      additional: { anyOf: [{ type: 'null' }, { type: 'object', properties: { driver: str, external: { type: 'boolean' } }, additional: false }] },
+    },
   },
   additional: false,
 };
 
-type Service = { image?: string; build?: string; environment?: Record<string, string>; depends_on?: Record<string, { condition: string }>; volumes?: string[]; ports?: string[]; healthcheck: { test: string[] }; stop_grace_period?: string };
+type Service = {
+  image?: string;
+  build?: string;
+  environment?: Record<string, string>;
+  depends_on?: Record<string, { condition: string }>;
+  volumes?: string[];
+  ports?: string[];
+  healthcheck: { test: string[] };
+  stop_grace_period?: string;
+};
 
 /** Compose interpolation: ${VAR}, ${VAR:-default}, ${VAR:?error} */
 function interpolate(value: string, env: Record<string, string>): string {
@@ -178,7 +195,10 @@ describe('Dockerfile', () => {
     expect(user).toBeGreaterThan(instructions.findLastIndex((l) => l.startsWith('FROM ')));
     expect(instructions[user]).not.toMatch(/USER (root|0)\b/);
     for (const copy of instructions.filter((l) => l.startsWith('COPY ') && !l.includes('--from='))) {
-      const paths = copy.split(/\s+/).slice(1).filter((p) => !p.startsWith('--'));
+      const paths = copy
+        .split(/\s+/)
+        .slice(1)
+        .filter((p) => !p.startsWith('--'));
       for (const p of paths.slice(0, -1)) expect(existsSync(join(ROOT, p)), `${p} exists`).toBe(true);
     }
     const cmd = instructions.find((l) => l.startsWith('CMD '))!;

@@ -43,14 +43,25 @@ describe.each(BACKENDS)('logs on %s', (backend) => {
     const tenantAdminPassword = keep('tenant-admin-password-1');
     expect((await api('POST', '/tenants', { slug: 'logs', name: 'Logs', admin: { username: 'boss', password: tenantAdminPassword } })).status).toBe(201);
     expect((await api('POST', '/tenants/logs/resources', { audience: 'https://api.example.org', name: 'API', scopes: ['read'] })).status).toBe(201);
-    expect((await api('POST', '/tenants/logs/roles', { name: 'reader', permissions: [{ resource: 'https://api.example.org', scope: 'read' }] })).status).toBe(201);
+    expect((await api('POST', '/tenants/logs/roles', { name: 'reader', permissions: [{ resource: 'https://api.example.org', scope: 'read' }] })).status).toBe(
+      201,
+    );
     const userPassword = keep('user-password-secret-9');
     const user = await api('POST', '/tenants/logs/users', { username: 'ann', password: userPassword, roles: ['reader'] });
     expect(user.status).toBe(201);
     const newPassword = keep('user-password-changed-7');
     expect((await api('PATCH', `/tenants/logs/users/${user.body.id as string}`, { password: newPassword })).status).toBe(200);
-    const machine = await api('POST', '/tenants/logs/clients', { name: 'job', grantTypes: ['client_credentials'], roles: ['reader'], defaultResource: 'https://api.example.org' });
-    const app = await api('POST', '/tenants/logs/clients', { name: 'app', grantTypes: ['password', 'refresh_token'], defaultResource: 'https://api.example.org' });
+    const machine = await api('POST', '/tenants/logs/clients', {
+      name: 'job',
+      grantTypes: ['client_credentials'],
+      roles: ['reader'],
+      defaultResource: 'https://api.example.org',
+    });
+    const app = await api('POST', '/tenants/logs/clients', {
+      name: 'app',
+      grantTypes: ['password', 'refresh_token'],
+      defaultResource: 'https://api.example.org',
+    });
     const machineAuth = { clientId: machine.body.clientId as string, clientSecret: keep(machine.body.clientSecret) };
     const appAuth = { clientId: app.body.clientId as string, clientSecret: keep(app.body.clientSecret) };
     const rotated = await api('POST', `/tenants/logs/clients/${machineAuth.clientId}/secret`);
@@ -61,7 +72,9 @@ describe.each(BACKENDS)('logs on %s', (backend) => {
     const cc = await tokenRequest(disco.token_endpoint!, { grant_type: 'client_credentials' }, machineAuth, { cookie: `_session=${cookie}` });
     expect(cc.status).toBe(200);
     keep(cc.body.access_token);
-    const pw = await tokenRequest(disco.token_endpoint!, { grant_type: 'password', username: 'ann', password: newPassword }, appAuth, { 'x-request-id': 'trace-me-1' });
+    const pw = await tokenRequest(disco.token_endpoint!, { grant_type: 'password', username: 'ann', password: newPassword }, appAuth, {
+      'x-request-id': 'trace-me-1',
+    });
     expect(pw.status).toBe(200);
     keep(pw.body.access_token);
     const refreshed = await tokenRequest(disco.token_endpoint!, { grant_type: 'refresh_token', refresh_token: keep(pw.body.refresh_token) }, appAuth);
@@ -73,7 +86,9 @@ describe.each(BACKENDS)('logs on %s', (backend) => {
     expect((await tokenRequest(disco.token_endpoint!, { grant_type: 'password', username: 'ann', password: wrong }, appAuth)).status).toBe(400);
     const badSecret = keep('not-the-client-secret-xyz');
     expect((await tokenRequest(disco.token_endpoint!, { grant_type: 'client_credentials' }, { ...machineAuth, clientSecret: badSecret })).status).toBe(401);
-    expect((await tokenRequest(disco.token_endpoint!, { grant_type: 'refresh_token', refresh_token: pw.body.refresh_token as string }, appAuth)).status).toBe(400);
+    expect((await tokenRequest(disco.token_endpoint!, { grant_type: 'refresh_token', refresh_token: pw.body.refresh_token as string }, appAuth)).status).toBe(
+      400,
+    );
     const forged = keep('eyJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJ4In0.forged-signature');
     expect((await adminClient(url, forged)('GET', '/tenants/logs')).status).toBe(401);
     const inQuery = keep('query-string-secret-42');
@@ -83,7 +98,10 @@ describe.each(BACKENDS)('logs on %s', (backend) => {
     expect((await tokenRequest(disco.introspection_endpoint!, { token: cc.body.access_token as string }, machineAuth)).status).toBe(200);
     const revoked = await fetch(disco.revocation_endpoint!, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${appAuth.clientId}:${appAuth.clientSecret}`).toString('base64')}` },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${appAuth.clientId}:${appAuth.clientSecret}`).toString('base64')}`,
+      },
       body: new URLSearchParams({ token: refreshed.body.refresh_token as string }),
     });
     expect(revoked.status).toBe(200);
@@ -96,7 +114,10 @@ describe.each(BACKENDS)('logs on %s', (backend) => {
   });
 
   it('logs one JSON line per request with id, tenant, route, status and duration', () => {
-    const lines = output.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = output
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const requests = lines.filter((l) => l.msg === 'request');
     expect(requests.length).toBeGreaterThan(15);
     const traced = requests.find((l) => l.requestId === 'trace-me-1');

@@ -40,7 +40,9 @@ describe.each(BACKENDS)('metrics on %s', (backend) => {
     // failures from one address until it is locked, then one more (a 429)
     let locked = false;
     for (let i = 0; i < 12 && !locked; i++) {
-      const res = await tokenRequest(d.token, { grant_type: 'password', username: 'victor', password: `guess-${i}` }, d.webapp, { 'x-forwarded-for': '203.0.113.9' });
+      const res = await tokenRequest(d.token, { grant_type: 'password', username: 'victor', password: `guess-${i}` }, d.webapp, {
+        'x-forwarded-for': '203.0.113.9',
+      });
       locked = res.status === 429;
     }
     expect(locked).toBe(true);

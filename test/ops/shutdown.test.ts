@@ -25,7 +25,15 @@ describe('graceful shutdown', () => {
     const url = `http://localhost:${port}`;
     // ~2 s per argon2 verification on the development machine: the sign-in is surely in flight
     const proc = startProcess(
-      { PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'info', BOOTSTRAP_ADMIN_PASSWORD: PASSWORD, ARGON2_MEMORY_KIB: '65536', ARGON2_TIME_COST: '40', SHUTDOWN_TIMEOUT_SECONDS: '20' },
+      {
+        PORT: String(port),
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'info',
+        BOOTSTRAP_ADMIN_PASSWORD: PASSWORD,
+        ARGON2_MEMORY_KIB: '65536',
+        ARGON2_TIME_COST: '40',
+        SHUTDOWN_TIMEOUT_SECONDS: '20',
+      },
       NODE,
     );
     try {
@@ -46,7 +54,11 @@ describe('graceful shutdown', () => {
       const code = await proc.stop();
       expect(code).toBe(0);
     }
-    const lines = proc.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; reason?: string; time: number; route?: string; durationMs?: number; status?: number });
+    const lines = proc
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg: string; reason?: string; time: number; route?: string; durationMs?: number; status?: number });
     const shutdown = lines.find((l) => l.msg === 'shutting down');
     expect(shutdown).toMatchObject({ reason: 'SIGTERM' });
     expect(lines.some((l) => l.msg === 'stopped')).toBe(true);

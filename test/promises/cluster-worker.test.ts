@@ -11,11 +11,10 @@ import { privateRedis, type PrivateRedis } from '../helpers/infra.ts';
 import { freshTokenRequest } from '../helpers/oauth.ts';
 import { freePort, startProcess, waitFor, type RunningProcess } from '../helpers/process.ts';
 import { createPostgresDatabase, type TestDatabase } from '../helpers/tessera.ts';
-import { eventually, requiredUrl, } from './support.ts';
+import { eventually, requiredUrl } from './support.ts';
 
 const NODE = [process.execPath, '--import', 'tsx', 'src/main.ts'];
 const PASSWORD = 'cluster-admin-password';
-
 
 /** the JSON log lines of the cluster (primary and workers) */
 const logLines = (proc: RunningProcess): Record<string, unknown>[] =>
@@ -80,8 +79,15 @@ describe('WEB_CONCURRENCY=2: the primary replaces a worker that dies', () => {
     const slug = `w${randomBytes(4).toString('hex')}`;
     expect((await api('POST', '/tenants', { slug, name: 'Workers' })).status).toBe(201);
     expect((await api('POST', `/tenants/${slug}/resources`, { audience: 'https://api.example.org', name: 'API', scopes: ['read'] })).status).toBe(201);
-    expect((await api('POST', `/tenants/${slug}/roles`, { name: 'reader', permissions: [{ resource: 'https://api.example.org', scope: 'read' }] })).status).toBe(201);
-    const created = await api('POST', `/tenants/${slug}/clients`, { name: 'job', grantTypes: ['client_credentials'], roles: ['reader'], defaultResource: 'https://api.example.org' });
+    expect(
+      (await api('POST', `/tenants/${slug}/roles`, { name: 'reader', permissions: [{ resource: 'https://api.example.org', scope: 'read' }] })).status,
+    ).toBe(201);
+    const created = await api('POST', `/tenants/${slug}/clients`, {
+      name: 'job',
+      grantTypes: ['client_credentials'],
+      roles: ['reader'],
+      defaultResource: 'https://api.example.org',
+    });
     expect(created.status).toBe(201);
     const auth = { clientId: created.body.clientId as string, clientSecret: created.body.clientSecret as string };
     const tokenUrl = `${url}/t/${slug}/token`;
@@ -130,7 +136,11 @@ describe('WEB_CONCURRENCY=2: the primary replaces a worker that dies', () => {
     expect(replacement).not.toBe(String(victim));
     expect(isAlive(Number(replacement))).toBe(true);
     expect(isAlive(sibling)).toBe(true);
-    expect(logLines(proc).filter((l) => l.msg === 'tessera listening').map((l) => String(l.pid))).toEqual(expect.arrayContaining([String(sibling), replacement]));
+    expect(
+      logLines(proc)
+        .filter((l) => l.msg === 'tessera listening')
+        .map((l) => String(l.pid)),
+    ).toEqual(expect.arrayContaining([String(sibling), replacement]));
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
 
     // the cluster still stops as one

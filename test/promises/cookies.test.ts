@@ -51,7 +51,10 @@ describe.each(BACKENDS)('sign-in cookies on %s', (backend) => {
       expect(attrs, line).toContain('secure');
       expect(attrs, line).toContain('httponly');
       expect(attrs, line).toContain('samesite=lax');
-      expect(attrs.find((a) => a.startsWith('path=')), line).toMatch(/^path=\/t\/dept\//);
+      expect(
+        attrs.find((a) => a.startsWith('path=')),
+        line,
+      ).toMatch(/^path=\/t\/dept\//);
     }
   });
 

@@ -46,7 +46,13 @@ describe.each(BACKENDS)('CORS and CSP on %s', (backend) => {
       firstParty: true,
     })) as Credentials;
     profile.clientId = (
-      await s.clients.create({ name: 'Profile page', grantTypes: ['authorization_code'], redirectUris: [profile.redirectUri], tokenEndpointAuthMethod: 'none', firstParty: true })
+      await s.clients.create({
+        name: 'Profile page',
+        grantTypes: ['authorization_code'],
+        redirectUris: [profile.redirectUri],
+        tokenEndpointAuthMethod: 'none',
+        firstParty: true,
+      })
     ).clientId;
   });
   afterAll(() => d?.stop());
@@ -72,9 +78,14 @@ describe.each(BACKENDS)('CORS and CSP on %s', (backend) => {
     expect(res.status).toBe(200);
     expect(res.headers.get('access-control-allow-origin')).toBe(SPA_ORIGIN);
     // and its refresh, from the same origin
-    const refreshed = await tokenRequest(d.endpoint('token_endpoint'), { grant_type: 'refresh_token', client_id: d.spa.clientId, refresh_token: res.body.refresh_token as string }, undefined, {
-      origin: SPA_ORIGIN,
-    });
+    const refreshed = await tokenRequest(
+      d.endpoint('token_endpoint'),
+      { grant_type: 'refresh_token', client_id: d.spa.clientId, refresh_token: res.body.refresh_token as string },
+      undefined,
+      {
+        origin: SPA_ORIGIN,
+      },
+    );
     expect(refreshed.status).toBe(200);
     expect(refreshed.headers.get('access-control-allow-origin')).toBe(SPA_ORIGIN);
   });
@@ -93,12 +104,16 @@ describe.each(BACKENDS)('CORS and CSP on %s', (backend) => {
   // the same sentence: only "when it is a public client" (a confidential client's secret must
   // never live in a browser), even from an origin it has a redirect URI at
   it('refuses the token endpoint to a confidential client from a browser origin', async () => {
-    const res = await tokenRequest(d.endpoint('token_endpoint'), { grant_type: 'password', username: 'alice', password: PASSWORDS.alice }, confidential, { origin: SPA_ORIGIN });
+    const res = await tokenRequest(d.endpoint('token_endpoint'), { grant_type: 'password', username: 'alice', password: PASSWORDS.alice }, confidential, {
+      origin: SPA_ORIGIN,
+    });
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
     expect(res.status).toBe(400);
     expect(res.body.access_token).toBeUndefined();
     // the same request without an Origin (a server) is served
-    expect((await tokenRequest(d.endpoint('token_endpoint'), { grant_type: 'password', username: 'alice', password: PASSWORDS.alice }, confidential)).status).toBe(200);
+    expect(
+      (await tokenRequest(d.endpoint('token_endpoint'), { grant_type: 'password', username: 'alice', password: PASSWORDS.alice }, confidential)).status,
+    ).toBe(200);
   });
 
   // userinfo is a browser app's other call: the same client-based rule applies there
@@ -106,7 +121,8 @@ describe.each(BACKENDS)('CORS and CSP on %s', (backend) => {
     const c = await codeFor(profile, 'openid profile');
     const tokens = await redeem(profile, c, 'https://profile.example.org');
     expect(tokens.status).toBe(200);
-    const userinfo = (origin: string) => fetch(d.endpoint('userinfo_endpoint'), { headers: { authorization: `Bearer ${tokens.body.access_token as string}`, origin } });
+    const userinfo = (origin: string) =>
+      fetch(d.endpoint('userinfo_endpoint'), { headers: { authorization: `Bearer ${tokens.body.access_token as string}`, origin } });
     const allowed = await userinfo('https://profile.example.org');
     expect(allowed.status).toBe(200);
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://profile.example.org');

@@ -65,7 +65,8 @@ describe.each(BACKENDS)('RFC 8414 metadata on %s', (backend) => {
 
   it('lets a client follow the advertised jwks_uri to the tenant’s own keys', async () => {
     const [a, b] = [(await metadata('dept')).body, (await metadata('health-b')).body];
-    const keys = async (m: Record<string, unknown>) => ((await (await fetch(d.localize(m.jwks_uri as string))).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+    const keys = async (m: Record<string, unknown>) =>
+      ((await (await fetch(d.localize(m.jwks_uri as string))).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
     const [ka, kb] = [await keys(a), await keys(b)];
     expect(ka.length).toBeGreaterThan(0);
     expect(kb.length).toBeGreaterThan(0);

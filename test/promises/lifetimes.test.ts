@@ -35,7 +35,17 @@ describe.each(BACKENDS)('lifetimes on %s', (backend) => {
   const code = async () => {
     const browser = new Browser(d);
     const value = expectRedirect(await browser.signIn(d.spa, 'alice', PASSWORDS.alice)).searchParams.get('code')!;
-    return { value, redeem: () => tokenRequest(d.endpoint('token_endpoint'), { grant_type: 'authorization_code', client_id: d.spa.clientId, code: value, redirect_uri: d.spa.redirectUri, code_verifier: browser.pkce.verifier }) };
+    return {
+      value,
+      redeem: () =>
+        tokenRequest(d.endpoint('token_endpoint'), {
+          grant_type: 'authorization_code',
+          client_id: d.spa.clientId,
+          code: value,
+          redirect_uri: d.spa.redirectUri,
+          code_verifier: browser.pkce.verifier,
+        }),
+    };
   };
 
   // README: "A code is single-use and lives 60 s: redeeming it twice fails with `invalid_grant`
@@ -116,7 +126,9 @@ describe.each(BACKENDS)('lifetimes on %s', (backend) => {
     const patient = new Browser(d);
     const page = expectPage(await patient.authorize(d.spa), 'login');
     expect(await ageArtifact(d.tessera, d.tenantId, 'Interaction', uidOf(page.html), 80)).toBe(1);
-    expect(expectRedirect(await patient.submit(page, 'login', { username: 'alice', password: PASSWORDS.alice }, d.spa.redirectUri)).searchParams.get('code')).toBeTruthy();
+    expect(
+      expectRedirect(await patient.submit(page, 'login', { username: 'alice', password: PASSWORDS.alice }, d.spa.redirectUri)).searchParams.get('code'),
+    ).toBeTruthy();
 
     // beyond: 91 s
     const slow = new Browser(d);
@@ -132,7 +144,11 @@ describe.each(BACKENDS)('lifetimes on %s', (backend) => {
     // no session came of it
     expect(lastSetCookie(slow.setCookies, '_session')).toBeUndefined();
     // reloading the page says the same
-    const reload = await slow.follow(await fetch(d.localize(login.url), { redirect: 'manual', headers: { cookie: slow.jar.header() } }), login.url, d.spa.redirectUri);
+    const reload = await slow.follow(
+      await fetch(d.localize(login.url), { redirect: 'manual', headers: { cookie: slow.jar.header() } }),
+      login.url,
+      d.spa.redirectUri,
+    );
     if (reload.kind !== 'page') throw new Error('expected a page');
     expect(reload.status).toBe(400);
     expect(reload.html).toContain('has expired');

@@ -69,10 +69,18 @@ describe('rate limits shared by two instances on one PostgreSQL and one Redis', 
     }
     const s = services.forTenant(shared.id);
     await s.users.create({ username: 'alice', password: PASSWORDS.alice, roles: ['viewer'] });
-    limited = (await s.clients.create({ name: 'plan 4/h', grantTypes: ['client_credentials'], roles: ['viewer'], defaultResource: API, rateLimitPerHour: CLIENT_LIMIT })) as Credentials;
+    limited = (await s.clients.create({
+      name: 'plan 4/h',
+      grantTypes: ['client_credentials'],
+      roles: ['viewer'],
+      defaultResource: API,
+      rateLimitPerHour: CLIENT_LIMIT,
+    })) as Credentials;
     unlimited = (await s.clients.create({ name: 'no plan', grantTypes: ['client_credentials'], roles: ['viewer'], defaultResource: API })) as Credentials;
     staff = (await s.clients.create({ name: 'staff app', grantTypes: ['password'], defaultResource: API })) as Credentials;
-    tenantWide = (await services.forTenant(busy.id).clients.create({ name: 'busy job', grantTypes: ['client_credentials'], roles: ['viewer'], defaultResource: API })) as Credentials;
+    tenantWide = (await services
+      .forTenant(busy.id)
+      .clients.create({ name: 'busy job', grantTypes: ['client_credentials'], roles: ['viewer'], defaultResource: API })) as Credentials;
   });
   afterAll(async () => {
     for (const t of instances) await t.close();
@@ -126,7 +134,9 @@ describe('rate limits shared by two instances on one PostgreSQL and one Redis', 
     expectLimited(await cc(1, limited));
 
     await redis!.stop();
-    await eventually('both instances to see Redis gone', async () => (await Promise.allSettled(instances.map((t) => t.store.ping()))).every((r) => r.status === 'rejected'));
+    await eventually('both instances to see Redis gone', async () =>
+      (await Promise.allSettled(instances.map((t) => t.store.ping()))).every((r) => r.status === 'rejected'),
+    );
 
     // not enforced: the client over its plan gets tokens from both instances
     for (const i of [0, 1, 0, 1, 0, 1]) {
@@ -145,7 +155,11 @@ describe('rate limits shared by two instances on one PostgreSQL and one Redis', 
 
     // Redis is back (empty: it keeps nothing on disk) and both instances reconnect by themselves
     await redis!.start();
-    await eventually('both instances to reconnect to Redis', async () => (await Promise.allSettled(instances.map((t) => t.store.ping()))).every((r) => r.status === 'fulfilled'), 30_000);
+    await eventually(
+      'both instances to reconnect to Redis',
+      async () => (await Promise.allSettled(instances.map((t) => t.store.ping()))).every((r) => r.status === 'fulfilled'),
+      30_000,
+    );
     for (const i of [1, 0, 1, 0]) expect((await cc(i, limited)).status, `instance ${i} after Redis came back`).toBe(200);
     expectLimited(await cc(1, limited));
     expectLimited(await cc(0, limited));

@@ -25,7 +25,10 @@ describe.each(BACKENDS)('/readyz with a pending migration on %s', (backend) => {
   beforeAll(async () => {
     server = await startTestServer(backend);
     base = `http://127.0.0.1:${server.tessera.port}`;
-    const names = (await readdir(MIGRATIONS_DIR, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    const names = (await readdir(MIGRATIONS_DIR, { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
     last = names.at(-1)!;
     expect(names.length).toBeGreaterThan(1);
   });
@@ -58,12 +61,18 @@ describe.each(BACKENDS)('/readyz with a pending migration on %s', (backend) => {
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
 
       // a migration that was started but never finished counts as not applied either
-      await prisma.$executeRawUnsafe('INSERT INTO _prisma_migrations SELECT * FROM json_populate_record(NULL::_prisma_migrations, $1::json)', JSON.stringify(row!.row));
+      await prisma.$executeRawUnsafe(
+        'INSERT INTO _prisma_migrations SELECT * FROM json_populate_record(NULL::_prisma_migrations, $1::json)',
+        JSON.stringify(row!.row),
+      );
       await prisma.$executeRawUnsafe('UPDATE _prisma_migrations SET finished_at = NULL WHERE migration_name = $1', last);
       expect((await readyz(base)).body).toEqual({ status: 'not_ready', checks: { database: 'ok', migrations: 'pending', redis } });
     } finally {
       await prisma.$executeRawUnsafe('DELETE FROM _prisma_migrations WHERE migration_name = $1', last);
-      await prisma.$executeRawUnsafe('INSERT INTO _prisma_migrations SELECT * FROM json_populate_record(NULL::_prisma_migrations, $1::json)', JSON.stringify(row!.row));
+      await prisma.$executeRawUnsafe(
+        'INSERT INTO _prisma_migrations SELECT * FROM json_populate_record(NULL::_prisma_migrations, $1::json)',
+        JSON.stringify(row!.row),
+      );
     }
     const back = await readyz(base);
     expect(back.status).toBe(200);

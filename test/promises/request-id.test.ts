@@ -120,7 +120,12 @@ describe.each(BACKENDS)('X-Request-Id on %s', (backend) => {
   // `X-Request-Id` carries, never the raw header)"
   it('records the generated id, never the malformed header, in the audit event', async () => {
     const raw = 'a'.repeat(200);
-    const created = await api('POST', '/tenants/dept/resources', { audience: 'https://rid.example.org/api', name: 'RID', scopes: ['read'] }, { 'x-request-id': raw });
+    const created = await api(
+      'POST',
+      '/tenants/dept/resources',
+      { audience: 'https://rid.example.org/api', name: 'RID', scopes: ['read'] },
+      { 'x-request-id': raw },
+    );
     expect(created.status).toBe(201);
     const echoed = created.headers.get('x-request-id')!;
     expect(echoed).toMatch(UUID);
@@ -131,7 +136,12 @@ describe.each(BACKENDS)('X-Request-Id on %s', (backend) => {
     expect(JSON.stringify(events.body)).not.toContain(raw);
     expect(logLineOf(echoed)).toHaveLength(1);
     // and a token request with a malformed id: the provider's log line carries the generated one too
-    const t = await tokenRequest(`${base}/t/system/token`, { grant_type: 'password', client_id: 'admin-cli', username: 'admin', password: ADMIN_PASSWORD }, undefined, { 'x-request-id': raw });
+    const t = await tokenRequest(
+      `${base}/t/system/token`,
+      { grant_type: 'password', client_id: 'admin-cli', username: 'admin', password: ADMIN_PASSWORD },
+      undefined,
+      { 'x-request-id': raw },
+    );
     expect(t.status).toBe(200);
     expect(t.headers.get('x-request-id')).toMatch(UUID);
     expect(logLineOf(t.headers.get('x-request-id')!)).toHaveLength(1);

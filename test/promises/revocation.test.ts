@@ -90,7 +90,13 @@ describe.each(BACKENDS)('revocation of another client’s tokens on %s', (backen
   it('lets a public client revoke only its own refresh token, identified by client_id', async () => {
     const browser = new Browser(d);
     const code = expectRedirect(await browser.signIn(d.spa, 'alice', PASSWORDS.alice)).searchParams.get('code')!;
-    const tokens = await tokenRequest(d.endpoint('token_endpoint'), { grant_type: 'authorization_code', client_id: d.spa.clientId, code, redirect_uri: d.spa.redirectUri, code_verifier: browser.pkce.verifier });
+    const tokens = await tokenRequest(d.endpoint('token_endpoint'), {
+      grant_type: 'authorization_code',
+      client_id: d.spa.clientId,
+      code,
+      redirect_uri: d.spa.redirectUri,
+      code_verifier: browser.pkce.verifier,
+    });
     expect(tokens.status).toBe(200);
     const spaRefresh = tokens.body.refresh_token as string;
     // another client (confidential) presenting the SPA's refresh token: no effect
@@ -100,6 +106,8 @@ describe.each(BACKENDS)('revocation of another client’s tokens on %s', (backen
     // the SPA itself: revoked
     const next = still.body.refresh_token as string;
     expect((await revoke(next, { clientId: d.spa.clientId })).status).toBe(200);
-    expect((await tokenRequest(d.endpoint('token_endpoint'), { grant_type: 'refresh_token', client_id: d.spa.clientId, refresh_token: next })).body.error).toBe('invalid_grant');
+    expect((await tokenRequest(d.endpoint('token_endpoint'), { grant_type: 'refresh_token', client_id: d.spa.clientId, refresh_token: next })).body.error).toBe(
+      'invalid_grant',
+    );
   });
 });

@@ -57,7 +57,13 @@ export async function startDept(backend: Backend, env: Record<string, string> = 
     const t = await services.tenants.create({ slug: 'dept', name: 'Department of Health' });
     const s = services.forTenant(t.id);
     await s.resources.create({ audience: API, name: 'Epidemic model', scopes: ['outbreaks:read', 'simulate:run'] });
-    await s.roles.create({ name: 'analyst', permissions: [{ resource: API, scope: 'outbreaks:read' }, { resource: API, scope: 'simulate:run' }] });
+    await s.roles.create({
+      name: 'analyst',
+      permissions: [
+        { resource: API, scope: 'outbreaks:read' },
+        { resource: API, scope: 'simulate:run' },
+      ],
+    });
     await s.roles.create({ name: 'viewer', permissions: [{ resource: API, scope: 'outbreaks:read' }] });
     const alice = await s.users.create({ username: 'alice', password: PASSWORDS.alice, email: 'alice@dept.example', roles: ['analyst'] });
     const victor = await s.users.create({ username: 'victor', password: PASSWORDS.victor, roles: ['viewer'] });
@@ -113,9 +119,7 @@ export async function startDept(backend: Backend, env: Record<string, string> = 
 }
 
 /** where the browser ended up: a page of the server, or a redirect to the client */
-export type Step =
-  | { kind: 'page'; status: number; html: string; headers: Headers; url: string }
-  | { kind: 'redirect'; location: URL; headers: Headers };
+export type Step = { kind: 'page'; status: number; html: string; headers: Headers; url: string } | { kind: 'redirect'; location: URL; headers: Headers };
 
 /** a browser over plain HTTP: a cookie jar, redirects followed by hand, every Set-Cookie line kept */
 export class Browser {
@@ -168,7 +172,11 @@ export class Browser {
   }
 
   /** starts an authorization request and follows it to a page or back to the client */
-  async authorize(client: { clientId: string; redirectUri: string }, scope = 'openid outbreaks:read', state = randomBytes(8).toString('base64url')): Promise<Step> {
+  async authorize(
+    client: { clientId: string; redirectUri: string },
+    scope = 'openid outbreaks:read',
+    state = randomBytes(8).toString('base64url'),
+  ): Promise<Step> {
     const url = this.authorizationUrl(client, scope, state);
     return this.follow(await this.send(url), url, client.redirectUri);
   }

@@ -28,7 +28,12 @@ describe.each(BACKENDS)('the admin scope and the code-flow scope rule on %s', (b
       redirectUris: [ADMIN_APP],
     });
     systemApp = sys.body.clientId as string;
-    const dep = await d.boss('POST', '/tenants/dept/clients', { name: 'dept app', grantTypes: ['authorization_code'], tokenEndpointAuthMethod: 'none', redirectUris: [ADMIN_APP] });
+    const dep = await d.boss('POST', '/tenants/dept/clients', {
+      name: 'dept app',
+      grantTypes: ['authorization_code'],
+      tokenEndpointAuthMethod: 'none',
+      redirectUris: [ADMIN_APP],
+    });
     deptApp = dep.body.clientId as string;
   });
   afterAll(() => d?.server.stop());
@@ -37,20 +42,41 @@ describe.each(BACKENDS)('the admin scope and the code-flow scope rule on %s', (b
 
   it('refuses resource=admin with scope=openid in the code flow (system): invalid_scope, no code', async () => {
     const dd = { ...d, disco: await discover(d.url, 'system') };
-    const result = await browse(dd, { clientId: systemApp, redirectUri: ADMIN_APP, username: 'admin', password: ADMIN_PASSWORD, scope: 'openid', resource: adminAudience() });
+    const result = await browse(dd, {
+      clientId: systemApp,
+      redirectUri: ADMIN_APP,
+      username: 'admin',
+      password: ADMIN_PASSWORD,
+      scope: 'openid',
+      resource: adminAudience(),
+    });
     expect(result.code).toBeUndefined();
     expect(result.error).toBe('invalid_scope');
   });
 
   it('refuses the same in a department with its tenant admin', async () => {
-    const result = await browse(d, { clientId: deptApp, redirectUri: ADMIN_APP, username: 'boss', password: PASSWORDS.boss, scope: 'openid', resource: adminAudience() });
+    const result = await browse(d, {
+      clientId: deptApp,
+      redirectUri: ADMIN_APP,
+      username: 'boss',
+      password: PASSWORDS.boss,
+      scope: 'openid',
+      resource: adminAudience(),
+    });
     expect(result.code).toBeUndefined();
     expect(result.error).toBe('invalid_scope');
   });
 
   it('gives admin-API codes only to first-party clients, never to one a tenant admin can change', async () => {
     // a third-party client, even asked for the admin scope by a tenant admin who has it: refused
-    const thirdParty = await browse(d, { clientId: deptApp, redirectUri: ADMIN_APP, username: 'boss', password: PASSWORDS.boss, scope: 'openid admin', resource: adminAudience() });
+    const thirdParty = await browse(d, {
+      clientId: deptApp,
+      redirectUri: ADMIN_APP,
+      username: 'boss',
+      password: PASSWORDS.boss,
+      scope: 'openid admin',
+      resource: adminAudience(),
+    });
     expect(thirdParty.code).toBeUndefined();
     expect(thirdParty.error).toBe('invalid_scope');
     // a first-party client (made by the operator, immutable to tenant admins) gets it, without a consent page
@@ -62,7 +88,15 @@ describe.each(BACKENDS)('the admin scope and the code-flow scope rule on %s', (b
       firstParty: true,
     });
     const pkce = pkcePair();
-    const flow = await browse(d, { clientId: console_.clientId, redirectUri: ADMIN_APP, username: 'boss', password: PASSWORDS.boss, scope: 'openid admin', resource: adminAudience(), challenge: pkce.challenge });
+    const flow = await browse(d, {
+      clientId: console_.clientId,
+      redirectUri: ADMIN_APP,
+      username: 'boss',
+      password: PASSWORDS.boss,
+      scope: 'openid admin',
+      resource: adminAudience(),
+      challenge: pkce.challenge,
+    });
     expect(flow.code).toBeTruthy();
     const res = await redeem(d, console_.clientId, ADMIN_APP, flow.code!, pkce.verifier);
     expect(res.status).toBe(200);
@@ -74,7 +108,13 @@ describe.each(BACKENDS)('the admin scope and the code-flow scope rule on %s', (b
     const grant = await passwordGrant(d, 'nora', PASSWORDS.nora);
     expect(grant.status).toBe(400);
     expect(grant.body.error).toBe('invalid_scope');
-    const flow = await browse(d, { clientId: d.spa.clientId, redirectUri: 'http://127.0.0.1:9/spa/', username: 'nora', password: PASSWORDS.nora, scope: 'openid outbreaks:read' });
+    const flow = await browse(d, {
+      clientId: d.spa.clientId,
+      redirectUri: 'http://127.0.0.1:9/spa/',
+      username: 'nora',
+      password: PASSWORDS.nora,
+      scope: 'openid outbreaks:read',
+    });
     expect(flow.code).toBeUndefined();
     expect(flow.error).toBe('invalid_scope');
   });
@@ -102,15 +142,31 @@ describe.each(BACKENDS)('the admin scope and the code-flow scope rule on %s', (b
     // a code-flow refresh token also holds `openid`: asking for just that used to give a token for
     // the API with an empty scope
     const pkce = pkcePair();
-    const flow = await browse(d, { clientId: d.spa.clientId, redirectUri: 'http://127.0.0.1:9/spa/', username: 'alice', password: PASSWORDS.alice, scope: 'openid outbreaks:read', challenge: pkce.challenge });
+    const flow = await browse(d, {
+      clientId: d.spa.clientId,
+      redirectUri: 'http://127.0.0.1:9/spa/',
+      username: 'alice',
+      password: PASSWORDS.alice,
+      scope: 'openid outbreaks:read',
+      challenge: pkce.challenge,
+    });
     const tokens = await redeem(d, d.spa.clientId, 'http://127.0.0.1:9/spa/', flow.code!, pkce.verifier);
     expect(tokens.status).toBe(200);
-    const res = await tokenRequest(d.disco.token_endpoint!, { grant_type: 'refresh_token', client_id: d.spa.clientId, refresh_token: tokens.body.refresh_token as string, scope: 'openid' });
+    const res = await tokenRequest(d.disco.token_endpoint!, {
+      grant_type: 'refresh_token',
+      client_id: d.spa.clientId,
+      refresh_token: tokens.body.refresh_token as string,
+      scope: 'openid',
+    });
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid_scope');
     expect(res.body.access_token).toBeUndefined();
     // the refused refresh did not burn the refresh token
-    const again = await tokenRequest(d.disco.token_endpoint!, { grant_type: 'refresh_token', client_id: d.spa.clientId, refresh_token: tokens.body.refresh_token as string });
+    const again = await tokenRequest(d.disco.token_endpoint!, {
+      grant_type: 'refresh_token',
+      client_id: d.spa.clientId,
+      refresh_token: tokens.body.refresh_token as string,
+    });
     expect(again.status).toBe(200);
     expect(decodeJwt(again.body.access_token as string)).toMatchObject({ aud: API, scope: 'outbreaks:read' });
   });

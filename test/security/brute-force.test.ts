@@ -21,8 +21,7 @@ describe.each(BACKENDS)('client addresses and parallel guessing on %s', (backend
   });
   afterAll(() => d?.server.stop());
 
-  const failuresFrom = (address: string) =>
-    d.server.tessera.db.prisma.auditEvent.count({ where: { tenantId: d.tenantId, type: 'signin.failure', address } });
+  const failuresFrom = (address: string) => d.server.tessera.db.prisma.auditEvent.count({ where: { tenantId: d.tenantId, type: 'signin.failure', address } });
 
   it('locks an address whatever the client puts to the left in X-Forwarded-For', async () => {
     const statuses: number[] = [];
@@ -83,7 +82,10 @@ describe.each(BACKENDS)('client addresses and parallel guessing on %s', (backend
         'x-forwarded-for': '6.6.6.6, 198.51.100.77, 10.0.0.2',
       });
       expect(res.status).toBe(400);
-      const events = await two.server.tessera.db.prisma.auditEvent.findMany({ where: { tenantId: two.tenantId, type: 'signin.failure' }, select: { address: true } });
+      const events = await two.server.tessera.db.prisma.auditEvent.findMany({
+        where: { tenantId: two.tenantId, type: 'signin.failure' },
+        select: { address: true },
+      });
       expect(events.map((e) => e.address)).toEqual(['198.51.100.77']);
     } finally {
       await two.server.stop();

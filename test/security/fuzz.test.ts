@@ -16,8 +16,29 @@ const nasty = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'grapheme', maxLength: 40 }),
   fc.string({ unit: 'binary', maxLength: 40 }),
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-injection probe, sent as it is
-  fc.constantFrom('\u0000', 'a\u0000b', '\u0007', '\u001b[31m', '\ud800', '\udfff', '%00', '%ff', '../..', '%2e%2e%2f', "' OR 1=1 --", '${7*7}', '{{7*7}}', '<script>', 'Ǆ', 'İ', '\u202e', 'admin', 'system', '*'),
+  fc.constantFrom(
+    '\u0000',
+    'a\u0000b',
+    '\u0007',
+    '\u001b[31m',
+    '\ud800',
+    '\udfff',
+    '%00',
+    '%ff',
+    '../..',
+    '%2e%2e%2f',
+    "' OR 1=1 --",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-injection probe, sent as it is
+    '${7*7}',
+    '{{7*7}}',
+    '<script>',
+    'Ǆ',
+    'İ',
+    '\u202e',
+    'admin',
+    'system',
+    '*',
+  ),
   fc.integer({ min: 300, max: 70_000 }).map((n) => 'x'.repeat(n)),
 );
 /** raw form bytes, percent-encoded one by one: any byte sequence, UTF-8 or not */
@@ -26,7 +47,23 @@ const rawBytes = fc.uint8Array({ maxLength: 60 }).map((a) => [...a].map((b) => `
 const encode = (s: string) => encodeURIComponent(s.replace(/[\ud800-\udfff]/g, '\ufffd'));
 const formValue = fc.oneof(nasty.map(encode), rawBytes);
 
-const OAUTH_KEYS = ['grant_type', 'client_id', 'client_secret', 'username', 'password', 'scope', 'resource', 'refresh_token', 'code', 'code_verifier', 'redirect_uri', 'token', 'token_type_hint', 'audience', 'otp'];
+const OAUTH_KEYS = [
+  'grant_type',
+  'client_id',
+  'client_secret',
+  'username',
+  'password',
+  'scope',
+  'resource',
+  'refresh_token',
+  'code',
+  'code_verifier',
+  'redirect_uri',
+  'token',
+  'token_type_hint',
+  'audience',
+  'otp',
+];
 const GRANTS = ['password', 'client_credentials', 'refresh_token', 'authorization_code', 'urn:ietf:params:oauth:grant-type:token-exchange', 'implicit'];
 
 /** a form body: some known keys (some repeated), random values, sometimes a junk key */
@@ -42,7 +79,14 @@ const formBody = fc
     if (junk) parts.push(`${junk[0]}=${junk[1]}`);
     return parts.join('&');
   });
-const contentType = fc.constantFrom('application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=latin1', 'application/json', 'text/plain', 'multipart/form-data; boundary=x', '');
+const contentType = fc.constantFrom(
+  'application/x-www-form-urlencoded',
+  'application/x-www-form-urlencoded; charset=latin1',
+  'application/json',
+  'text/plain',
+  'multipart/form-data; boundary=x',
+  '',
+);
 /** what HTTP lets a header carry (fetch refuses the rest before sending) */
 const headerSafe = nasty.map((s) => s.replace(/[^\x20-\x7e]/g, '').slice(0, 8000));
 const authorization = fc.option(
@@ -157,7 +201,24 @@ describe.each(BACKENDS)('random and malformed input on %s', (backend) => {
   it('authorization and interaction endpoints', async () => {
     const before = await snapshot();
     const errors = await databaseErrors();
-    const AUTH_KEYS = ['client_id', 'response_type', 'redirect_uri', 'scope', 'state', 'nonce', 'code_challenge', 'code_challenge_method', 'resource', 'prompt', 'max_age', 'login_hint', 'request', 'request_uri', 'claims', 'ui_locales'];
+    const AUTH_KEYS = [
+      'client_id',
+      'response_type',
+      'redirect_uri',
+      'scope',
+      'state',
+      'nonce',
+      'code_challenge',
+      'code_challenge_method',
+      'resource',
+      'prompt',
+      'max_age',
+      'login_hint',
+      'request',
+      'request_uri',
+      'claims',
+      'ui_locales',
+    ];
     const query = fc.array(fc.tuple(fc.constantFrom(...AUTH_KEYS), formValue), { maxLength: 10 }).map((pairs) => pairs.map(([k, v]) => `${k}=${v}`).join('&'));
     await fc.assert(
       fc.asyncProperty(query, async (q) => {
@@ -224,10 +285,17 @@ describe.each(BACKENDS)('random and malformed input on %s', (backend) => {
         return JSON.stringify({ ...valid, [key]: `${s}${c}` });
       }),
       // an unknown member (the schemas are strict)
-      fc.tuple(nasty, fc.jsonValue()).map(([k, v]) => (valid: Record<string, unknown>) => JSON.stringify({ ...valid, [`x-${k}`]: v })),
+      fc.tuple(nasty, fc.jsonValue()).map(
+        ([k, v]) =>
+          (valid: Record<string, unknown>) =>
+            JSON.stringify({ ...valid, [`x-${k}`]: v }),
+      ),
       // not JSON at all, or not an object
       fc.oneof(nasty, rawBytes).map((s) => () => `{,${s}`),
-      fc.jsonValue().filter((v) => typeof v !== 'object' || v === null || Array.isArray(v)).map((v) => () => JSON.stringify(v)),
+      fc
+        .jsonValue()
+        .filter((v) => typeof v !== 'object' || v === null || Array.isArray(v))
+        .map((v) => () => JSON.stringify(v)),
     );
     for (const [method, template, valid] of routes) {
       const path = template.replace('{resource}', resourceId);
@@ -244,7 +312,17 @@ describe.each(BACKENDS)('random and malformed input on %s', (backend) => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('GET', 'PATCH', 'DELETE', 'POST'),
-        fc.constantFrom('/tenants/{s}', '/tenants/dept/users/{s}', '/tenants/dept/roles/{s}', '/tenants/dept/clients/{s}', '/tenants/dept/resources/{s}', '/tenants/dept/clients/{s}/secret', '/tenants/{s}/keys/rotate', '/tenants/dept/audit-events?actor={s}&type={s}', '/tenants/dept/users?cursor={s}&limit={s}'),
+        fc.constantFrom(
+          '/tenants/{s}',
+          '/tenants/dept/users/{s}',
+          '/tenants/dept/roles/{s}',
+          '/tenants/dept/clients/{s}',
+          '/tenants/dept/resources/{s}',
+          '/tenants/dept/clients/{s}/secret',
+          '/tenants/{s}/keys/rotate',
+          '/tenants/dept/audit-events?actor={s}&type={s}',
+          '/tenants/dept/users?cursor={s}&limit={s}',
+        ),
         segment,
         async (method, template, s) => {
           // only refusals: an unknown id, a bad cursor or a body missing where one is required

@@ -56,7 +56,10 @@ describe.each(BACKENDS)('hygiene on %s', (backend) => {
   it('never stores a typed username that is no user (it may be a password) in the audit trail', async () => {
     const typed = 'Tr0ub4dor&3-typed-into-the-username-field';
     expect((await passwordGrant(d, typed, 'anything-at-all')).status).toBe(400);
-    const rows = await d.server.tessera.db.prisma.auditEvent.findMany({ where: { tenantId: d.tenantId }, select: { actor: true, target: true, data: true, requestId: true } });
+    const rows = await d.server.tessera.db.prisma.auditEvent.findMany({
+      where: { tenantId: d.tenantId },
+      select: { actor: true, target: true, data: true, requestId: true },
+    });
     expect(JSON.stringify(rows)).not.toContain(typed);
     expect(JSON.stringify(rows).toLowerCase()).not.toContain(typed.toLowerCase());
     // admins still find those attempts by the name
@@ -82,7 +85,14 @@ describe.each(BACKENDS)('hygiene on %s', (backend) => {
 
   it('burns a code redeemed with the wrong code_verifier', async () => {
     const pkce = pkcePair();
-    const flow = await browse(d, { clientId: d.spa.clientId, redirectUri: SPA, username: 'alice', password: PASSWORDS.alice, scope: 'openid outbreaks:read', challenge: pkce.challenge });
+    const flow = await browse(d, {
+      clientId: d.spa.clientId,
+      redirectUri: SPA,
+      username: 'alice',
+      password: PASSWORDS.alice,
+      scope: 'openid outbreaks:read',
+      challenge: pkce.challenge,
+    });
     const wrong = await redeem(d, d.spa.clientId, SPA, flow.code!, pkcePair().verifier);
     expect(wrong.status).toBe(400);
     expect(wrong.body.error).toBe('invalid_grant');

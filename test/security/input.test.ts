@@ -38,19 +38,39 @@ describe.each(BACKENDS)('NUL and control bytes, and request ids, on %s', (backen
 
     await check('token: client_id=abc%00', form(token, 'grant_type=client_credentials&client_id=abc%00&client_secret=x'));
     await check('token: basic client id with NUL', form(token, 'grant_type=client_credentials', { authorization: basic('abc%00', 'x') }));
-    await check('token: username=ann%00', form(token, `grant_type=password&username=ann%00&password=${PASSWORDS.alice}`, { authorization: basic(d.webapp.clientId, d.webapp.clientSecret) }));
-    await check('token: scope with NUL', form(token, 'grant_type=client_credentials&scope=a%00b', { authorization: basic(d.machine.clientId, d.machine.clientSecret) }));
-    await check('token: refresh token with NUL', form(token, 'grant_type=refresh_token&refresh_token=x%00y', { authorization: basic(d.webapp.clientId, d.webapp.clientSecret) }));
+    await check(
+      'token: username=ann%00',
+      form(token, `grant_type=password&username=ann%00&password=${PASSWORDS.alice}`, { authorization: basic(d.webapp.clientId, d.webapp.clientSecret) }),
+    );
+    await check(
+      'token: scope with NUL',
+      form(token, 'grant_type=client_credentials&scope=a%00b', { authorization: basic(d.machine.clientId, d.machine.clientSecret) }),
+    );
+    await check(
+      'token: refresh token with NUL',
+      form(token, 'grant_type=refresh_token&refresh_token=x%00y', { authorization: basic(d.webapp.clientId, d.webapp.clientSecret) }),
+    );
     await check('revocation: client_id=abc%00', form(d.disco.revocation_endpoint!, 'token=x&client_id=abc%00'));
     await check('introspection: client_id=abc%00', form(d.disco.introspection_endpoint!, 'token=x&client_id=abc%00&client_secret=y'));
     // RFC 7662: a malformed token is simply inactive
-    const inactive = await form(d.disco.introspection_endpoint!, 'token=abc%00', { authorization: basic(d.introspector.clientId, d.introspector.clientSecret) });
+    const inactive = await form(d.disco.introspection_endpoint!, 'token=abc%00', {
+      authorization: basic(d.introspector.clientId, d.introspector.clientSecret),
+    });
     expect(inactive.status).toBe(200);
     expect(await inactive.json()).toEqual({ active: false });
     const auth = new URL(d.disco.authorization_endpoint!);
-    await check('/auth?client_id=abc%00', fetch(`${auth.href}?client_id=abc%00&response_type=code&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fspa%2F&code_challenge=${'a'.repeat(43)}&code_challenge_method=S256&scope=openid`, { redirect: 'manual' }));
+    await check(
+      '/auth?client_id=abc%00',
+      fetch(
+        `${auth.href}?client_id=abc%00&response_type=code&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fspa%2F&code_challenge=${'a'.repeat(43)}&code_challenge_method=S256&scope=openid`,
+        { redirect: 'manual' },
+      ),
+    );
     // a valid client and redirect URI: the error goes back to the application (RFC 6749 §4.1.2.1)
-    const back = await fetch(`${auth.href}?client_id=${d.spa.clientId}&response_type=code&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fspa%2F&code_challenge=${'a'.repeat(43)}&code_challenge_method=S256&scope=openid&state=a%00b&nonce=%00`, { redirect: 'manual' });
+    const back = await fetch(
+      `${auth.href}?client_id=${d.spa.clientId}&response_type=code&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fspa%2F&code_challenge=${'a'.repeat(43)}&code_challenge_method=S256&scope=openid&state=a%00b&nonce=%00`,
+      { redirect: 'manual' },
+    );
     expect(back.status).toBe(303);
     expect(new URL(back.headers.get('location')!).searchParams.get('error')).toBe('invalid_request');
     await check('/t/sys%00tem/token', form(`${d.url}/t/sys%00tem/token`, 'grant_type=client_credentials'));
@@ -110,7 +130,12 @@ describe.each(BACKENDS)('NUL and control bytes, and request ids, on %s', (backen
 
   it('records the request id the response carries, never a raw or oversized header', async () => {
     const huge = 'x'.repeat(3000);
-    const res = await d.boss('POST', '/tenants/dept/roles', { name: 'traced', permissions: [{ resource: API, scope: 'outbreaks:read' }] }, { 'x-request-id': huge });
+    const res = await d.boss(
+      'POST',
+      '/tenants/dept/roles',
+      { name: 'traced', permissions: [{ resource: API, scope: 'outbreaks:read' }] },
+      { 'x-request-id': huge },
+    );
     expect(res.status).toBe(201);
     const id = res.headers.get('x-request-id')!;
     expect(id).not.toBe(huge);
@@ -125,7 +150,10 @@ describe.each(BACKENDS)('NUL and control bytes, and request ids, on %s', (backen
     });
     const signInId = signIn.headers.get('x-request-id')!;
     expect(signInId).toMatch(/^[0-9a-f-]{36}$/);
-    const success = await d.server.tessera.db.prisma.auditEvent.findFirstOrThrow({ where: { tenantId: d.tenantId, type: 'signin.success' }, orderBy: { id: 'desc' } });
+    const success = await d.server.tessera.db.prisma.auditEvent.findFirstOrThrow({
+      where: { tenantId: d.tenantId, type: 'signin.success' },
+      orderBy: { id: 'desc' },
+    });
     expect(success.requestId).toBe(signInId);
     // a well-formed id is kept end to end
     const kept = await d.boss('GET', '/tenants/dept', undefined, { 'x-request-id': 'ticket-4711' });

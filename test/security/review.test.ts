@@ -26,7 +26,9 @@ describe.each(BACKENDS)('attack review follow-ups on %s', (backend) => {
   let sysop: ReturnType<typeof adminClient>;
   beforeAll(async () => {
     d = await startDept(backend, { TRUST_PROXY: 'true' });
-    expect((await d.platform('POST', '/tenants/system/users', { username: 'sysop', password: 'sysop-long-password', roles: ['tenant-admin'] })).status).toBe(201);
+    expect((await d.platform('POST', '/tenants/system/users', { username: 'sysop', password: 'sysop-long-password', roles: ['tenant-admin'] })).status).toBe(
+      201,
+    );
     sysop = adminClient(d.url, await adminToken(d.url, 'system', 'sysop', 'sysop-long-password'));
   });
   afterAll(() => d?.server.stop());
@@ -53,33 +55,41 @@ describe.each(BACKENDS)('attack review follow-ups on %s', (backend) => {
   });
 
   // PostgreSQL only: PGlite runs one connection, so there is no concurrent transaction to overtake
-  if (backend === 'postgres') it('lets no tenant admin change overtake a concurrent promotion to platform admin', async () => {
-    const target = await d.platform('POST', '/tenants/system/users', { username: 'soon-platform', password: 'soon-platform-password', roles: [] });
-    const id = target.body.id as string;
-    // a third session holds the user's row, so both changes queue behind it: the promotion first
-    const holder = new pg.Client({ connectionString: d.server.database.env.DATABASE_URL });
-    await holder.connect();
-    try {
-      await holder.query('BEGIN');
-      await holder.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [id]);
-      const promotion = d.platform('PATCH', `/tenants/system/users/${id}`, { roles: ['platform-admin'] });
-      await new Promise((r) => setTimeout(r, 300));
-      const takeover = sysop('PATCH', `/tenants/system/users/${id}`, { password: 'chosen-by-sysop-123' });
-      const demotion = sysop('PATCH', `/tenants/system/users/${id}`, { roles: [] });
-      await new Promise((r) => setTimeout(r, 300));
-      await holder.query('COMMIT');
-      expect((await promotion).status).toBe(200);
-      expect((await takeover).status).toBe(403);
-      expect((await demotion).status).toBe(403);
-    } finally {
-      await holder.end();
-    }
-    const user = await d.platform('GET', `/tenants/system/users/${id}`);
-    expect(user.body.roles).toEqual(['platform-admin']);
-    expect((await fetch(`${d.url}/t/system/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', client_id: 'admin-cli', username: 'soon-platform', password: 'chosen-by-sysop-123' }) })).status).toBe(400);
-  });
+  if (backend === 'postgres')
+    it('lets no tenant admin change overtake a concurrent promotion to platform admin', async () => {
+      const target = await d.platform('POST', '/tenants/system/users', { username: 'soon-platform', password: 'soon-platform-password', roles: [] });
+      const id = target.body.id as string;
+      // a third session holds the user's row, so both changes queue behind it: the promotion first
+      const holder = new pg.Client({ connectionString: d.server.database.env.DATABASE_URL });
+      await holder.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [id]);
+        const promotion = d.platform('PATCH', `/tenants/system/users/${id}`, { roles: ['platform-admin'] });
+        await new Promise((r) => setTimeout(r, 300));
+        const takeover = sysop('PATCH', `/tenants/system/users/${id}`, { password: 'chosen-by-sysop-123' });
+        const demotion = sysop('PATCH', `/tenants/system/users/${id}`, { roles: [] });
+        await new Promise((r) => setTimeout(r, 300));
+        await holder.query('COMMIT');
+        expect((await promotion).status).toBe(200);
+        expect((await takeover).status).toBe(403);
+        expect((await demotion).status).toBe(403);
+      } finally {
+        await holder.end();
+      }
+      const user = await d.platform('GET', `/tenants/system/users/${id}`);
+      expect(user.body.roles).toEqual(['platform-admin']);
+      expect(
+        (
+          await fetch(`${d.url}/t/system/token`, {
+            method: 'POST',
+            body: new URLSearchParams({ grant_type: 'password', client_id: 'admin-cli', username: 'soon-platform', password: 'chosen-by-sysop-123' }),
+          })
+        ).status,
+      ).toBe(400);
+    });
 
-  it('counts a disabled user\'s right password like a wrong one', async () => {
+  it("counts a disabled user's right password like a wrong one", async () => {
     expect((await d.boss('PATCH', `/tenants/dept/users/${d.users.nora}`, { disabled: true })).status).toBe(200);
     const from = { 'x-forwarded-for': '203.0.113.77' };
     const statuses: number[] = [];

@@ -49,8 +49,7 @@ describe.each(BACKENDS)('revocations when the Redis mirror refuses writes, on %s
   };
   const restore = () => control.config('SET', 'maxmemory', '0');
   /** introspection at the checking instance (same issuer: PUBLIC_URL is shared) */
-  const introspectAt = (token: string) =>
-    tokenRequest(`${checker}/t/dept/token/introspection`, { token }, d.introspector);
+  const introspectAt = (token: string) => tokenRequest(`${checker}/t/dept/token/introspection`, { token }, d.introspector);
   const revoke = (token: string) => tokenRequest(d.disco.revocation_endpoint!, { token }, d.webapp).catch(() => undefined);
 
   it('keeps a revoked access token inactive everywhere after Redis refused the mirror write', async () => {
@@ -63,7 +62,10 @@ describe.each(BACKENDS)('revocations when the Redis mirror refuses writes, on %s
     try {
       const res = await fetch(d.disco.revocation_endpoint!, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${d.webapp.clientId}:${d.webapp.clientSecret}`).toString('base64')}` },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${d.webapp.clientId}:${d.webapp.clientSecret}`).toString('base64')}`,
+        },
         body: new URLSearchParams({ token: at }),
       });
       expect(res.status).toBe(200);

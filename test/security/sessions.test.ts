@@ -15,7 +15,7 @@ import { tokenRequest } from '../helpers/oauth.ts';
 import { adminClient } from '../admin/helpers.ts';
 import { PASSWORDS, SPA, browse, introspect, passwordGrant, pkcePair, redeem, startDept, type Dept } from './support.ts';
 
-describe.each(BACKENDS)('what ends a user\'s sessions and tokens, on %s', (backend) => {
+describe.each(BACKENDS)("what ends a user's sessions and tokens, on %s", (backend) => {
   let d: Dept;
   beforeAll(async () => {
     d = await startDept(backend);
@@ -75,7 +75,14 @@ describe.each(BACKENDS)('what ends a user\'s sessions and tokens, on %s', (backe
   it('ends the browser session: the next authorization asks for the password again', async () => {
     const u = await newUser(['viewer']);
     const pkce = pkcePair();
-    const options = { clientId: d.spa.clientId, redirectUri: SPA, username: u.username, password: u.password, scope: 'openid outbreaks:read', challenge: pkce.challenge };
+    const options = {
+      clientId: d.spa.clientId,
+      redirectUri: SPA,
+      username: u.username,
+      password: u.password,
+      scope: 'openid outbreaks:read',
+      challenge: pkce.challenge,
+    };
     const first = await browse(d, options);
     expect(first.code).toBeTruthy();
     // signed in: a second authorization with the same browser needs no password (consent was given)
@@ -92,13 +99,16 @@ describe.each(BACKENDS)('what ends a user\'s sessions and tokens, on %s', (backe
     expect(after.code).toBeTruthy();
   });
 
-  it('ends a client\'s tokens when the client is disabled or deleted', async () => {
+  it("ends a client's tokens when the client is disabled or deleted", async () => {
     for (const end of ['disable', 'delete'] as const) {
       const a = await d.boss('POST', '/tenants/dept/clients', { name: 'batch', grantTypes: ['client_credentials'], roles: ['viewer'] });
       const creds = { clientId: a.body.clientId as string, clientSecret: a.body.clientSecret as string };
       const cc = await tokenRequest(d.disco.token_endpoint!, { grant_type: 'client_credentials', resource: 'https://epi.example.org/api' }, creds);
       expect((await introspect(d, cc.body.access_token as string)).body.active).toBe(true);
-      const res = end === 'disable' ? await d.boss('PATCH', `/tenants/dept/clients/${creds.clientId}`, { disabled: true }) : await d.boss('DELETE', `/tenants/dept/clients/${creds.clientId}`);
+      const res =
+        end === 'disable'
+          ? await d.boss('PATCH', `/tenants/dept/clients/${creds.clientId}`, { disabled: true })
+          : await d.boss('DELETE', `/tenants/dept/clients/${creds.clientId}`);
       expect(res.status).toBe(end === 'disable' ? 200 : 204);
       expect((await introspect(d, cc.body.access_token as string)).body).toEqual({ active: false });
     }
@@ -137,10 +147,22 @@ describe.each(BACKENDS)('what ends a user\'s sessions and tokens, on %s', (backe
   });
 
   it('revokes an opaque (userinfo-only) access token', async () => {
-    const profile = await d.boss('POST', '/tenants/dept/clients', { name: 'Profile', grantTypes: ['authorization_code'], tokenEndpointAuthMethod: 'none', redirectUris: ['http://127.0.0.1:9/profile/'] });
+    const profile = await d.boss('POST', '/tenants/dept/clients', {
+      name: 'Profile',
+      grantTypes: ['authorization_code'],
+      tokenEndpointAuthMethod: 'none',
+      redirectUris: ['http://127.0.0.1:9/profile/'],
+    });
     const clientId = profile.body.clientId as string;
     const pkce = pkcePair();
-    const flow = await browse(d, { clientId, redirectUri: 'http://127.0.0.1:9/profile/', username: 'alice', password: PASSWORDS.alice, scope: 'openid profile', challenge: pkce.challenge });
+    const flow = await browse(d, {
+      clientId,
+      redirectUri: 'http://127.0.0.1:9/profile/',
+      username: 'alice',
+      password: PASSWORDS.alice,
+      scope: 'openid profile',
+      challenge: pkce.challenge,
+    });
     const tokens = await redeem(d, clientId, 'http://127.0.0.1:9/profile/', flow.code!, pkce.verifier);
     const at = tokens.body.access_token as string;
     expect(at.split('.')).toHaveLength(1);

@@ -51,17 +51,35 @@ export async function startDept(backend: Backend, env: Record<string, string> = 
   await must(platform('POST', '/tenants', { slug: 'dept', name: 'Department of Health', admin: { username: 'boss', password: PASSWORDS.boss } }));
   const boss = adminClient(url, await adminToken(url, 'dept', 'boss', PASSWORDS.boss));
   await must(boss('POST', '/tenants/dept/resources', { audience: API, name: 'Epidemic model', scopes: ['outbreaks:read', 'simulate:run'] }));
-  await must(boss('POST', '/tenants/dept/roles', { name: 'analyst', permissions: [{ resource: API, scope: 'outbreaks:read' }, { resource: API, scope: 'simulate:run' }] }));
+  await must(
+    boss('POST', '/tenants/dept/roles', {
+      name: 'analyst',
+      permissions: [
+        { resource: API, scope: 'outbreaks:read' },
+        { resource: API, scope: 'simulate:run' },
+      ],
+    }),
+  );
   await must(boss('POST', '/tenants/dept/roles', { name: 'viewer', permissions: [{ resource: API, scope: 'outbreaks:read' }] }));
-  const alice = await must(boss('POST', '/tenants/dept/users', { username: 'alice', password: PASSWORDS.alice, email: 'alice@dept.example', roles: ['analyst', 'viewer'] }));
+  const alice = await must(
+    boss('POST', '/tenants/dept/users', { username: 'alice', password: PASSWORDS.alice, email: 'alice@dept.example', roles: ['analyst', 'viewer'] }),
+  );
   const victor = await must(boss('POST', '/tenants/dept/users', { username: 'victor', password: PASSWORDS.victor, roles: ['viewer'] }));
   const nora = await must(boss('POST', '/tenants/dept/users', { username: 'nora', password: PASSWORDS.nora, roles: [] }));
   const users = (await must(boss('GET', '/tenants/dept/users'), 200)).items as { id: string; username: string }[];
   const webapp = await must(boss('POST', '/tenants/dept/clients', { name: 'staff app', grantTypes: ['password', 'refresh_token'], defaultResource: API }));
   const introspector = await must(boss('POST', '/tenants/dept/clients', { name: 'simulate api', grantTypes: ['client_credentials'], defaultResource: API }));
-  const machine = await must(boss('POST', '/tenants/dept/clients', { name: 'nightly', grantTypes: ['client_credentials'], roles: ['viewer'], defaultResource: API }));
+  const machine = await must(
+    boss('POST', '/tenants/dept/clients', { name: 'nightly', grantTypes: ['client_credentials'], roles: ['viewer'], defaultResource: API }),
+  );
   const spa = await must(
-    boss('POST', '/tenants/dept/clients', { name: 'Dashboard', grantTypes: ['authorization_code', 'refresh_token'], tokenEndpointAuthMethod: 'none', redirectUris: [SPA], defaultResource: API }),
+    boss('POST', '/tenants/dept/clients', {
+      name: 'Dashboard',
+      grantTypes: ['authorization_code', 'refresh_token'],
+      tokenEndpointAuthMethod: 'none',
+      redirectUris: [SPA],
+      defaultResource: API,
+    }),
   );
   const tenantId = (await server.tessera.db.prisma.tenant.findUniqueOrThrow({ where: { slug: 'dept' } })).id;
   return {
@@ -85,8 +103,13 @@ export async function startDept(backend: Backend, env: Record<string, string> = 
 }
 
 /** the password grant at the tenant's token endpoint */
-export const passwordGrant = (d: Dept, username: StaffName | string, password: string, extra: Record<string, string> = {}, headers: Record<string, string> = {}) =>
-  tokenRequest(d.disco.token_endpoint!, { grant_type: 'password', username, password, ...extra }, d.webapp, headers);
+export const passwordGrant = (
+  d: Dept,
+  username: StaffName | string,
+  password: string,
+  extra: Record<string, string> = {},
+  headers: Record<string, string> = {},
+) => tokenRequest(d.disco.token_endpoint!, { grant_type: 'password', username, password, ...extra }, d.webapp, headers);
 
 export const introspect = (d: Dept, token: string) => tokenRequest(d.disco.introspection_endpoint!, { token }, d.introspector);
 

@@ -22,7 +22,13 @@ export async function startDepartment(backend: Backend, env: Record<string, stri
   const t = await services.tenants.create({ slug: 'dept', name: 'Department of Health' });
   const s = services.forTenant(t.id);
   await s.resources.create({ audience: API, name: 'Epidemic model', scopes: ['outbreaks:read', 'simulate:run'] });
-  await s.roles.create({ name: 'analyst', permissions: [{ resource: API, scope: 'outbreaks:read' }, { resource: API, scope: 'simulate:run' }] });
+  await s.roles.create({
+    name: 'analyst',
+    permissions: [
+      { resource: API, scope: 'outbreaks:read' },
+      { resource: API, scope: 'simulate:run' },
+    ],
+  });
   await s.roles.create({ name: 'viewer', permissions: [{ resource: API, scope: 'outbreaks:read' }] });
   const alice = await s.users.create({ username: 'alice', password: PASSWORDS.alice, email: 'alice@dept.example', roles: ['analyst', 'viewer'] });
   const victor = await s.users.create({ username: 'victor', password: PASSWORDS.victor, roles: ['viewer'] });

@@ -147,7 +147,10 @@ describe.each(BACKENDS)('refresh tokens on %s', (backend) => {
     const client = { clientId: created.body.clientId as string, clientSecret: created.body.clientSecret as string };
     const patched = await admin('PATCH', `/tenants/dept/clients/${client.clientId}`, overrides);
     expect(patched.status).toBe(200);
-    expect(patched.body).toMatchObject({ refreshTokenIdleTtl: overrides.refreshTokenIdleTtl ?? null, refreshTokenAbsoluteTtl: overrides.refreshTokenAbsoluteTtl ?? null });
+    expect(patched.body).toMatchObject({
+      refreshTokenIdleTtl: overrides.refreshTokenIdleTtl ?? null,
+      refreshTokenAbsoluteTtl: overrides.refreshTokenAbsoluteTtl ?? null,
+    });
     return client;
   };
 

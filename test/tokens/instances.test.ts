@@ -33,7 +33,10 @@ describe('two instances on one PostgreSQL and one Redis', () => {
   const introspect = async (i: number, value: string) => {
     const res = await fetch(`${base(i)}/token/introspection`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${machine.clientId}:${machine.clientSecret}`).toString('base64')}` },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${machine.clientId}:${machine.clientSecret}`).toString('base64')}`,
+      },
       body: new URLSearchParams({ token: value }),
     });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -41,7 +44,10 @@ describe('two instances on one PostgreSQL and one Redis', () => {
   const revoke = (i: number, value: string, auth: { clientId: string; clientSecret: string }) =>
     fetch(`${base(i)}/token/revocation`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${auth.clientId}:${auth.clientSecret}`).toString('base64')}` },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${auth.clientId}:${auth.clientSecret}`).toString('base64')}`,
+      },
       body: new URLSearchParams({ token: value }),
     });
   const signIn = async (i: number) => (await token(i, { grant_type: 'password', username: 'nina', password: 'nina-password-1' }, webapp)).body;
@@ -94,8 +100,10 @@ describe('two instances on one PostgreSQL and one Redis', () => {
     await admin('POST', '/tenants/multi/resources', { audience: API, name: 'api', scopes: ['read'] });
     await admin('POST', '/tenants/multi/roles', { name: 'reader', permissions: [{ resource: API, scope: 'read' }] });
     await admin('POST', '/tenants/multi/users', { username: 'nina', password: 'nina-password-1', roles: ['reader'] });
-    machine = (await admin('POST', '/tenants/multi/clients', { name: 'm', grantTypes: ['client_credentials'], roles: ['reader'], defaultResource: API })).body as typeof machine;
-    webapp = (await admin('POST', '/tenants/multi/clients', { name: 'w', grantTypes: ['password', 'refresh_token'], defaultResource: API })).body as typeof webapp;
+    machine = (await admin('POST', '/tenants/multi/clients', { name: 'm', grantTypes: ['client_credentials'], roles: ['reader'], defaultResource: API }))
+      .body as typeof machine;
+    webapp = (await admin('POST', '/tenants/multi/clients', { name: 'w', grantTypes: ['password', 'refresh_token'], defaultResource: API }))
+      .body as typeof webapp;
   });
 
   it('introspects at one instance a token issued by the other', async () => {
@@ -127,7 +135,9 @@ describe('two instances on one PostgreSQL and one Redis', () => {
 
   it('refuses at one instance a client deleted through the other', async () => {
     const admin = adminClient(`http://localhost:${ports[0]}`, await adminToken(publicUrl, 'system', 'admin', ADMIN_PASSWORD));
-    const doomed = (await admin('POST', '/tenants/multi/clients', { name: 'doomed', grantTypes: ['client_credentials'], roles: ['reader'], defaultResource: API })).body as typeof machine;
+    const doomed = (
+      await admin('POST', '/tenants/multi/clients', { name: 'doomed', grantTypes: ['client_credentials'], roles: ['reader'], defaultResource: API })
+    ).body as typeof machine;
     expect((await token(1, { grant_type: 'client_credentials' }, doomed)).status).toBe(200); // instance 1 has it cached now
     expect((await admin('DELETE', `/tenants/multi/clients/${doomed.clientId}`)).status).toBe(204);
     // pub/sub carries the change; allow for its delivery (milliseconds)
@@ -185,7 +195,10 @@ describe('two instances on one PostgreSQL and one Redis', () => {
     expect((await token(1, { grant_type: 'client_credentials' }, machine)).status).toBe(200);
     await redis.start();
     await expect
-      .poll(async () => (await token(0, { grant_type: 'password', username: 'nina', password: 'nina-password-1' }, webapp)).status, { timeout: 15_000, interval: 250 })
+      .poll(async () => (await token(0, { grant_type: 'password', username: 'nina', password: 'nina-password-1' }, webapp)).status, {
+        timeout: 15_000,
+        interval: 250,
+      })
       .toBe(200);
   });
 
@@ -215,7 +228,9 @@ describe('two instances on one PostgreSQL and one Redis', () => {
     await proxy.restore();
     await expect.poll(async () => (await token(0, { grant_type: 'client_credentials' }, machine)).status, { timeout: 15_000, interval: 250 }).toBe(200);
     await expect.poll(async () => (await introspect(1, at)).body.active, { timeout: 15_000, interval: 250 }).toBe(true);
-    await expect.poll(async () => (await token(1, { grant_type: 'refresh_token', refresh_token: rt }, webapp)).status, { timeout: 15_000, interval: 250 }).toBe(200);
+    await expect
+      .poll(async () => (await token(1, { grant_type: 'refresh_token', refresh_token: rt }, webapp)).status, { timeout: 15_000, interval: 250 })
+      .toBe(200);
     expect((await admin('GET', '/tenants/multi')).status).toBe(200);
   });
 });

@@ -82,7 +82,14 @@ describe.each(BACKENDS)('introspection and revocation on %s', (backend) => {
   it('describes an active refresh token', async () => {
     const { refresh_token: rt } = await signIn();
     const res = await introspect(rt as string);
-    expect(res.body).toMatchObject({ active: true, sub: d.users.alice, client_id: d.webapp.clientId, token_type: 'refresh_token', tenant_id: 'dept', roles: ['analyst', 'viewer'] });
+    expect(res.body).toMatchObject({
+      active: true,
+      sub: d.users.alice,
+      client_id: d.webapp.clientId,
+      token_type: 'refresh_token',
+      tenant_id: 'dept',
+      roles: ['analyst', 'viewer'],
+    });
   });
 
   it('answers exactly {"active": false} to every forged, foreign or invalid token', async () => {
@@ -113,7 +120,11 @@ describe.each(BACKENDS)('introspection and revocation on %s', (backend) => {
     await s.resources.create({ audience: API, name: 'api', scopes: ['outbreaks:read'] });
     await s.roles.create({ name: 'viewer', permissions: [{ resource: API, scope: 'outbreaks:read' }] });
     const foreignClient = await s.clients.create({ name: 'x', grantTypes: ['client_credentials'], roles: ['viewer'], defaultResource: API });
-    const foreign = await tokenRequest(`${d.server.url}/t/elsewhere/token`, { grant_type: 'client_credentials' }, foreignClient as { clientId: string; clientSecret: string });
+    const foreign = await tokenRequest(
+      `${d.server.url}/t/elsewhere/token`,
+      { grant_type: 'client_credentials' },
+      foreignClient as { clientId: string; clientSecret: string },
+    );
 
     const cases: Record<string, string> = {
       garbage: 'not-a-token',
@@ -128,7 +139,13 @@ describe.each(BACKENDS)('introspection and revocation on %s', (backend) => {
       stripped_signature: `${h}.${p}.`,
       expired: await signed({}, {}, Math.floor(Date.now() / 1000) - 60),
       wrong_typ: await signed({}, { typ: 'JWT' }),
-      wrong_issuer: await new SignJWT({ client_id: 'x' }).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid }).setIssuer('https://evil.example/t/dept').setAudience(API).setSubject('x').setExpirationTime('5m').sign(await importJWK(privateJwk, 'ES256')),
+      wrong_issuer: await new SignJWT({ client_id: 'x' })
+        .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid })
+        .setIssuer('https://evil.example/t/dept')
+        .setAudience(API)
+        .setSubject('x')
+        .setExpirationTime('5m')
+        .sign(await importJWK(privateJwk, 'ES256')),
       other_tenant: foreign.body.access_token as string,
       unknown_refresh_token: 'Zm9vYmFyYmF6cXV4cXV1eGZvb2Jhcg',
     };

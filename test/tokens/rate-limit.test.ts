@@ -13,7 +13,13 @@ describe.each(BACKENDS)('rate limits on %s', (backend) => {
 
   it("enforces a client's hourly plan", async () => {
     const s = d.server.tessera.services.forTenant(d.tenantId);
-    const small = (await s.clients.create({ name: 'plan 3/h', grantTypes: ['client_credentials'], roles: ['viewer'], defaultResource: API, rateLimitPerHour: 3 })) as { clientId: string; clientSecret: string };
+    const small = (await s.clients.create({
+      name: 'plan 3/h',
+      grantTypes: ['client_credentials'],
+      roles: ['viewer'],
+      defaultResource: API,
+      rateLimitPerHour: 3,
+    })) as { clientId: string; clientSecret: string };
     const statuses: number[] = [];
     let limited: Awaited<ReturnType<typeof tokenRequest>> | undefined;
     for (let i = 0; i < 4; i++) {

@@ -49,13 +49,18 @@ describe('Redis Cluster', () => {
     const ok = await tokenRequest(d.token, { grant_type: 'password', username: 'alice', password: PASSWORDS.alice }, d.webapp);
     expect(ok.status).toBe(200);
     const at = (await tokenRequest(d.token, { grant_type: 'client_credentials' }, d.machine)).body.access_token as string;
-    const auth = { authorization: `Basic ${Buffer.from(`${d.machine.clientId}:${d.machine.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' };
+    const auth = {
+      authorization: `Basic ${Buffer.from(`${d.machine.clientId}:${d.machine.clientSecret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    };
     await fetch(`${d.server.url}/t/dept/token/revocation`, { method: 'POST', headers: auth, body: new URLSearchParams({ token: at }) });
     const intro = await fetch(`${d.server.url}/t/dept/token/introspection`, { method: 'POST', headers: auth, body: new URLSearchParams({ token: at }) });
     expect(await intro.json()).toEqual({ active: false });
     let status = 0;
     for (let i = 0; i < 10 && status !== 429; i++) {
-      status = (await tokenRequest(d.token, { grant_type: 'password', username: 'victor', password: `bad-${i}` }, d.webapp, { 'x-forwarded-for': '203.0.113.99' })).status;
+      status = (
+        await tokenRequest(d.token, { grant_type: 'password', username: 'victor', password: `bad-${i}` }, d.webapp, { 'x-forwarded-for': '203.0.113.99' })
+      ).status;
     }
     expect(status).toBe(429);
   });

@@ -38,7 +38,15 @@ describe('bounded staleness across two instances', () => {
     const must = async (p: ReturnType<typeof api>) => expect((await p).status).toBeLessThan(300);
     await must(api('POST', '/tenants', { slug: 'stale', name: 'Stale' }));
     await must(api('POST', '/tenants/stale/resources', { audience: API, name: 'API', scopes: ['read', 'write'] }));
-    await must(api('POST', '/tenants/stale/roles', { name: 'worker', permissions: [{ resource: API, scope: 'read' }, { resource: API, scope: 'write' }] }));
+    await must(
+      api('POST', '/tenants/stale/roles', {
+        name: 'worker',
+        permissions: [
+          { resource: API, scope: 'read' },
+          { resource: API, scope: 'write' },
+        ],
+      }),
+    );
   });
   afterAll(async () => {
     await two?.close();
@@ -57,7 +65,13 @@ describe('bounded staleness across two instances', () => {
     expect(res.status).toBe(200);
     expect(decodeJwt(res.body.access_token as string).scope).toBe('read write');
   };
-  const restoreWorker = () => api('PATCH', '/tenants/stale/roles/worker', { permissions: [{ resource: API, scope: 'read' }, { resource: API, scope: 'write' }] });
+  const restoreWorker = () =>
+    api('PATCH', '/tenants/stale/roles/worker', {
+      permissions: [
+        { resource: API, scope: 'read' },
+        { resource: API, scope: 'write' },
+      ],
+    });
 
   it('catches up within the bound while Redis (and so every invalidation) is gone', async () => {
     const doomed = await newClient();
@@ -69,9 +83,14 @@ describe('bounded staleness across two instances', () => {
       const changedAt = Date.now();
       expect((await api('DELETE', `/tenants/stale/clients/${doomed.clientId}`)).status).toBe(204);
       expect((await api('PATCH', '/tenants/stale/roles/worker', { permissions: [{ resource: API, scope: 'read' }] })).status).toBe(200);
-      await expect.poll(async () => (await token(two, { grant_type: 'client_credentials' }, doomed)).status, { timeout: (BOUND + 2) * 1000, interval: 100 }).toBe(401);
       await expect
-        .poll(async () => decodeJwt((await token(two, { grant_type: 'client_credentials' }, kept)).body.access_token as string).scope, { timeout: (BOUND + 2) * 1000, interval: 100 })
+        .poll(async () => (await token(two, { grant_type: 'client_credentials' }, doomed)).status, { timeout: (BOUND + 2) * 1000, interval: 100 })
+        .toBe(401);
+      await expect
+        .poll(async () => decodeJwt((await token(two, { grant_type: 'client_credentials' }, kept)).body.access_token as string).scope, {
+          timeout: (BOUND + 2) * 1000,
+          interval: 100,
+        })
         .toBe('read');
       expect(Date.now() - changedAt).toBeLessThan((BOUND + 2) * 1000);
     } finally {
@@ -82,7 +101,9 @@ describe('bounded staleness across two instances', () => {
 
   it('re-checks at once when its subscription comes back after messages were lost', async () => {
     // a long bound, so that only the re-check on reconnect can explain a quick catch-up
-    const three = await startTessera(loadConfig({ ...TEST_ENV, ...db.env, REDIS_URL: redis.url, PUBLIC_URL: one.publicUrl, TENANT_CACHE_MAX_STALENESS: '3600' }));
+    const three = await startTessera(
+      loadConfig({ ...TEST_ENV, ...db.env, REDIS_URL: redis.url, PUBLIC_URL: one.publicUrl, TENANT_CACHE_MAX_STALENESS: '3600' }),
+    );
     try {
       const doomed = await newClient();
       const res = await tokenRequest(`http://localhost:${three.port}/t/stale/token`, { grant_type: 'client_credentials' }, doomed);
@@ -97,7 +118,10 @@ describe('bounded staleness across two instances', () => {
         await redis.start();
       }
       await expect
-        .poll(async () => (await tokenRequest(`http://localhost:${three.port}/t/stale/token`, { grant_type: 'client_credentials' }, doomed)).status, { timeout: 5000, interval: 100 })
+        .poll(async () => (await tokenRequest(`http://localhost:${three.port}/t/stale/token`, { grant_type: 'client_credentials' }, doomed)).status, {
+          timeout: 5000,
+          interval: 100,
+        })
         .toBe(401);
     } finally {
       await three.close();

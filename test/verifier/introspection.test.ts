@@ -55,7 +55,12 @@ describe('introspection', () => {
     const now = Math.floor(Date.now() / 1000);
     // a generous clock tolerance lets the token through locally a little after its exp: the
     // cached answer (300 s) must not, it ends at exp
-    const v = createVerifier({ issuer: iss.issuer, audience: iss.audience, clockToleranceSec: 60, introspection: { clientId: 'c', clientSecret: 's', cacheTtlSec: 300 } });
+    const v = createVerifier({
+      issuer: iss.issuer,
+      audience: iss.audience,
+      clockToleranceSec: 60,
+      introspection: { clientId: 'c', clientSecret: 's', cacheTtlSec: 300 },
+    });
     const token = await iss.sign({ exp: now + 20 });
     const before = iss.counts.introspection;
     await v.verify(token);

@@ -77,7 +77,11 @@ export function createClientDirectory(repo: ClientRepository, model: TenantModel
       const known = row ? verified.get(row) : undefined;
       if (known && known.until > now && timingSafeEqual(known.digest, presented)) return true;
       const live = (row?.secrets ?? []).filter((s) => !s.expiresAt || s.expiresAt.getTime() > now);
-      const ok = secretBox.matchesAnyKeyedHash(secret, live.map((s) => s.hash)) && row !== undefined;
+      const ok =
+        secretBox.matchesAnyKeyedHash(
+          secret,
+          live.map((s) => s.hash),
+        ) && row !== undefined;
       if (ok) {
         // valid until the first live secret's grace ends (it may be the one presented)
         const until = Math.min(...live.map((s) => s.expiresAt?.getTime() ?? Infinity));

@@ -148,7 +148,7 @@ describe('the SQL adapter', () => {
     expect(await codes.find('c')).toMatchObject({ consumed: expect.any(Number) });
   });
 
-  it('revokes a grant through the given revocation (the tenant\'s list), or the repository by default', async () => {
+  it("revokes a grant through the given revocation (the tenant's list), or the repository by default", async () => {
     const { repo, revoked } = memoryArtifacts();
     const seen: string[] = [];
     await createSqlAdapter('RefreshToken', repo, async (g) => void seen.push(g)).revokeByGrantId('g1');
@@ -240,4 +240,3 @@ describe('the SQL adapter, exactly', () => {
     expect(state.pendingConsume).toEqual({ model: 'RefreshToken', id: digest('rt1') });
   });
 });
-

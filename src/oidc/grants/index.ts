@@ -11,7 +11,9 @@ import { commitRotationOnSuccess } from './refresh-token.ts';
 
 export function registerGrants(provider: Provider, tenant: OidcTenant, shared: OidcShared): void {
   const { model, clients } = tenant;
-  provider.registerGrantType(clientCredentials.grantType, clientCredentials.buildHandler({ provider, model, clients }), clientCredentials.parameters, ['resource']);
+  provider.registerGrantType(clientCredentials.grantType, clientCredentials.buildHandler({ provider, model, clients }), clientCredentials.parameters, [
+    'resource',
+  ]);
   provider.registerGrantType(
     password.grantType,
     password.buildHandler({ provider, model, clients, signIn: signInDepsOf(tenant, shared) }),

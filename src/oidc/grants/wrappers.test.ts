@@ -33,10 +33,12 @@ function withRefresh(handler: Handler, rotateResult: boolean) {
 }
 
 describe('the refresh grant, committed on success', () => {
-  const noting = (fail?: Error): Handler => async () => {
-    requestState()!.pendingRotation = { model: 'RefreshToken', oldId: 'old', id: 'new', data };
-    if (fail) throw fail;
-  };
+  const noting =
+    (fail?: Error): Handler =>
+    async () => {
+      requestState()!.pendingRotation = { model: 'RefreshToken', oldId: 'old', id: 'new', data };
+      if (fail) throw fail;
+    };
 
   it('commits the noted rotation once the handler succeeded', async () => {
     const { wrapped, rotations } = withRefresh(noting(), true);
@@ -66,7 +68,7 @@ describe('the refresh grant, committed on success', () => {
     expect(rotations).toEqual([]);
   });
 
-  it('needs oidc-provider\'s refresh grant to wrap', () => {
+  it("needs oidc-provider's refresh grant to wrap", () => {
     const provider = new Provider('http://localhost:1/t/y', {});
     grantTypeHandlers(provider).delete('refresh_token');
     expect(() => commitRotationOnSuccess(provider, {} as ArtifactRepository)).toThrow('oidc-provider has no refresh_token grant to wrap');
@@ -101,7 +103,7 @@ describe('the code grant, burning a code presented with the wrong verifier', () 
     expect(missing.consumed).toEqual(['consumed']);
   });
 
-  it('leaves the code alone when the verifier was right (another check failed), or the code is not this client\'s, or spent, or unknown', async () => {
+  it("leaves the code alone when the verifier was right (another check failed), or the code is not this client's, or spent, or unknown", async () => {
     for (const [code, params, client] of [
       [goodCode, { code: 'c', code_verifier: verifier }, 'spa'],
       [goodCode, { code: 'c', code_verifier: 'w'.repeat(43) }, 'other'],
@@ -118,13 +120,13 @@ describe('the code grant, burning a code presented with the wrong verifier', () 
     }
   });
 
-  it('needs oidc-provider\'s code grant to wrap', () => {
+  it("needs oidc-provider's code grant to wrap", () => {
     const provider = new Provider('http://localhost:1/t/z', {});
     grantTypeHandlers(provider).delete('authorization_code');
     expect(() => burnCodeOnWrongVerifier(provider)).toThrow('oidc-provider has no authorization_code grant to wrap');
   });
 
-  it('leaves it alone on success and on errors that are not the client\'s (a failing database)', async () => {
+  it("leaves it alone on success and on errors that are not the client's (a failing database)", async () => {
     const ok = withCode(goodCode, async () => {});
     await ok.wrapped(ctx({ code: 'c', code_verifier: 'w'.repeat(43) }));
     expect(ok.consumed).toEqual([]);

@@ -21,7 +21,7 @@ export function providerPages(page: PageTenant, clients: ClientDirectory) {
 
   return {
     async renderError(ctx: KoaContextWithOIDC, out: ErrorOut, err: Error) {
-      const status = Math.max(ctx.status , 400);
+      const status = Math.max(ctx.status, 400);
       const exposed = (err as Error & { expose?: boolean }).expose === true && status < 500;
       sendPage(ctx, page, {
         status,

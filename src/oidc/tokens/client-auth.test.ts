@@ -49,9 +49,20 @@ const future = new Date(Date.now() + 3600_000);
 const past = new Date(Date.now() - 1000);
 const rows = [
   row('machine', { secrets: [{ hash: box.keyedHash('machine-secret'), expiresAt: null }], defaultResourceId: 'res-1' }),
-  row('rotating', { secrets: [{ hash: box.keyedHash('new-secret'), expiresAt: null }, { hash: box.keyedHash('old-secret'), expiresAt: future }, { hash: box.keyedHash('dead-secret'), expiresAt: past }] }),
+  row('rotating', {
+    secrets: [
+      { hash: box.keyedHash('new-secret'), expiresAt: null },
+      { hash: box.keyedHash('old-secret'), expiresAt: future },
+      { hash: box.keyedHash('dead-secret'), expiresAt: past },
+    ],
+  }),
   row('off', { disabled: true, secrets: [{ hash: box.keyedHash('off-secret'), expiresAt: null }] }),
-  row('spa', { tokenEndpointAuthMethod: 'none', grantTypes: ['authorization_code', 'refresh_token', 'implicit'], redirectUris: ['https://spa.example/'], postLogoutRedirectUris: ['https://spa.example/bye'] }),
+  row('spa', {
+    tokenEndpointAuthMethod: 'none',
+    grantTypes: ['authorization_code', 'refresh_token', 'implicit'],
+    redirectUris: ['https://spa.example/'],
+    postLogoutRedirectUris: ['https://spa.example/bye'],
+  }),
 ];
 
 const ctx = (authorization?: string) => ({ get: (h: string) => (h === 'authorization' ? (authorization ?? '') : '') }) as never;
@@ -132,7 +143,11 @@ describe('client authentication at introspection and revocation', () => {
     dir = directory(rows).dir;
   });
   const auth = (authorization: string | undefined, body: Record<string, string>, opts = {}) => authenticateClient(ctx(authorization), form(body), dir, opts);
-  const refusal = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as errors.OIDCProviderError);
+  const refusal = (p: Promise<unknown>) =>
+    p.then(
+      () => undefined,
+      (e: unknown) => e as errors.OIDCProviderError,
+    );
 
   it('accepts Basic or body credentials of a confidential client', async () => {
     expect((await auth(basic('machine', 'machine-secret'), {})).clientId).toBe('machine');
@@ -208,7 +223,12 @@ describe('the client directory, exactly', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(T0);
     const graceEnds = new Date(T0 + 1_000);
-    const rotating = row('r', { secrets: [{ hash: box.keyedHash('new'), expiresAt: null }, { hash: box.keyedHash('old'), expiresAt: graceEnds }] });
+    const rotating = row('r', {
+      secrets: [
+        { hash: box.keyedHash('new'), expiresAt: null },
+        { hash: box.keyedHash('old'), expiresAt: graceEnds },
+      ],
+    });
     // remembered: the old secret verified once, then its grace runs out
     const { dir } = directory([rotating]);
     expect(await dir.verifySecret('r', 'old')).toBe(true);
@@ -256,7 +276,10 @@ describe('client authentication, exactly', () => {
   const description = (p: Promise<unknown>) =>
     p.then(
       () => 'accepted',
-      (e: unknown) => (e instanceof errors.InvalidClientAuth ? `${e.error_description}: ${(e as unknown as { error_detail: string }).error_detail}` : (e as errors.OIDCProviderError).error_description),
+      (e: unknown) =>
+        e instanceof errors.InvalidClientAuth
+          ? `${e.error_description}: ${(e as unknown as { error_detail: string }).error_detail}`
+          : (e as errors.OIDCProviderError).error_description,
     );
   const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -268,7 +291,9 @@ describe('client authentication, exactly', () => {
     expect(await description(auth(undefined, { client_id: 'machine' }))).toBe('client authentication failed: client authentication is required');
     expect(await description(auth(undefined, {}))).toBe('client authentication failed: client authentication is required');
     expect(await description(auth(basic('machine', 'wrong'), {}))).toBe('client authentication failed: invalid client credentials');
-    expect(await description(auth(basic('machine', 'machine-secret'), { client_secret: 'machine-secret' }))).toBe('client authentication must only be provided using one mechanism');
+    expect(await description(auth(basic('machine', 'machine-secret'), { client_secret: 'machine-secret' }))).toBe(
+      'client authentication must only be provided using one mechanism',
+    );
   });
 
   it('takes the Basic scheme only as the whole header', async () => {
@@ -290,11 +315,12 @@ describe('client authentication, exactly', () => {
   });
 
   it('never lets a public client in with a secret, nor by id where public clients are not allowed', async () => {
-    expect(await description(auth(undefined, { client_id: 'spa', client_secret: 'anything' }, { allowPublic: true }))).toBe('client authentication failed: invalid client credentials');
+    expect(await description(auth(undefined, { client_id: 'spa', client_secret: 'anything' }, { allowPublic: true }))).toBe(
+      'client authentication failed: invalid client credentials',
+    );
     expect(await description(auth(basic('spa', 'anything'), {}, { allowPublic: true }))).toBe('client authentication failed: invalid client credentials');
     // a public client that somehow has a secret row is still not a confidential client
     const odd = [row('odd', { tokenEndpointAuthMethod: 'none', secrets: [{ hash: box.keyedHash('odd-secret'), expiresAt: null }] })];
     expect(await description(auth(basic('odd', 'odd-secret'), {}, {}, odd))).toBe('client authentication failed: invalid client credentials');
   });
 });
-

@@ -18,9 +18,27 @@ import type { ClientDirectory } from '../adapters/clients.ts';
 import { tokenEndpoints } from './endpoints.ts';
 
 const NOW = Math.floor(Date.now() / 1000);
-const jwtPayload: JWTPayload = { sub: 'user-1', client_id: 'app', scope: 'read', aud: 'https://api/', iss: 'https://id/t/d', exp: NOW + 600, iat: NOW, jti: 'jti-1', roles: ['viewer'], tenant_id: 'd', gid: 'grant-1' } as JWTPayload;
-const client = (clientId: string, extra: Partial<ClientRow> = {}) => ({ clientId, disabled: false, tokenEndpointAuthMethod: 'client_secret_basic', ...extra }) as ClientRow;
-const clients: Record<string, ClientRow> = { app: client('app'), api: client('api'), other: client('other'), spa: client('spa', { tokenEndpointAuthMethod: 'none' }) };
+const jwtPayload: JWTPayload = {
+  sub: 'user-1',
+  client_id: 'app',
+  scope: 'read',
+  aud: 'https://api/',
+  iss: 'https://id/t/d',
+  exp: NOW + 600,
+  iat: NOW,
+  jti: 'jti-1',
+  roles: ['viewer'],
+  tenant_id: 'd',
+  gid: 'grant-1',
+} as JWTPayload;
+const client = (clientId: string, extra: Partial<ClientRow> = {}) =>
+  ({ clientId, disabled: false, tokenEndpointAuthMethod: 'client_secret_basic', ...extra }) as ClientRow;
+const clients: Record<string, ClientRow> = {
+  app: client('app'),
+  api: client('api'),
+  other: client('other'),
+  spa: client('spa', { tokenEndpointAuthMethod: 'none' }),
+};
 const secrets: Record<string, string> = { app: 'app-secret', api: 'api-secret', other: 'other-secret' };
 
 interface Stored {
@@ -113,12 +131,33 @@ describe('introspection and revocation', () => {
     failing = undefined;
     users = { 'user-1': { disabled: false, roles: ['viewer', 'analyst'] } };
     tokens.clear();
-    tokens.set('refresh-token-value-123', { kind: 'rt', clientId: 'app', accountId: 'user-1', grantId: 'grant-9', scope: 'read', resource: 'https://api/', iat: NOW - 10, exp: NOW + 100 });
-    tokens.set('opaque-access-token-123', { kind: 'at', clientId: 'spa', accountId: 'user-1', grantId: 'grant-8', scope: 'openid', iat: NOW - 5, exp: NOW + 50 });
+    tokens.set('refresh-token-value-123', {
+      kind: 'rt',
+      clientId: 'app',
+      accountId: 'user-1',
+      grantId: 'grant-9',
+      scope: 'read',
+      resource: 'https://api/',
+      iat: NOW - 10,
+      exp: NOW + 100,
+    });
+    tokens.set('opaque-access-token-123', {
+      kind: 'at',
+      clientId: 'spa',
+      accountId: 'user-1',
+      grantId: 'grant-8',
+      scope: 'openid',
+      iat: NOW - 5,
+      exp: NOW + 50,
+    });
   });
 
   const post = async (path: string, body: Record<string, string>, auth?: string, type = 'application/x-www-form-urlencoded') => {
-    const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': type, ...(auth ? { authorization: `Basic ${Buffer.from(`${auth}:${secrets[auth]}`).toString('base64')}` } : {}) }, body: new URLSearchParams(body) });
+    const res = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': type, ...(auth ? { authorization: `Basic ${Buffer.from(`${auth}:${secrets[auth]}`).toString('base64')}` } : {}) },
+      body: new URLSearchParams(body),
+    });
     const text = await res.text();
     return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
   };
@@ -135,8 +174,18 @@ describe('introspection and revocation', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.body).toEqual({
-      active: true, sub: 'user-1', client_id: 'app', scope: 'read', aud: 'https://api/', iss: 'https://id/t/d',
-      exp: jwtPayload.exp, iat: jwtPayload.iat, jti: 'jti-1', token_type: 'Bearer', roles: ['viewer'], tenant_id: 'd',
+      active: true,
+      sub: 'user-1',
+      client_id: 'app',
+      scope: 'read',
+      aud: 'https://api/',
+      iss: 'https://id/t/d',
+      exp: jwtPayload.exp,
+      iat: jwtPayload.iat,
+      jti: 'jti-1',
+      token_type: 'Bearer',
+      roles: ['viewer'],
+      tenant_id: 'd',
     });
     expect(log.isRevoked).toEqual([{ jti: 'jti-1', grantId: 'grant-1', subjects: ['c:app', 'u:user-1'], iat: NOW }]);
     expect(log.emitted).toEqual(['tessera.introspection:true']);
@@ -148,7 +197,8 @@ describe('introspection and revocation', () => {
     revoked = true;
     expect((await introspect('a.valid.jwt')).body).toEqual({ active: false });
     revoked = false;
-    for (const t of ['not.a.validjwt', 'garbage with spaces', 'x'.repeat(9000), 'unknown-token-value', 'a%00b']) expect((await introspect(t)).body).toEqual({ active: false });
+    for (const t of ['not.a.validjwt', 'garbage with spaces', 'x'.repeat(9000), 'unknown-token-value', 'a%00b'])
+      expect((await introspect(t)).body).toEqual({ active: false });
     tokens.get('refresh-token-value-123')!.isExpired = true;
     expect((await introspect('refresh-token-value-123')).body).toEqual({ active: false });
     tokens.get('refresh-token-value-123')!.isExpired = false;
@@ -159,8 +209,17 @@ describe('introspection and revocation', () => {
 
   it('describes a refresh token and an opaque access token while their user is active', async () => {
     expect((await introspect('refresh-token-value-123')).body).toEqual({
-      active: true, sub: 'user-1', client_id: 'app', scope: 'read', aud: 'https://api/', iss: 'https://id/t/d', exp: NOW + 100, iat: NOW - 10,
-      token_type: 'refresh_token', roles: ['viewer', 'analyst'], tenant_id: 'd',
+      active: true,
+      sub: 'user-1',
+      client_id: 'app',
+      scope: 'read',
+      aud: 'https://api/',
+      iss: 'https://id/t/d',
+      exp: NOW + 100,
+      iat: NOW - 10,
+      token_type: 'refresh_token',
+      roles: ['viewer', 'analyst'],
+      tenant_id: 'd',
     });
     expect(log.isRevoked).toEqual([{ grantId: 'grant-9', subjects: ['c:app', 'u:user-1'], iat: NOW - 10 }]);
     expect((await introspect('opaque-access-token-123')).body).toMatchObject({ active: true, token_type: 'Bearer', client_id: 'spa', scope: 'openid' });
@@ -179,9 +238,16 @@ describe('introspection and revocation', () => {
     expect(none.body).toMatchObject({ error: 'invalid_client' });
     expect(none.headers.get('www-authenticate')).toBe('Basic realm="https://id/t/d"');
     expect((await post('/token/introspection', { token: 'a.valid.jwt', client_id: 'spa' })).status).toBe(401);
-    expect((await post('/token/introspection', {}, 'api')).body).toEqual({ error: 'invalid_request', error_description: 'missing required parameter(s) (token)' });
+    expect((await post('/token/introspection', {}, 'api')).body).toEqual({
+      error: 'invalid_request',
+      error_description: 'missing required parameter(s) (token)',
+    });
     expect((await post('/token/introspection', { token: 'x' }, 'api', 'application/json')).status).toBe(400);
-    const twice = await fetch(`${base}/token/introspection`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'token=a&token=b' });
+    const twice = await fetch(`${base}/token/introspection`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'token=a&token=b',
+    });
     expect(await twice.json()).toEqual({ error: 'invalid_request', error_description: 'parameter token must not be provided twice' });
   });
 
@@ -195,7 +261,7 @@ describe('introspection and revocation', () => {
     expect(log.emitted).toEqual(['tessera.revocation:access_token']);
   });
 
-  it('revokes an own refresh token\'s whole grant, and another client\'s not at all', async () => {
+  it("revokes an own refresh token's whole grant, and another client's not at all", async () => {
     await revoke('refresh-token-value-123', 'other');
     expect(log.revokedGrants).toEqual([]);
     await revoke('refresh-token-value-123', 'app');

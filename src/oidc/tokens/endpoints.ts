@@ -108,7 +108,8 @@ export function tokenEndpoints(deps: TokenEndpointDeps) {
 
   // not async itself: the requests it does not serve (most of them) pass through without a promise of its own
   return function tokenEndpointsMiddleware(ctx: Context, next: Next): Promise<void> {
-    const route = ctx.method === 'POST' && ctx.path === INTROSPECTION_PATH ? introspect : ctx.method === 'POST' && ctx.path === REVOCATION_PATH ? revoke : undefined;
+    const route =
+      ctx.method === 'POST' && ctx.path === INTROSPECTION_PATH ? introspect : ctx.method === 'POST' && ctx.path === REVOCATION_PATH ? revoke : undefined;
     return route ? serve(ctx, route) : next();
   };
 

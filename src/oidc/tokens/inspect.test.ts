@@ -40,7 +40,7 @@ describe('inspecting a presented token', () => {
     expect(f.looked).toEqual([]);
   });
 
-  it('looks up only what is shaped like oidc-provider\'s values (16 to 256 URL-safe characters)', async () => {
+  it("looks up only what is shaped like oidc-provider's values (16 to 256 URL-safe characters)", async () => {
     const f = fakes();
     for (const t of ['x'.repeat(15), 'x'.repeat(257), `!${'x'.repeat(20)}`, `${'x'.repeat(20)}!`, `${'x'.repeat(20)} `]) {
       expect(await inspectToken(t, f.provider, f.verify), t).toBeUndefined();
@@ -71,7 +71,16 @@ describe('inspecting a presented token', () => {
       [bare]: { kind: 'at', clientId: 'app', accountId: 'u1', grantId: 'g2' },
     });
     const full = await inspectToken(value, f.provider, f.verify);
-    expect(full).toMatchObject({ kind: 'refresh_token', clientId: 'app', accountId: 'u1', grantId: 'g1', scope: 'openid read', resource: 'https://api/', iat: 100, exp: 200 });
+    expect(full).toMatchObject({
+      kind: 'refresh_token',
+      clientId: 'app',
+      accountId: 'u1',
+      grantId: 'g1',
+      scope: 'openid read',
+      resource: 'https://api/',
+      iat: 100,
+      exp: 200,
+    });
     const minimal = await inspectToken(bare, f.provider, f.verify);
     expect(minimal && Object.keys(minimal).sort()).toEqual(['accountId', 'clientId', 'destroy', 'grantId', 'kind']);
   });

@@ -26,11 +26,20 @@ export async function seedEpidemicTenants(server: TestServer): Promise<Seeded> {
   const { services } = server.tessera;
   const owners = new Map<string, string>();
   const clients: Record<string, Client> = {};
-  for (const [slug, alg] of [['health-a', 'ES256'], ['health-b', 'EdDSA']] as const) {
+  for (const [slug, alg] of [
+    ['health-a', 'ES256'],
+    ['health-b', 'EdDSA'],
+  ] as const) {
     const t = await services.tenants.create({ slug, name: slug, signingAlg: alg });
     const s = services.forTenant(t.id);
     await s.resources.create({ audience: API, name: 'Epidemic model', scopes: ['outbreaks:read', 'simulate:run'], accessTokenTtl: 600 });
-    await s.roles.create({ name: 'analyst', permissions: [{ resource: API, scope: 'outbreaks:read' }, { resource: API, scope: 'simulate:run' }] });
+    await s.roles.create({
+      name: 'analyst',
+      permissions: [
+        { resource: API, scope: 'outbreaks:read' },
+        { resource: API, scope: 'simulate:run' },
+      ],
+    });
     await s.roles.create({ name: 'viewer', permissions: [{ resource: API, scope: 'outbreaks:read' }] });
     for (const role of ['analyst', 'viewer']) {
       const c = (await s.clients.create({ name: `${role} job`, grantTypes: ['client_credentials'], roles: [role] })) as Client;
