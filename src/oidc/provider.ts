@@ -172,7 +172,7 @@ export function createProvider(tenant: OidcTenant, shared: OidcShared): Provider
       Interaction: settings.interactionTtl,
       // SESSION_TTL counts from the sign-in: oidc-provider saves the session again on every
       // authorization request with this ttl, so a constant would make it an idle timeout that an
-      // active session never reaches (test/promises/lifetimes.test.ts)
+      // active session never reaches (test/signin/lifetimes.test.ts)
       Session: (_ctx, session) => (session.loginTs ? Math.max(1, session.loginTs + settings.sessionTtl - now()) : settings.sessionTtl),
       Grant: (_ctx, grant) => refreshLifetimes(grant.clientId).absolute,
       IdToken: ACCESS_TOKEN_TTL.default,

@@ -60,13 +60,18 @@ function memoryArtifacts() {
   return { repo, rows, revoked };
 }
 
+/** the tests that revoke nothing */
+const noRevocation = async () => {
+  throw new Error('no grant is revoked here');
+};
+
 /** runs `fn` as inside one of oidc-provider's routes (one request) */
 const inRequest = <T>(fn: () => Promise<T>): Promise<T> => (als as { run: (s: object, f: () => Promise<T>) => Promise<T> }).run({}, fn);
 
 describe('the SQL adapter', () => {
   it('stores under the digest of the value, never the value, and gives it back on read', async () => {
     const { repo, rows } = memoryArtifacts();
-    const a = createSqlAdapter('Session', repo);
+    const a = createSqlAdapter('Session', repo, noRevocation);
     await a.upsert('cookie-value', { jti: 'cookie-value', uid: 'u1', accountId: 'acc' } as never, 60);
     expect([...rows.keys()]).toEqual([`Session/${digest('cookie-value')}`]);
     expect(JSON.stringify([...rows.values()])).not.toContain('cookie-value');
@@ -76,9 +81,24 @@ describe('the SQL adapter', () => {
     expect(rows.size).toBe(0);
   });
 
+  it("stores an interaction without its browser session's value, and only an interaction", async () => {
+    const { repo, rows } = memoryArtifacts();
+    const session = { accountId: 'acc', uid: 'su1', cookie: 'session-cookie-value' };
+    await createSqlAdapter('Interaction', repo, noRevocation).upsert('i1', { jti: 'i1', uid: 'x', session } as never, 60);
+    expect(JSON.stringify([...rows.values()])).not.toContain('session-cookie-value');
+    expect(await createSqlAdapter('Interaction', repo, noRevocation).find('i1')).toMatchObject({ session: { accountId: 'acc', uid: 'su1' } });
+    expect((await createSqlAdapter('Interaction', repo, noRevocation).find('i1'))?.session).toEqual({ accountId: 'acc', uid: 'su1' });
+    // another model keeps what it is given (a Grant has no session value to drop)
+    await createSqlAdapter('Grant', repo, noRevocation).upsert('g1', { jti: 'g1', session: { cookie: 'kept' } } as never, 60);
+    expect((await createSqlAdapter('Grant', repo, noRevocation).find('g1'))?.session).toEqual({ cookie: 'kept' });
+    // an interaction without a session is stored as given
+    await createSqlAdapter('Interaction', repo, noRevocation).upsert('i2', { jti: 'i2', uid: 'y' } as never, 60);
+    expect(await createSqlAdapter('Interaction', repo, noRevocation).find('i2')).toEqual({ jti: 'i2', uid: 'y' });
+  });
+
   it('refuses NUL anywhere in what would be stored, before storing', async () => {
     const { repo, rows } = memoryArtifacts();
-    const a = createSqlAdapter('Interaction', repo);
+    const a = createSqlAdapter('Interaction', repo, noRevocation);
     for (const payload of [{ params: { state: 'a\u0000b' } }, { params: { claims: { nested: ['x', { deep: '\u0000' }] } } }, { 'k\u0000': 1 }]) {
       await expect(a.upsert('id', payload as never, 60)).rejects.toBeInstanceOf(errors.InvalidRequest);
     }
@@ -92,7 +112,7 @@ describe('the SQL adapter', () => {
 
   it('consumes single-use artifacts once; a second consumer gets invalid_grant', async () => {
     const { repo } = memoryArtifacts();
-    const a = createSqlAdapter('AuthorizationCode', repo);
+    const a = createSqlAdapter('AuthorizationCode', repo, noRevocation);
     await a.upsert('code', { grantId: 'g' } as never, 60);
     await a.consume('code');
     await expect(a.consume('code')).rejects.toBeInstanceOf(errors.InvalidGrant);
@@ -101,7 +121,7 @@ describe('the SQL adapter', () => {
 
   it('outside a request, consumes a refresh token at once', async () => {
     const { repo, rows } = memoryArtifacts();
-    const a = createSqlAdapter('RefreshToken', repo);
+    const a = createSqlAdapter('RefreshToken', repo, noRevocation);
     await a.upsert('rt', { grantId: 'g' } as never, 60);
     await a.consume('rt');
     expect(rows.get(`RefreshToken/${digest('rt')}`)!.consumedAt).toBeInstanceOf(Date);
@@ -109,7 +129,7 @@ describe('the SQL adapter', () => {
 
   it('within a request, only notes a refresh-token rotation: nothing changes until it is committed', async () => {
     const { repo, rows } = memoryArtifacts();
-    const a = createSqlAdapter('RefreshToken', repo);
+    const a = createSqlAdapter('RefreshToken', repo, noRevocation);
     await a.upsert('rt1', { grantId: 'g' } as never, 60);
     const noted = await inRequest(async () => {
       await a.consume('rt1');
@@ -125,7 +145,7 @@ describe('the SQL adapter', () => {
 
   it('stores other models at once even within a request', async () => {
     const { repo, rows } = memoryArtifacts();
-    const a = createSqlAdapter('Grant', repo);
+    const a = createSqlAdapter('Grant', repo, noRevocation);
     await inRequest(async () => {
       await a.consume('nothing');
     }).catch(() => undefined);
@@ -135,27 +155,25 @@ describe('the SQL adapter', () => {
 
   it('reports a refresh token consumed less than the reuse interval ago as not found, and later as consumed', async () => {
     const { repo, rows } = memoryArtifacts();
-    const a = createSqlAdapter('RefreshToken', repo, undefined, 500);
+    const a = createSqlAdapter('RefreshToken', repo, noRevocation, 500);
     await a.upsert('rt', { grantId: 'g' } as never, 60);
     await a.consume('rt');
     expect(await a.find('rt')).toBeUndefined();
     rows.get(`RefreshToken/${digest('rt')}`)!.consumedAt = new Date(Date.now() - 600);
     expect(await a.find('rt')).toMatchObject({ consumed: expect.any(Number) });
     // other models are never hidden
-    const codes = createSqlAdapter('AuthorizationCode', repo, undefined, 500);
+    const codes = createSqlAdapter('AuthorizationCode', repo, noRevocation, 500);
     await codes.upsert('c', {} as never, 60);
     await codes.consume('c');
     expect(await codes.find('c')).toMatchObject({ consumed: expect.any(Number) });
   });
 
-  it("revokes a grant through the given revocation (the tenant's list), or the repository by default", async () => {
+  it("revokes a grant through the given revocation (the tenant's list), never the repository alone", async () => {
     const { repo, revoked } = memoryArtifacts();
     const seen: string[] = [];
     await createSqlAdapter('RefreshToken', repo, async (g) => void seen.push(g)).revokeByGrantId('g1');
     expect(seen).toEqual(['g1']);
     expect(revoked).toEqual([]);
-    await createSqlAdapter('RefreshToken', repo).revokeByGrantId('g2');
-    expect(revoked).toEqual(['g2']);
   });
 });
 
@@ -164,14 +182,14 @@ describe('the SQL adapter, exactly', () => {
 
   it('indexes what oidc-provider looks up by uid and user code, and gives those back without a value', async () => {
     const { repo, rows } = memoryArtifacts();
-    const sessions = createSqlAdapter('Session', repo);
+    const sessions = createSqlAdapter('Session', repo, noRevocation);
     await sessions.upsert('cookie', { jti: 'cookie', uid: 'uid-1', accountId: 'a' } as never, 60);
     expect(rows.get(`Session/${digest('cookie')}`)!.data).toMatchObject({ uid: 'uid-1', userCode: null, grantId: null });
     const byUid = await sessions.findByUid('uid-1');
     expect(byUid).toEqual({ uid: 'uid-1', accountId: 'a' });
     expect(byUid).not.toHaveProperty('jti');
     expect(await sessions.findByUid('uid-2')).toBeUndefined();
-    const devices = createSqlAdapter('DeviceCode', repo);
+    const devices = createSqlAdapter('DeviceCode', repo, noRevocation);
     await devices.upsert('device', { userCode: 'ABCD-EFGH', grantId: 'g' } as never, 60);
     expect(rows.get(`DeviceCode/${digest('device')}`)!.data).toMatchObject({ userCode: 'ABCD-EFGH', uid: null, grantId: 'g' });
     expect(await devices.findByUserCode('ABCD-EFGH')).toEqual({ userCode: 'ABCD-EFGH', grantId: 'g' });
@@ -182,7 +200,7 @@ describe('the SQL adapter, exactly', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(new Date('2026-11-29T12:00:00Z'));
     const { repo, rows } = memoryArtifacts();
-    const a = createSqlAdapter('Interaction', repo);
+    const a = createSqlAdapter('Interaction', repo, noRevocation);
     await a.upsert('i', { params: { prompt: null, max_age: 0 } } as never, 60);
     expect(rows.get(`Interaction/${digest('i')}`)!.expiresAt).toEqual(new Date('2026-11-29T12:01:00Z'));
     await a.upsert('forever', { params: {} } as never, 0);
@@ -191,11 +209,11 @@ describe('the SQL adapter, exactly', () => {
 
   it('says why it refuses', async () => {
     const { repo } = memoryArtifacts();
-    await expect(createSqlAdapter('Interaction', repo).upsert('i', { params: { state: '\u0000' } } as never, 60)).rejects.toMatchObject({
+    await expect(createSqlAdapter('Interaction', repo, noRevocation).upsert('i', { params: { state: '\u0000' } } as never, 60)).rejects.toMatchObject({
       error: 'invalid_request',
       error_description: 'request parameters must not contain NUL characters',
     });
-    const codes = createSqlAdapter('AuthorizationCode', repo);
+    const codes = createSqlAdapter('AuthorizationCode', repo, noRevocation);
     await codes.upsert('c', {} as never, 60);
     await codes.consume('c');
     await expect(codes.consume('c')).rejects.toMatchObject({ error: 'invalid_grant', error_detail: 'AuthorizationCode was already used' });
@@ -203,7 +221,7 @@ describe('the SQL adapter, exactly', () => {
 
   it('reports when an artifact was consumed, in whole seconds', async () => {
     const { repo, rows } = memoryArtifacts();
-    const a = createSqlAdapter('AuthorizationCode', repo);
+    const a = createSqlAdapter('AuthorizationCode', repo, noRevocation);
     await a.upsert('c', {} as never, 60);
     await a.consume('c');
     rows.get(`AuthorizationCode/${digest('c')}`)!.consumedAt = new Date('2026-11-29T12:00:00.999Z');
@@ -215,7 +233,7 @@ describe('the SQL adapter, exactly', () => {
     const t0 = new Date('2026-11-29T12:00:00Z');
     vi.setSystemTime(t0);
     const { repo } = memoryArtifacts();
-    const a = createSqlAdapter('RefreshToken', repo, undefined, 500);
+    const a = createSqlAdapter('RefreshToken', repo, noRevocation, 500);
     await a.upsert('rt', { grantId: 'g' } as never, 60);
     await a.consume('rt');
     vi.setSystemTime(t0.getTime() + 499);
@@ -226,8 +244,8 @@ describe('the SQL adapter, exactly', () => {
 
   it('takes only a refresh token written after a refresh token was consumed as its rotation', async () => {
     const { repo, rows } = memoryArtifacts();
-    const refresh = createSqlAdapter('RefreshToken', repo);
-    const access = createSqlAdapter('AccessToken', repo);
+    const refresh = createSqlAdapter('RefreshToken', repo, noRevocation);
+    const access = createSqlAdapter('AccessToken', repo, noRevocation);
     await refresh.upsert('rt1', { grantId: 'g' } as never, 60);
     const state = await inRequest(async () => {
       await refresh.consume('rt1');

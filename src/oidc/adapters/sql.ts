@@ -11,7 +11,6 @@ import type { ArtifactRepository, ArtifactRow } from '../../repositories/artifac
 import type { InputJsonObject } from '../../generated/prisma/internal/prismaNamespace.ts';
 import { digest } from '../../security/crypto.ts';
 import { requestState } from '../request-context.ts';
-import { revokedGrantUntil } from '../../services/revocation-list.ts';
 
 /**
  * Refresh tokens rotate atomically and only when the request succeeds: within a request,
@@ -46,8 +45,8 @@ function holdsNul(value: unknown): boolean {
 export function createSqlAdapter(
   model: string,
   repo: ArtifactRepository,
-  /** revokes a whole grant (the tenant's revocation list: SQL, then its store mirror) */
-  revokeGrant: (grantId: string) => Promise<void> = (grantId) => repo.revokeByGrantId(grantId, revokedGrantUntil()),
+  /** revokes a whole grant: the tenant's revocation list (SQL, then its store mirror), never SQL alone */
+  revokeGrant: (grantId: string) => Promise<void>,
   /**
    * REFRESH_TOKEN_REUSE_INTERVAL: a refresh token consumed less than this long ago is "not found"
    * (invalid_grant) rather than a replay that revokes its grant. Requests sent in parallel with
@@ -66,6 +65,12 @@ export function createSqlAdapter(
     async upsert(id, payload, expiresIn) {
       // the value is the row's id (digested); it is never stored, for any model
       const { jti: _value, ...stored } = payload;
+      // an Interaction copies its browser session's value (`session.cookie`, the session cookie);
+      // oidc-provider never reads it back (it finds the session by uid), so it is not stored either
+      if (model === 'Interaction' && stored.session && typeof stored.session === 'object') {
+        const { cookie: _cookie, ...session } = stored.session as Record<string, unknown>;
+        stored.session = session;
+      }
       if (holdsNul(stored)) throw new errors.InvalidRequest('request parameters must not contain NUL characters');
       const data = {
         payload: stored as InputJsonObject,

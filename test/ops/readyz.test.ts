@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS_DIR } from '../../src/db/migrate.ts';
 import { privateRedis, type PrivateRedis } from '../helpers/infra.ts';
 import { BACKENDS, startTestServer, type TestServer } from '../helpers/tessera.ts';
-import { eventually, requiredUrl } from './support.ts';
+import { eventually, requiredUrl } from '../helpers/department.ts';
 
 async function readyz(base: string): Promise<{ status: number; body: unknown; text: string; headers: Headers }> {
   const res = await fetch(`${base}/readyz`);

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/tessera.ts';
 import { tokenRequest } from '../helpers/oauth.ts';
-import { ageArtifact, Browser, expectPage, expectRedirect, lastSetCookie, PASSWORDS, readArtifact, startDept, type Dept } from './support.ts';
+import { ageArtifact, Browser, expectPage, expectRedirect, lastSetCookie, PASSWORDS, readArtifact, startDept, type Dept } from '../helpers/department.ts';
 
 const SESSION_TTL = 120;
 const INTERACTION_TTL = 90;

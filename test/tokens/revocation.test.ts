@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/tessera.ts';
 import { tokenRequest } from '../helpers/oauth.ts';
-import { Browser, expectRedirect, PASSWORDS, startDept, type Credentials, type Dept } from './support.ts';
+import { Browser, expectRedirect, PASSWORDS, startDept, type Credentials, type Dept } from '../helpers/department.ts';
 
 describe.each(BACKENDS)('revocation of another client’s tokens on %s', (backend) => {
   let d: Dept;

@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config/index.ts';
 import { privateRedis, type PrivateRedis } from '../helpers/infra.ts';
 import { tokenRequest, type TokenResponse } from '../helpers/oauth.ts';
 import { createPostgresDatabase, TEST_ENV, type TestDatabase } from '../helpers/tessera.ts';
-import { API, eventually, PASSWORDS, requiredUrl, type Credentials } from './support.ts';
+import { API, eventually, PASSWORDS, requiredUrl, type Credentials } from '../helpers/department.ts';
 
 const HOUR_MS = 3600_000;
 const CLIENT_LIMIT = 4;

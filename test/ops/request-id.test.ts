@@ -12,7 +12,7 @@ import { createLogger } from '../../src/observability/log.ts';
 import { adminClient, adminToken } from '../admin/helpers.ts';
 import { tokenRequest } from '../helpers/oauth.ts';
 import { ADMIN_PASSWORD, BACKENDS, createTestDatabase, TEST_ENV, type TestDatabase } from '../helpers/tessera.ts';
-import { requiredUrl } from './support.ts';
+import { requiredUrl } from '../helpers/department.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const MALFORMED: [string, string][] = [

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/tessera.ts';
 import { tokenRequest } from '../helpers/oauth.ts';
-import { API, Browser, expectPage, expectRedirect, PASSWORDS, startDept, type Credentials, type Dept } from './support.ts';
+import { API, Browser, expectPage, expectRedirect, PASSWORDS, startDept, type Credentials, type Dept } from '../helpers/department.ts';
 
 const SPA_ORIGIN = 'https://spa.example.org';
 const PARTNER_ORIGIN = 'https://partner.example.net';

@@ -1,14 +1,18 @@
 /**
- * Shared set-up for the README-promise tests (issue 19): a department tenant on a real server
- * (reachable on its loopback port whatever PUBLIC_URL says), a browser driven over plain HTTP step
- * by step (every Set-Cookie kept), and DB time travel on oidc-provider's stored artifacts.
+ * A health department on a real server, as the sign-in, token and tenant tests use it:
+ * `startDept()` creates the tenant `dept` with the API `API` (scopes outbreaks:read,
+ * simulate:run), the roles `analyst` (both) and `viewer` (read), the users `alice` (analyst) and
+ * `victor` (viewer) with `PASSWORDS`, a first-party SPA (`SPA_REDIRECT`, code + refresh), a
+ * third-party partner app (`PARTNER_REDIRECT`, code, asks for consent), two confidential staff apps
+ * (password + refresh) and a `client_credentials` job holding `viewer`; `Dept` names each. Also: a browser driven over plain HTTP step by step (every
+ * Set-Cookie kept), and DB time travel on oidc-provider's stored artifacts.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Tessera } from '../../src/app.ts';
 import { CookieJar, pkcePair } from '../browser/http-flow.ts';
-import { startTestServer, type Backend, type TestServer } from '../helpers/tessera.ts';
+import { startTestServer, type Backend, type TestServer } from './tessera.ts';
 
-export { requiredUrl } from '../helpers/backends.ts';
+export { requiredUrl } from './backends.ts';
 
 export const API = 'https://epi.example.org/api';
 export const SPA_REDIRECT = 'https://spa.example.org/cb';

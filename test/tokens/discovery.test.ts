@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/tessera.ts';
-import { startDept, type Dept } from './support.ts';
+import { startDept, type Dept } from '../helpers/department.ts';
 
 const PUBLIC_URL = 'https://id.example.org';
 const ENDPOINTS = ['token_endpoint', 'jwks_uri', 'introspection_endpoint', 'revocation_endpoint', 'userinfo_endpoint', 'authorization_endpoint'];

@@ -11,7 +11,7 @@ import { privateRedis, type PrivateRedis } from '../helpers/infra.ts';
 import { freshTokenRequest } from '../helpers/oauth.ts';
 import { freePort, startProcess, waitFor, type RunningProcess } from '../helpers/process.ts';
 import { createPostgresDatabase, type TestDatabase } from '../helpers/tessera.ts';
-import { eventually, requiredUrl } from './support.ts';
+import { eventually, requiredUrl } from '../helpers/department.ts';
 
 const NODE = [process.execPath, '--import', 'tsx', 'src/main.ts'];
 const PASSWORD = 'cluster-admin-password';

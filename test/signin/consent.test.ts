@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/tessera.ts';
-import { Browser, expectPage, expectRedirect, formAction, PASSWORDS, startDept, type Dept } from './support.ts';
+import { Browser, expectPage, expectRedirect, formAction, PASSWORDS, startDept, type Dept } from '../helpers/department.ts';
 
 describe.each(BACKENDS)('consent on %s', (backend) => {
   let d: Dept;

@@ -5,10 +5,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrismaClient } from '../../src/db/database.ts';
-import { createSqlAdapter } from '../../src/oidc/adapters/sql.ts';
-import { createArtifactRepository } from '../../src/repositories/artifacts.ts';
 import { createRepositories } from '../../src/repositories/index.ts';
-import { createSecretBox, digest } from '../../src/security/crypto.ts';
+import { createSecretBox } from '../../src/security/crypto.ts';
 import { BACKENDS, ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/tessera.ts';
 
 describe.each(BACKENDS)('storage on %s', (backend) => {
@@ -79,55 +77,6 @@ describe.each(BACKENDS)('storage on %s', (backend) => {
     expect(admin.passwordHash).not.toContain(ADMIN_PASSWORD);
   });
 
-  it('stores artifacts under digests, without the token value', async () => {
-    const adapter = createSqlAdapter('RefreshToken', createArtifactRepository(prisma, tenantId));
-    const value = randomBytes(24).toString('base64url');
-    await adapter.upsert(value, { jti: value, grantId: 'g1', kind: 'RefreshToken', iat: 1 }, 60);
-    const rows = await prisma.oidcArtifact.findMany({ where: { tenantId, model: 'RefreshToken' } });
-    expect(rows).toHaveLength(1);
-    expect(rows[0]!.id).toBe(digest(value));
-    expect(JSON.stringify(rows[0])).not.toContain(value);
-    expect(await adapter.find(value)).toMatchObject({ jti: value, grantId: 'g1' });
-    await adapter.revokeByGrantId('g1');
-    expect(await adapter.find(value)).toBeUndefined();
-  });
-
-  it('lets exactly one of many parallel consumers consume an artifact', async () => {
-    const adapter = createSqlAdapter('AuthorizationCode', createArtifactRepository(prisma, tenantId));
-    const value = randomBytes(24).toString('base64url');
-    await adapter.upsert(value, { jti: value, kind: 'AuthorizationCode', iat: 1 }, 60);
-    const results = await Promise.allSettled(Array.from({ length: 20 }, () => adapter.consume(value)));
-    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    for (const r of results.filter((x) => x.status === 'rejected')) {
-      expect((r as PromiseRejectedResult).reason).toMatchObject({ error: 'invalid_grant' });
-    }
-    expect((await adapter.find(value))?.consumed).toBeTypeOf('number');
-  });
-
-  it('hides expired artifacts', async () => {
-    const adapter = createSqlAdapter('Interaction', createArtifactRepository(prisma, tenantId));
-    const where = { tenantId_model_id: { tenantId, model: 'Interaction', id: digest('expiring-one') } };
-    const before = Date.now();
-    await adapter.upsert('expiring-one', { jti: 'expiring-one', kind: 'Interaction', iat: 1 }, 600);
-    // stored with its lifetime, and found while it lasts
-    const row = await prisma.oidcArtifact.findUniqueOrThrow({ where });
-    expect(row.expiresAt!.getTime()).toBeGreaterThanOrEqual(before + 600_000);
-    expect(row.expiresAt!.getTime()).toBeLessThanOrEqual(Date.now() + 600_000);
-    expect(await adapter.find('expiring-one')).toMatchObject({ jti: 'expiring-one', kind: 'Interaction' });
-    // time travel: a second of its lifetime is left, then none
-    await prisma.oidcArtifact.update({ where, data: { expiresAt: new Date(Date.now() + 1000) } });
-    expect(await adapter.find('expiring-one')).toMatchObject({ jti: 'expiring-one' });
-    await prisma.oidcArtifact.update({ where, data: { expiresAt: new Date(Date.now() - 1) } });
-    expect(await adapter.find('expiring-one')).toBeUndefined();
-    // also for the lookups by uid and user code
-    await adapter.upsert('by-uid', { jti: 'by-uid', kind: 'Interaction', uid: 'uid-1', userCode: 'CODE-1', iat: 1 }, 600);
-    expect(await adapter.findByUid('uid-1')).toMatchObject({ uid: 'uid-1' });
-    expect(await adapter.findByUserCode('CODE-1')).toMatchObject({ userCode: 'CODE-1' });
-    await prisma.oidcArtifact.update({
-      where: { tenantId_model_id: { tenantId, model: 'Interaction', id: digest('by-uid') } },
-      data: { expiresAt: new Date(Date.now() - 1) },
-    });
-    expect(await adapter.findByUid('uid-1')).toBeUndefined();
-    expect(await adapter.findByUserCode('CODE-1')).toBeUndefined();
-  });
+  // the adapter's own rules (digests, single use, expiry, revocation) are the adapter contract suite's:
+  // test/storage/adapter-contract.test.ts, with the production revocation mirror
 });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/tessera.ts';
 import { startTestServer, type TestServer } from '../helpers/tessera.ts';
 import { tokenRequest } from '../helpers/oauth.ts';
-import { API, type Credentials } from './support.ts';
+import { API, type Credentials } from '../helpers/department.ts';
 
 const CACHE_SIZE = 2;
 const SLUGS = ['cache-a', 'cache-b', 'cache-c', 'cache-d'];

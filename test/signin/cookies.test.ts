@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/tessera.ts';
-import { Browser, expectPage, expectRedirect, PASSWORDS, startDept, type Dept } from './support.ts';
+import { Browser, expectPage, expectRedirect, PASSWORDS, startDept, type Dept } from '../helpers/department.ts';
 
 /** every cookie the sign-in sets: the interaction, its resume cookie, the session and the CSRF nonce */
 async function signInCookies(d: Dept): Promise<string[]> {
