@@ -55,6 +55,18 @@ export function createHttpObserver(deps: { log: Logger; metrics: Metrics }): Htt
     return route;
   };
 
+  /** the one OAuth writer answers what `next` throws; an unexpected error is counted and logged */
+  async function answerErrors(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+    } catch (err) {
+      if (writeOAuthError(ctx, err)) {
+        deps.metrics.observeError(err);
+        deps.log.error({ err: { message: (err as Error).message, name: (err as Error).name }, requestId: ctx.state.requestId }, 'request failed');
+      }
+    }
+  }
+
   async function observe(ctx: Context, next: Next, tenant: string | undefined): Promise<void> {
     const started = process.hrtime.bigint();
     const path = ctx.path;
@@ -70,12 +82,7 @@ export function createHttpObserver(deps: { log: Logger; metrics: Metrics }): Htt
     }
     const scope: RequestScope = { requestId, tenant, address: ctx.ip, onAudit: (type) => deps.metrics.audit(scope.tenant, type) };
     try {
-      await requestScope.run(scope, next);
-    } catch (err) {
-      if (writeOAuthError(ctx, err)) {
-        deps.metrics.observeError(err);
-        deps.log.error({ err: { message: (err as Error).message, name: (err as Error).name }, requestId }, 'request failed');
-      }
+      await requestScope.run(scope, () => answerErrors(ctx, next));
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
@@ -97,7 +104,9 @@ export function createHttpObserver(deps: { log: Logger; metrics: Metrics }): Htt
     app: (ctx, next) => observe(ctx, next, undefined),
     tenant: (slug, provider) => {
       deps.metrics.observeProvider(provider);
-      return (ctx, next) => ((ctx.req as { [OBSERVED]?: true })[OBSERVED] ? next() : observe(ctx, next, slug));
+      // a request that came through the Koa app (a tenant not yet in memory) is logged there, but
+      // the provider is its own Koa app: what its middleware throws is answered here, by the writer
+      return (ctx, next) => ((ctx.req as { [OBSERVED]?: true })[OBSERVED] ? answerErrors(ctx, next) : observe(ctx, next, slug));
     },
   };
 }
