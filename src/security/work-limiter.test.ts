@@ -3,27 +3,9 @@
  * anything beyond is refused at once with OverloadedError. Jobs are gated by promises the test
  * settles; what runs is observed with counters inside the jobs.
  */
-import { setImmediate as macrotask } from 'node:timers/promises';
+import { type Gate, gate, settle } from '../../test/helpers/gate.ts';
 import { describe, expect, it } from 'vitest';
 import { OverloadedError, createWorkLimiter } from './work-limiter.ts';
-
-/** lets every pending promise reaction run (a macrotask turn, not a timed wait) */
-const settle = () => macrotask();
-
-interface Gate<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (reason: Error) => void;
-}
-function gate<T>(): Gate<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (reason: Error) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 /** jobs that record when they start and finish, and how many ran at once */
 function tracker() {

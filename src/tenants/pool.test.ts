@@ -7,30 +7,12 @@
  * `performance.now()` and caches it until a 1 ms timer fires) is driven by a stubbed
  * `performance.now` and fake `setTimeout`: no real waiting.
  */
-import { setImmediate as macrotask } from 'node:timers/promises';
+import { type Gate, gate, settle } from '../../test/helpers/gate.ts';
 import { describe, expect, it, vi } from 'vitest';
 import { createTenantPool, type TenantPoolOptions } from './pool.ts';
 import type { ServedTenant as Tenant } from './serve.ts';
 
-/** lets every pending promise reaction run (a macrotask turn, not a timed wait) */
-const settle = () => macrotask();
-
 const fakeTenant = (name: string): Tenant => ({ name }) as unknown as Tenant;
-
-interface Gate<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (reason: Error) => void;
-}
-function gate<T>(): Gate<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (reason: Error) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 type Found = NonNullable<Awaited<ReturnType<TenantPoolOptions['load']>>>;
 
