@@ -273,6 +273,19 @@ describe('the tenant pool', () => {
       pool.invalidate('ta2');
       expect(pool.peek('a')).toBeUndefined();
     });
+
+    it('forgets only the evicted tenant id: the others can still be invalidated', async () => {
+      const db = database({ a: { id: 'ta', version: 1 }, b: { id: 'tb', version: 1 }, c: { id: 'tc', version: 1 } });
+      const pool = createTenantPool({ max: 2, load: db.load });
+      await pool.get('a');
+      await pool.get('b');
+      await pool.get('c'); // evicts a
+      pool.invalidate('tb');
+      expect(pool.peek('b')).toBeUndefined();
+      expect(pool.peek('c')).toEqual({ name: 'c#1' });
+      pool.invalidate('tc');
+      expect(pool.peek('c')).toBeUndefined();
+    });
   });
 
   describe('a failed build', () => {

@@ -9,6 +9,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Tessera } from '../../src/app.ts';
+import type { Services, TenantServices } from '../../src/services/index.ts';
 import { CookieJar, pkcePair } from '../browser/http-flow.ts';
 import { startTestServer, type Backend, type TestServer } from './tessera.ts';
 
@@ -51,6 +52,22 @@ export interface Dept {
   stop(): Promise<void>;
 }
 
+/** the tenant `dept` with the API `API` (outbreaks:read, simulate:run), and the roles `analyst` (both scopes) and `viewer` (read) */
+export async function seedDepartment(services: Services): Promise<{ tenant: { id: string }; s: TenantServices }> {
+  const tenant = await services.tenants.create({ slug: 'dept', name: 'Department of Health' });
+  const s = services.forTenant(tenant.id);
+  await s.resources.create({ audience: API, name: 'Epidemic model', scopes: ['outbreaks:read', 'simulate:run'] });
+  await s.roles.create({
+    name: 'analyst',
+    permissions: [
+      { resource: API, scope: 'outbreaks:read' },
+      { resource: API, scope: 'simulate:run' },
+    ],
+  });
+  await s.roles.create({ name: 'viewer', permissions: [{ resource: API, scope: 'outbreaks:read' }] });
+  return { tenant, s };
+}
+
 export async function startDept(backend: Backend, env: Record<string, string> = {}): Promise<Dept> {
   const server = await startTestServer(backend, env);
   try {
@@ -58,17 +75,7 @@ export async function startDept(backend: Backend, env: Record<string, string> = 
     const local = `http://127.0.0.1:${tessera.port}`;
     const publicUrl = tessera.publicUrl;
     const { services } = tessera;
-    const t = await services.tenants.create({ slug: 'dept', name: 'Department of Health' });
-    const s = services.forTenant(t.id);
-    await s.resources.create({ audience: API, name: 'Epidemic model', scopes: ['outbreaks:read', 'simulate:run'] });
-    await s.roles.create({
-      name: 'analyst',
-      permissions: [
-        { resource: API, scope: 'outbreaks:read' },
-        { resource: API, scope: 'simulate:run' },
-      ],
-    });
-    await s.roles.create({ name: 'viewer', permissions: [{ resource: API, scope: 'outbreaks:read' }] });
+    const { tenant: t, s } = await seedDepartment(services);
     const alice = await s.users.create({ username: 'alice', password: PASSWORDS.alice, email: 'alice@dept.example', roles: ['analyst'] });
     const victor = await s.users.create({ username: 'victor', password: PASSWORDS.victor, roles: ['viewer'] });
     const spa = await s.clients.create({

@@ -1,9 +1,14 @@
-/** A health department with staff, roles and clients, on a running test server. */
+/**
+ * A health department for the sign-in tests, on a running test server: `dept` seeded as in
+ * helpers/department.ts, the users `alice` (analyst, viewer), `victor` (viewer) and `dana` (viewer,
+ * disabled), two staff apps with the password grant and a `client_credentials` job holding `viewer`.
+ */
 import type { Backend, TestServer } from '../helpers/tessera.ts';
 import { startTestServer } from '../helpers/tessera.ts';
 import { discover } from '../helpers/oauth.ts';
+import { API, seedDepartment } from '../helpers/department.ts';
 
-export const API = 'https://epi.example.org/api';
+export { API };
 export const PASSWORDS = { alice: 'alice-correct-horse', victor: 'victor-battery-staple', dana: 'dana-disabled-one' };
 
 export interface Department {
@@ -19,17 +24,7 @@ export interface Department {
 export async function startDepartment(backend: Backend, env: Record<string, string> = {}): Promise<Department> {
   const server = await startTestServer(backend, { TRUST_PROXY: 'true', ...env });
   const { services } = server.tessera;
-  const t = await services.tenants.create({ slug: 'dept', name: 'Department of Health' });
-  const s = services.forTenant(t.id);
-  await s.resources.create({ audience: API, name: 'Epidemic model', scopes: ['outbreaks:read', 'simulate:run'] });
-  await s.roles.create({
-    name: 'analyst',
-    permissions: [
-      { resource: API, scope: 'outbreaks:read' },
-      { resource: API, scope: 'simulate:run' },
-    ],
-  });
-  await s.roles.create({ name: 'viewer', permissions: [{ resource: API, scope: 'outbreaks:read' }] });
+  const { tenant: t, s } = await seedDepartment(services);
   const alice = await s.users.create({ username: 'alice', password: PASSWORDS.alice, email: 'alice@dept.example', roles: ['analyst', 'viewer'] });
   const victor = await s.users.create({ username: 'victor', password: PASSWORDS.victor, roles: ['viewer'] });
   const dana = await s.users.create({ username: 'dana', password: PASSWORDS.dana, roles: ['viewer'] });

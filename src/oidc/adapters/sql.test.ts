@@ -91,6 +91,9 @@ describe('the SQL adapter', () => {
     // another model keeps what it is given (a Grant has no session value to drop)
     await createSqlAdapter('Grant', repo, noRevocation).upsert('g1', { jti: 'g1', session: { cookie: 'kept' } } as never, 60);
     expect((await createSqlAdapter('Grant', repo, noRevocation).find('g1'))?.session).toEqual({ cookie: 'kept' });
+    // a session member that is not an object is stored as given
+    await createSqlAdapter('Interaction', repo, noRevocation).upsert('i3', { jti: 'i3', session: 'opaque' } as never, 60);
+    expect((await createSqlAdapter('Interaction', repo, noRevocation).find('i3'))?.session).toBe('opaque');
     // an interaction without a session is stored as given
     await createSqlAdapter('Interaction', repo, noRevocation).upsert('i2', { jti: 'i2', uid: 'y' } as never, 60);
     expect(await createSqlAdapter('Interaction', repo, noRevocation).find('i2')).toEqual({ jti: 'i2', uid: 'y' });
