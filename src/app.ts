@@ -111,12 +111,14 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       onServerError: (err: Error) => log.error({ err: { name: err.name, message: err.message } }, 'oidc server error'),
       pseudonym: (username) => secretBox.pseudonym(usernameKey(username)),
       observe: observer.tenant,
+      secretBox,
+      revocationMirror: core.revocationMirror,
     };
     const pool = createTenantPool({
       max: config.tenantCacheSize,
       load: async (slug) => {
         const row = await repos.tenants.findBySlug(slug);
-        return row && { id: row.id, version: row.version, build: async () => serveTenant(await createTenantContext(core, row), serving) };
+        return row && { id: row.id, version: row.version, build: () => serveTenant(createTenantContext(core, row), serving) };
       },
       versions: (ids) => repos.tenants.versions(ids),
       negativeTtlMs: config.tenantCacheMaxStaleness * 1000,
@@ -152,7 +154,14 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       );
     }
     const adminLog = observeErrorLogs(log, metrics.observeError);
-    const { router: admin } = createAdminRouter({ publicUrl, services, pool, databaseUp: dbMonitor.isUp, log: adminLog });
+    const { router: admin } = createAdminRouter({
+      publicUrl,
+      services,
+      pool,
+      contextOf: (slug) => core.tenant(slug),
+      databaseUp: dbMonitor.isUp,
+      log: adminLog,
+    });
     metrics.observePool(pool.stats);
     const health = createHealth({ db, store, metrics });
     const server = createServer({

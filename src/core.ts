@@ -37,7 +37,7 @@ export interface Core {
   readonly revocationMirror: RevocationMirror;
   readonly settings: TenantSettings;
   readonly migrationsApplied: string[];
-  /** one tenant's context, built now from its row (null: no such tenant) */
+  /** one tenant's context (repositories, services, settings), built now from its row (null: no such tenant) */
   tenant(slug: string): Promise<TenantContext | null>;
 }
 

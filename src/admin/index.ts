@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Services } from '../services/index.ts';
+import type { TenantContext } from '../tenants/context.ts';
 import type { TenantPool } from '../tenants/pool.ts';
 import { SLUG_PATTERN } from '../contract.ts';
 import { authorize } from '../services/policy.ts';
@@ -22,6 +23,8 @@ export interface AdminDeps {
   publicUrl: string;
   services: Services;
   pool: TenantPool;
+  /** a tenant's context from its row alone (core.tenant), for a tenant the pool cannot build */
+  contextOf: (slug: string) => Promise<TenantContext | null>;
   /** false while the database does not answer: every admin call is a 503 then */
   databaseUp?: () => boolean;
   log: Logger;
@@ -38,6 +41,25 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z
 }
 
 export function createAdminRouter(deps: AdminDeps): { router: Router; routes: AdminRoute[] } {
+  /**
+   * The pool's tenant; when it cannot be built (no active key, a key that no longer opens), its
+   * context from the row: the admin API must still reach a broken tenant to repair it (rotate its
+   * keys, disable a user). A database that does not answer fails both: 503.
+   */
+  async function tenantFor(slug: string): Promise<TenantContext | null> {
+    try {
+      return await deps.pool.get(slug);
+    } catch (err) {
+      const context = await deps.contextOf(slug);
+      if (!context) throw err;
+      deps.log.warn(
+        { tenant: slug, err: { name: (err as Error).name, message: (err as Error).message } },
+        'tenant cannot be served: the admin API acts on its row',
+      );
+      return context;
+    }
+  }
+
   const routes = adminRoutes(deps.services);
   const document = buildOpenApi(routes, deps.publicUrl);
   const authenticate = createAuthenticator(deps);
@@ -72,7 +94,7 @@ export function createAdminRouter(deps: AdminDeps): { router: Router; routes: Ad
       const raw = route.method === 'post' || route.method === 'patch' ? await readJson(ctx) : undefined;
       const body = route.body ? parse(route.body, raw, 'body') : undefined;
       // the tenant acted on, from the pool: built once, not per call
-      const tenant = params.t !== undefined ? await deps.pool.get(params.t) : undefined;
+      const tenant = params.t !== undefined ? await tenantFor(params.t) : undefined;
       if (tenant === null) throw new AppError('not_found', `tenant "${params.t}" not found`);
       const result = await route.handler({ koa: ctx, principal, actor, tenant }, { params, query, body });
       ctx.status = route.status;

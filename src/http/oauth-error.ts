@@ -19,6 +19,8 @@ interface OAuthErrorLike {
   statusCode: number;
   error: string;
   error_description?: string;
+  /** oidc-provider's: whether the message may be shown (a 5xx is shown only when it says so) */
+  expose?: boolean;
   retryAfter?: number;
   headers?: Record<string, string>;
 }
@@ -34,10 +36,16 @@ export class OAuthError extends Error implements OAuthErrorLike {
     super(error_description);
     this.name = 'OAuthError';
   }
+  readonly expose = true;
 }
 
-const isOAuthErrorLike = (e: unknown): e is OAuthErrorLike =>
-  typeof e === 'object' && e !== null && typeof (e as OAuthErrorLike).statusCode === 'number' && typeof (e as OAuthErrorLike).error === 'string';
+/** an OAuth error that may be answered as it is: a 4xx, or a 5xx that says it may be shown (never `server_error`) */
+const isAnswerable = (e: unknown): e is OAuthErrorLike => {
+  if (typeof e !== 'object' || e === null) return false;
+  const o = e as OAuthErrorLike;
+  if (typeof o.statusCode !== 'number' || typeof o.error !== 'string' || o.error === 'server_error') return false;
+  return o.statusCode < 500 || o.expose === true;
+};
 
 /** the answer to `err`; `unexpected` when it is not the caller's doing (log it, count it) */
 export function oauthErrorOf(err: unknown): {
@@ -46,7 +54,7 @@ export function oauthErrorOf(err: unknown): {
   headers: Record<string, string>;
   unexpected: boolean;
 } {
-  if (isOAuthErrorLike(err) && err.error !== 'server_error') {
+  if (isAnswerable(err)) {
     const headers = { ...err.headers, ...(err.retryAfter ? { 'Retry-After': String(err.retryAfter) } : {}) };
     return {
       status: err.statusCode,

@@ -28,6 +28,7 @@ describe('admin OpenAPI document', () => {
       publicUrl: server.url,
       services: server.tessera.services,
       pool: server.tessera.pool,
+      contextOf: async () => null,
       log: { error() {} } as never,
     });
     const served = router.stack
