@@ -114,7 +114,7 @@ describe('the tenant pool', () => {
       expect(pool.stats()).toEqual({ size: 1, hits: 2, misses: 1, evictions: 0 });
     });
 
-    it('shares one build between requests that arrive together, while the slug is still being looked up', async () => {
+    it('shares one lookup and one build between requests that arrive together, while the slug is still being looked up', async () => {
       const db = database({ acme: { id: 't1', version: 1 } });
       const pool = createTenantPool({ max: 10, load: db.load });
       const [a, b, c] = await Promise.all([pool.get('acme'), pool.get('acme'), pool.get('acme')]);
@@ -122,12 +122,28 @@ describe('the tenant pool', () => {
       expect(b).toBe(a);
       expect(c).toBe(a);
       expect(db.build).toHaveBeenCalledTimes(1);
-      // each request looked the slug up (the lookup is not shared, only the build)
-      expect(db.load).toHaveBeenCalledTimes(3);
-      expect(pool.stats()).toEqual({ size: 1, hits: 0, misses: 3, evictions: 0 });
+      expect(db.load).toHaveBeenCalledTimes(1);
+      expect(pool.stats()).toEqual({ size: 1, hits: 0, misses: 1, evictions: 0 });
       // later requests are hits
       expect(await pool.get('acme')).toBe(a);
-      expect(db.load).toHaveBeenCalledTimes(3);
+      expect(db.load).toHaveBeenCalledTimes(1);
+    });
+
+    it('shares one lookup of an unknown slug too', async () => {
+      const db = database({});
+      const pool = createTenantPool({ max: 10, load: db.load });
+      expect(await Promise.all([pool.get('nope'), pool.get('nope')])).toEqual([null, null]);
+      expect(db.load).toHaveBeenCalledTimes(1);
+    });
+
+    it('passes a failed lookup on to every request that shared it, and looks up again next time', async () => {
+      const db = database({ acme: { id: 't1', version: 1 } });
+      db.load.mockRejectedValueOnce(new Error('database down'));
+      const pool = createTenantPool({ max: 10, load: db.load });
+      const results = await Promise.allSettled([pool.get('acme'), pool.get('acme')]);
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+      expect(await pool.get('acme')).toEqual({ name: 'acme#1' });
+      expect(db.load).toHaveBeenCalledTimes(2);
     });
 
     it('keeps tenants apart by slug', async () => {
@@ -422,6 +438,89 @@ describe('the tenant pool', () => {
       expect(await first).toBe(old);
       expect(await second).toBe(fresh);
       expect(pool.peek('acme')).toBe(fresh);
+    });
+  });
+
+  describe('a change that arrives while the row is being read', () => {
+    /** a database whose reads wait for the test */
+    function slowDatabase(rows: Record<string, { id: string; version: number }>) {
+      const db = database(rows);
+      const reads: Gate<void>[] = [];
+      const load = db.load.getMockImplementation()!;
+      // the row is read when asked; the answer arrives when the test says
+      db.load.mockImplementation(async (slug: string) => {
+        const g = gate<void>();
+        reads.push(g);
+        const answer = load(slug);
+        await g.promise;
+        return answer;
+      });
+      return { db, reads };
+    }
+
+    it('makes the lookup read the row again: the tenant is built from what the change left', async () => {
+      const { db, reads } = slowDatabase({ acme: { id: 't1', version: 1 } });
+      const pool = createTenantPool({ max: 10, load: db.load, versions: db.versions });
+      const got = pool.get('acme');
+      await settle();
+      // the read saw version 1; the change (and its message) comes before its answer
+      db.rows.set('acme', { id: 't1', version: 2 });
+      pool.invalidate('t1');
+      reads[0]!.resolve();
+      await settle();
+      expect(db.load).toHaveBeenCalledTimes(2);
+      reads[1]!.resolve();
+      expect(await got).toEqual({ name: 'acme#1' });
+      expect(db.build).toHaveBeenCalledTimes(1);
+      // built from version 2: the version check finds nothing to drop
+      expect(await pool.refresh()).toBe(0);
+    });
+
+    it('makes a lookup that found nothing look again when the tenant was created meanwhile', async () => {
+      const { db, reads } = slowDatabase({});
+      const pool = createTenantPool({ max: 10, load: db.load });
+      const got = pool.get('late');
+      await settle();
+      // created (and told) after the read saw nothing, before its answer came back
+      db.rows.set('late', { id: 't9', version: 1 });
+      pool.forgetUnknown('late');
+      reads[0]!.resolve();
+      await settle();
+      expect(db.load).toHaveBeenCalledTimes(2);
+      reads[1]!.resolve();
+      expect(await got).toEqual({ name: 'late#1' });
+    });
+
+    it('reads the row at most three times, then builds from the last read', async () => {
+      const { db, reads } = slowDatabase({ acme: { id: 't1', version: 1 } });
+      const pool = createTenantPool({ max: 10, load: db.load });
+      const got = pool.get('acme');
+      for (let i = 0; i < 3; i++) {
+        await settle();
+        pool.invalidate('t1');
+        reads[i]!.resolve();
+      }
+      expect(await got).toEqual({ name: 'acme#1' });
+      expect(db.load).toHaveBeenCalledTimes(3);
+    });
+
+    it('ignores changes of other tenants, and forgets what it heard once no lookup is in flight', async () => {
+      const { db, reads } = slowDatabase({ acme: { id: 't1', version: 1 }, other: { id: 't2', version: 1 } });
+      const pool = createTenantPool({ max: 10, load: db.load });
+      const got = pool.get('acme');
+      await settle();
+      pool.invalidate('t2');
+      pool.forgetUnknown('other');
+      reads[0]!.resolve();
+      expect(await got).toEqual({ name: 'acme#1' });
+      expect(db.load).toHaveBeenCalledTimes(1);
+      // a change heard while nothing was in flight does not make a later lookup read twice
+      pool.invalidate('t1');
+      const again = pool.get('acme');
+      await settle();
+      reads[1]!.resolve();
+      expect(await again).toEqual({ name: 'acme#2' });
+      expect(db.load).toHaveBeenCalledTimes(2);
     });
   });
 

@@ -1,6 +1,6 @@
 /**
  * The tenant pool: an LRU of Promise<Tenant> (concurrent requests for a cold tenant share one
- * build), bounded by TENANT_CACHE_SIZE, with a short negative cache for unknown slugs so a scan of
+ * lookup and one build), bounded by TENANT_CACHE_SIZE, with a short negative cache for unknown slugs so a scan of
  * random slugs does not become a scan of the database. `invalidate` drops a tenant so the next
  * request rebuilds it from the database (clients, keys, roles or resources changed).
  *
@@ -8,7 +8,9 @@
  * change is published never hears of it). `refresh` bounds the damage: it compares the version
  * each tenant was built from with the database's (one indexed read for every tenant in memory) and
  * drops those that changed or are gone. The server runs it every TENANT_CACHE_MAX_STALENESS
- * seconds and whenever the subscriber reconnects.
+ * seconds and whenever the subscriber reconnects. A message that arrives while the tenant's row is
+ * being read (an invalidation, or the creation of a slug just found unknown) makes the lookup read
+ * it again, so it is not lost between the read and the build.
  */
 import { LRUCache } from 'lru-cache';
 import type { ServedTenant as Tenant } from './serve.ts';
@@ -29,6 +31,9 @@ export interface PoolStats {
   evictions: number;
 }
 
+/** how many times a lookup reads a row that changed while it was being read */
+const LOOKUP_ATTEMPTS = 3;
+
 export function createTenantPool(opts: TenantPoolOptions) {
   const stats: PoolStats = { size: 0, hits: 0, misses: 0, evictions: 0 };
   const slugById = new Map<string, string>();
@@ -46,23 +51,33 @@ export function createTenantPool(opts: TenantPoolOptions) {
   const built = new WeakMap<Promise<Tenant>, Tenant>();
   const unknown = new LRUCache<string, true>({ max: 10_000, ttl: opts.negativeTtlMs ?? 10_000 });
 
-  return {
-    async get(slug: string): Promise<Tenant | null> {
-      const cached = entries.get(slug);
-      if (cached) {
-        stats.hits++;
-        return cached;
-      }
-      if (unknown.has(slug)) return null;
-      stats.misses++;
+  /** lookups in flight by slug (until the build has started): requests for a cold slug share one read of the database */
+  const lookups = new Map<string, Promise<{ entry: Promise<Tenant> } | null>>();
+  /**
+   * While lookups are in flight, what was invalidated (by tenant id) or created (by `slug:<slug>`)
+   * and when (a counter): a lookup that read the row before such a message reads it again, so a
+   * change is never lost between the read and the build.
+   */
+  let clock = 0;
+  const touched = new Map<string, number>();
+  const touch = (key: string) => {
+    if (lookups.size) touched.set(key, ++clock);
+  };
+  const changedSince = (key: string, since: number) => (touched.get(key) ?? 0) > since;
+
+  async function lookUp(slug: string): Promise<{ entry: Promise<Tenant> } | null> {
+    for (let attempt = 1; ; attempt++) {
+      const since = clock;
       const found = await opts.load(slug);
+      // read again at most twice: a tenant changed without pause is still served, and the
+      // version check (refresh) bounds how stale it stays
+      const again = attempt < LOOKUP_ATTEMPTS;
       if (!found) {
+        if (again && changedSince(`slug:${slug}`, since)) continue;
         unknown.set(slug, true);
         return null;
       }
-      // another request may have started the same build while we looked the slug up
-      const again = entries.get(slug);
-      if (again) return again;
+      if (again && changedSince(found.id, since)) continue;
       const building = found.build();
       entries.set(slug, building);
       slugById.set(found.id, slug);
@@ -73,7 +88,29 @@ export function createTenantPool(opts: TenantPoolOptions) {
           if (entries.get(slug) === building) entries.delete(slug);
         },
       );
-      return building;
+      return { entry: building };
+    }
+  }
+
+  return {
+    async get(slug: string): Promise<Tenant | null> {
+      const cached = entries.get(slug);
+      if (cached) {
+        stats.hits++;
+        return cached;
+      }
+      if (unknown.has(slug)) return null;
+      let lookup = lookups.get(slug);
+      if (!lookup) {
+        stats.misses++;
+        lookup = lookUp(slug).finally(() => {
+          lookups.delete(slug);
+          if (!lookups.size) touched.clear();
+        });
+        lookups.set(slug, lookup);
+      }
+      const found = await lookup;
+      return found ? found.entry : null;
     },
     /** the tenant if it is built and in memory, without waiting (the request fast path) */
     peek(slug: string): Tenant | undefined {
@@ -83,10 +120,12 @@ export function createTenantPool(opts: TenantPoolOptions) {
       return tenant;
     },
     invalidate(tenantId: string): void {
+      touch(tenantId);
       const slug = slugById.get(tenantId);
       if (slug !== undefined) entries.delete(slug);
     },
     forgetUnknown(slug: string): void {
+      touch(`slug:${slug}`);
       unknown.delete(slug);
     },
     /** drops every tenant whose version moved on (or that is gone); resolves with how many */
