@@ -504,6 +504,22 @@ describe('the tenant pool', () => {
       expect(db.load).toHaveBeenCalledTimes(3);
     });
 
+    it('keeps what it heard for a lookup still in flight when another one finishes', async () => {
+      const { db, reads } = slowDatabase({ a: { id: 'ta', version: 1 }, b: { id: 'tb', version: 1 } });
+      const pool = createTenantPool({ max: 10, load: db.load });
+      const gotA = pool.get('a');
+      const gotB = pool.get('b');
+      await settle();
+      pool.invalidate('tb');
+      reads[0]!.resolve(); // a finishes first
+      expect(await gotA).toEqual({ name: 'a#1' });
+      reads[1]!.resolve(); // b's read predates the invalidation: read again
+      await settle();
+      expect(db.load).toHaveBeenCalledTimes(3);
+      reads[2]!.resolve();
+      expect(await gotB).toEqual({ name: 'b#1' });
+    });
+
     it('ignores changes of other tenants, and forgets what it heard once no lookup is in flight', async () => {
       const { db, reads } = slowDatabase({ acme: { id: 't1', version: 1 }, other: { id: 't2', version: 1 } });
       const pool = createTenantPool({ max: 10, load: db.load });
