@@ -2,7 +2,7 @@
  * Per-request state shared between a grant and the adapters beneath it. Used to make
  * refresh-token rotation one statement that runs only once the response is ready: `consume(old)`
  * only records the old token here, the `upsert(successor)` that follows records the successor,
- * and the refresh grant's wrapper (grants/refresh-rotation.ts) consumes the old token and stores
+ * and the refresh grant's wrapper (grants/refresh-token.ts) consumes the old token and stores
  * the successor atomically after everything else succeeded.
  *
  * It hangs off oidc-provider's own request context (`Provider.ctx`, the AsyncLocalStorage that

@@ -1,5 +1,5 @@
 /**
- * What the oidc layer needs of one tenant (tenants/context.ts builds it) and of the platform:
+ * What the oidc layer needs of one tenant (tenants/serve.ts builds it) and of the platform:
  * the two arguments of createProvider and of every module it installs.
  */
 import type { TenantSettings } from '../config/tenant-settings.ts';

@@ -15,7 +15,7 @@ import { requestState } from '../request-context.ts';
 /**
  * Refresh tokens rotate atomically and only when the request succeeds: within a request,
  * `consume` only notes the old token and the successor's `upsert` only notes the successor; the
- * refresh grant's wrapper (grants/refresh-rotation.ts) then consumes the old one and inserts the
+ * refresh grant's wrapper (grants/refresh-token.ts) then consumes the old one and inserts the
  * successor in one statement. A refused refresh (an unknown resource, a scope no longer granted)
  * leaves the token as it was. A replay of a consumed token is caught by oidc-provider before
  * that (its grant is revoked: reuse detection).
