@@ -520,6 +520,59 @@ describe('the tenant pool', () => {
       expect(await gotB).toEqual({ name: 'b#1' });
     });
 
+    it('is not joined once it has hung for 5 s: a newer lookup serves, and the hung one changes nothing when it ends', async () => {
+      const now = vi.spyOn(Date, 'now').mockReturnValue(1_000_000);
+      try {
+        const { db, reads } = slowDatabase({ acme: { id: 't1', version: 1 } });
+        const pool = createTenantPool({ max: 10, load: db.load });
+        const hung = pool.get('acme');
+        await settle();
+        now.mockReturnValue(1_005_000); // exactly 5 s: still joined
+        const joined = pool.get('acme');
+        await settle();
+        expect(db.load).toHaveBeenCalledTimes(1);
+        now.mockReturnValue(1_005_001);
+        const fresh = pool.get('acme');
+        await settle();
+        expect(db.load).toHaveBeenCalledTimes(2);
+        reads[1]!.resolve();
+        expect(await fresh).toEqual({ name: 'acme#1' });
+        // the hung read comes back at last (with a row as old as it is): the newer tenant stands
+        reads[0]!.resolve();
+        expect(await hung).toBe(await fresh);
+        expect(await joined).toBe(await fresh);
+        expect(db.build).toHaveBeenCalledTimes(1);
+        expect(pool.peek('acme')).toEqual({ name: 'acme#1' });
+      } finally {
+        now.mockRestore();
+      }
+    });
+
+    it('does not mark a slug unknown when a superseded lookup found nothing', async () => {
+      const now = vi.spyOn(Date, 'now').mockReturnValue(2_000_000);
+      try {
+        const { db, reads } = slowDatabase({});
+        const pool = createTenantPool({ max: 10, load: db.load });
+        const hung = pool.get('late');
+        await settle();
+        db.rows.set('late', { id: 't7', version: 1 }); // created meanwhile (its message lost)
+        now.mockReturnValue(2_006_000);
+        const fresh = pool.get('late');
+        await settle();
+        reads[0]!.resolve(); // the old read: nothing, and it is superseded
+        expect(await hung).toBeNull();
+        reads[1]!.resolve();
+        expect(await fresh).toEqual({ name: 'late#1' });
+        pool.invalidate('t7');
+        const again = pool.get('late');
+        await settle();
+        reads[2]!.resolve();
+        expect(await again).toEqual({ name: 'late#2' });
+      } finally {
+        now.mockRestore();
+      }
+    });
+
     it('ignores changes of other tenants, and forgets what it heard once no lookup is in flight', async () => {
       const { db, reads } = slowDatabase({ acme: { id: 't1', version: 1 }, other: { id: 't2', version: 1 } });
       const pool = createTenantPool({ max: 10, load: db.load });

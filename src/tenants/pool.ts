@@ -33,6 +33,8 @@ export interface PoolStats {
 
 /** how many times a lookup reads a row that changed while it was being read */
 const LOOKUP_ATTEMPTS = 3;
+/** a lookup this old (ms) is not joined by later requests: they start their own */
+const LOOKUP_JOIN_MS = 5_000;
 
 export function createTenantPool(opts: TenantPoolOptions) {
   const stats: PoolStats = { size: 0, hits: 0, misses: 0, evictions: 0 };
@@ -51,8 +53,17 @@ export function createTenantPool(opts: TenantPoolOptions) {
   const built = new WeakMap<Promise<Tenant>, Tenant>();
   const unknown = new LRUCache<string, true>({ max: 10_000, ttl: opts.negativeTtlMs ?? 10_000 });
 
-  /** lookups in flight by slug (until the build has started): requests for a cold slug share one read of the database */
-  const lookups = new Map<string, Promise<{ entry: Promise<Tenant> } | null>>();
+  /**
+   * Lookups in flight by slug (until the build has started): requests for a cold slug share one
+   * read of the database. A lookup older than LOOKUP_JOIN_MS is not joined: a read that hangs (a
+   * database that stopped answering) must not hold every later request for the slug once the
+   * database is back; a newer lookup supersedes it.
+   */
+  interface Lookup {
+    promise: Promise<{ entry: Promise<Tenant> } | null>;
+    startedAt: number;
+  }
+  const lookups = new Map<string, Lookup>();
   /**
    * While lookups are in flight, what was invalidated (by tenant id) or created (by `slug:<slug>`)
    * and when (a counter): a lookup that read the row before such a message reads it again, so a
@@ -65,16 +76,20 @@ export function createTenantPool(opts: TenantPoolOptions) {
   };
   const changedSince = (key: string, since: number) => (touched.get(key) ?? 0) > since;
 
-  async function lookUp(slug: string): Promise<{ entry: Promise<Tenant> } | null> {
+  async function lookUp(slug: string, self: () => Lookup | undefined): Promise<{ entry: Promise<Tenant> } | null> {
     for (let attempt = 1; ; attempt++) {
       const since = clock;
       const found = await opts.load(slug);
+      // superseded while it read (it hung): what the newer lookup found stands
+      const superseded = lookups.get(slug) !== self();
+      const existing = entries.get(slug);
+      if (superseded && existing) return { entry: existing };
       // read again at most twice: a tenant changed without pause is still served, and the
       // version check (refresh) bounds how stale it stays
       const again = attempt < LOOKUP_ATTEMPTS;
       if (!found) {
         if (again && changedSince(`slug:${slug}`, since)) continue;
-        unknown.set(slug, true);
+        if (!superseded) unknown.set(slug, true);
         return null;
       }
       if (again && changedSince(found.id, since)) continue;
@@ -92,6 +107,12 @@ export function createTenantPool(opts: TenantPoolOptions) {
     }
   }
 
+  /** a settled lookup leaves the map (unless a newer one took its place) */
+  const forget = (slug: string, lookup: Lookup) => {
+    if (lookups.get(slug) === lookup) lookups.delete(slug);
+    if (!lookups.size) touched.clear();
+  };
+
   return {
     async get(slug: string): Promise<Tenant | null> {
       const cached = entries.get(slug);
@@ -101,15 +122,17 @@ export function createTenantPool(opts: TenantPoolOptions) {
       }
       if (unknown.has(slug)) return null;
       let lookup = lookups.get(slug);
-      if (!lookup) {
+      if (!lookup || Date.now() - lookup.startedAt > LOOKUP_JOIN_MS) {
         stats.misses++;
-        lookup = lookUp(slug).finally(() => {
-          lookups.delete(slug);
-          if (!lookups.size) touched.clear();
-        });
-        lookups.set(slug, lookup);
+        const mine: Lookup = { startedAt: Date.now(), promise: lookUp(slug, () => mine) };
+        void mine.promise.then(
+          () => forget(slug, mine),
+          () => forget(slug, mine),
+        );
+        lookups.set(slug, mine);
+        lookup = mine;
       }
-      const found = await lookup;
+      const found = await lookup.promise;
       return found ? found.entry : null;
     },
     /** the tenant if it is built and in memory, without waiting (the request fast path) */
