@@ -39,9 +39,11 @@ function setup(
           if (token.endsWith('.forged')) throw new Error('signature');
           return opts.payload ?? {};
         },
-        isRevoked: async (q: RevocationQuery) => {
-          seen.revocationQueries.push(q);
-          return opts.revoked ?? false;
+        revocations: {
+          isRevoked: async (q: RevocationQuery) => {
+            seen.revocationQueries.push(q);
+            return opts.revoked ?? false;
+          },
         },
       };
     },

@@ -58,7 +58,7 @@ export function createAuthenticator(deps: AuthDeps) {
     }
     const sub = typeof payload.sub === 'string' ? payload.sub : '';
     const clientId = typeof payload.client_id === 'string' ? payload.client_id : undefined;
-    const revoked = await tenant.isRevoked({
+    const revoked = await tenant.revocations.isRevoked({
       jti: payload.jti,
       grantId: typeof payload.gid === 'string' ? payload.gid : undefined,
       subjects: subjectsOf(sub, clientId),

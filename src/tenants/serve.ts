@@ -13,7 +13,6 @@ import { buildTenantModel, type TenantModel } from '../oidc/model.ts';
 import { createProvider } from '../oidc/provider.ts';
 import type { OidcShared } from '../oidc/tenant.ts';
 import { type AccessTokenVerifier, createAccessTokenVerifier } from '../oidc/tokens/verify.ts';
-import type { RevocationQuery } from '../repositories/revocations.ts';
 import type { SecretBox } from '../security/crypto.ts';
 import { openPrivateJwk } from '../security/signing-keys.ts';
 import { createRevocationList, type RevocationList, type RevocationMirror } from '../services/revocation-list.ts';
@@ -25,8 +24,6 @@ export interface ServedTenant extends TenantContext {
   readonly revocations: RevocationList;
   /** verifies an access token issued by this tenant (signature with its own keys, typ, iss, aud, exp) */
   readonly verifyAccessToken: AccessTokenVerifier;
-  /** whether a token has been revoked: by jti, by grant, or by its subjects' cut-off */
-  isRevoked(q: RevocationQuery): Promise<boolean>;
   readonly provider: Provider;
   readonly handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
@@ -63,7 +60,6 @@ export async function serveTenant(tenant: TenantContext, deps: ServingDeps): Pro
     clients: createClientDirectory(repos.clients, model, deps.secretBox),
     revocations,
     verifyAccessToken: createAccessTokenVerifier(model),
-    isRevoked: (q: RevocationQuery) => revocations.isRevoked(q),
   };
   const provider = createProvider(oidc, deps);
   // first of all of the provider's middleware, so it also sees what the others answer or throw
