@@ -1,4 +1,6 @@
 /** Speaks to the admin API as a client would: tokens from admin-cli, JSON in, JSON or problem+json out. */
+import { randomBytes } from 'node:crypto';
+import { expect } from 'vitest';
 import { discover, tokenRequest } from '../helpers/oauth.ts';
 
 export interface ApiResponse {
@@ -28,4 +30,24 @@ export function adminClient(url: string, token?: string) {
     const text = await res.text();
     return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as ApiResponse['body']) : {} };
   };
+}
+
+/**
+ * Through the admin API: a new tenant `<prefix><random>` with the API https://api.example.org
+ * (scope `read`), the role `reader` granting it, and a `client_credentials` job holding `reader`.
+ */
+export async function createJobTenant(api: ReturnType<typeof adminClient>, prefix: string) {
+  const slug = `${prefix}${randomBytes(4).toString('hex')}`;
+  const audience = 'https://api.example.org';
+  expect((await api('POST', '/tenants', { slug, name: slug })).status).toBe(201);
+  expect((await api('POST', `/tenants/${slug}/resources`, { audience, name: 'API', scopes: ['read'] })).status).toBe(201);
+  expect((await api('POST', `/tenants/${slug}/roles`, { name: 'reader', permissions: [{ resource: audience, scope: 'read' }] })).status).toBe(201);
+  const created = await api('POST', `/tenants/${slug}/clients`, {
+    name: 'job',
+    grantTypes: ['client_credentials'],
+    roles: ['reader'],
+    defaultResource: audience,
+  });
+  expect(created.status).toBe(201);
+  return { slug, auth: { clientId: created.body.clientId as string, clientSecret: created.body.clientSecret as string } };
 }

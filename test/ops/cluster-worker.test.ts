@@ -4,9 +4,8 @@
  * is killed with SIGKILL (no chance to clean up); the sibling keeps serving every request; the
  * primary forks a replacement that serves once it is ready; SIGTERM still stops everything with 0.
  */
-import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { adminClient, adminToken } from '../admin/helpers.ts';
+import { adminClient, adminToken, createJobTenant } from '../admin/helpers.ts';
 import { privateRedis, type PrivateRedis } from '../helpers/infra.ts';
 import { freshTokenRequest } from '../helpers/oauth.ts';
 import { freePort, startProcess, waitFor, type RunningProcess } from '../helpers/process.ts';
@@ -76,20 +75,7 @@ describe('WEB_CONCURRENCY=2: the primary replaces a worker that dies', () => {
         throw new Error(`${err.message}\n${proc!.output()}`);
       }),
     );
-    const slug = `w${randomBytes(4).toString('hex')}`;
-    expect((await api('POST', '/tenants', { slug, name: 'Workers' })).status).toBe(201);
-    expect((await api('POST', `/tenants/${slug}/resources`, { audience: 'https://api.example.org', name: 'API', scopes: ['read'] })).status).toBe(201);
-    expect(
-      (await api('POST', `/tenants/${slug}/roles`, { name: 'reader', permissions: [{ resource: 'https://api.example.org', scope: 'read' }] })).status,
-    ).toBe(201);
-    const created = await api('POST', `/tenants/${slug}/clients`, {
-      name: 'job',
-      grantTypes: ['client_credentials'],
-      roles: ['reader'],
-      defaultResource: 'https://api.example.org',
-    });
-    expect(created.status).toBe(201);
-    const auth = { clientId: created.body.clientId as string, clientSecret: created.body.clientSecret as string };
+    const { slug, auth } = await createJobTenant(api, 'w');
     const tokenUrl = `${url}/t/${slug}/token`;
 
     // both workers answer

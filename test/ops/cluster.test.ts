@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { adminClient, adminToken } from '../admin/helpers.ts';
+import { adminClient, adminToken, createJobTenant } from '../admin/helpers.ts';
 import { freshTokenRequest } from '../helpers/oauth.ts';
 import { freePort, startProcess, waitFor } from '../helpers/process.ts';
 import { createPostgresDatabase, requiredUrl, type TestDatabase } from '../helpers/tessera.ts';
@@ -59,20 +59,7 @@ describe('WEB_CONCURRENCY=2 on PostgreSQL and Redis', () => {
     try {
       await waitFor(`${url}/readyz`, 90_000, proc);
       const api = adminClient(url, await adminToken(url, 'system', 'admin', PASSWORD));
-      const slug = `c${randomBytes(4).toString('hex')}`;
-      expect((await api('POST', '/tenants', { slug, name: 'Cluster' })).status).toBe(201);
-      expect((await api('POST', `/tenants/${slug}/resources`, { audience: 'https://api.example.org', name: 'API', scopes: ['read'] })).status).toBe(201);
-      expect(
-        (await api('POST', `/tenants/${slug}/roles`, { name: 'reader', permissions: [{ resource: 'https://api.example.org', scope: 'read' }] })).status,
-      ).toBe(201);
-      const created = await api('POST', `/tenants/${slug}/clients`, {
-        name: 'job',
-        grantTypes: ['client_credentials'],
-        roles: ['reader'],
-        defaultResource: 'https://api.example.org',
-      });
-      expect(created.status).toBe(201);
-      const auth = { clientId: created.body.clientId as string, clientSecret: created.body.clientSecret as string };
+      const { slug, auth } = await createJobTenant(api, 'c');
 
       const workers = new Map<string, number>();
       for (let i = 0; i < 40 && workers.size < 2; i++) {
