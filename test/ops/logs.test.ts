@@ -4,19 +4,18 @@
  * tokens, admin Bearer tokens, cookies and failures run at LOG_LEVEL=trace, and the captured
  * output is searched for every one of those values.
  */
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTessera, type Tessera } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';
-import { createLogger } from '../../src/observability/log.ts';
 import { adminClient, adminToken } from '../admin/helpers.ts';
+import { capturedLogger } from '../helpers/log-sink.ts';
 import { discover, tokenRequest } from '../helpers/oauth.ts';
 import { ADMIN_PASSWORD, BACKENDS, createTestDatabase, storeEnv, TEST_ENV, type TestDatabase } from '../helpers/tessera.ts';
 
 describe.each(BACKENDS)('logs on %s', (backend) => {
   let tessera: Tessera;
   let database: TestDatabase;
-  let output = '';
+  let captured: ReturnType<typeof capturedLogger>;
   /** every credential value the flows used or received */
   const secrets = new Set<string>([ADMIN_PASSWORD]);
   const keep = (v: unknown) => {
@@ -26,16 +25,11 @@ describe.each(BACKENDS)('logs on %s', (backend) => {
 
   beforeAll(async () => {
     database = await createTestDatabase(backend);
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        output += chunk.toString();
-        done();
-      },
-    });
     const env = { ...TEST_ENV, LOG_LEVEL: 'trace', ...database.env };
     Object.assign(env, storeEnv(backend));
     const config = loadConfig(env);
-    tessera = await startTessera(config, { log: createLogger(config, sink) });
+    captured = capturedLogger('trace');
+    tessera = await startTessera(config, { log: captured.log });
     const url = tessera.publicUrl;
 
     const token = keep(await adminToken(url, 'system', 'admin', ADMIN_PASSWORD));
@@ -114,7 +108,8 @@ describe.each(BACKENDS)('logs on %s', (backend) => {
   });
 
   it('logs one JSON line per request with id, tenant, route, status and duration', () => {
-    const lines = output
+    const lines = captured
+      .text()
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -131,29 +126,23 @@ describe.each(BACKENDS)('logs on %s', (backend) => {
   it('never logs a password, secret, token or cookie value', () => {
     expect(secrets.size).toBeGreaterThan(15);
     for (const secret of secrets) {
-      expect(output.includes(secret), `a credential (${secret.slice(0, 6)}…) reached the logs`).toBe(false);
+      expect(captured.text().includes(secret), `a credential (${secret.slice(0, 6)}…) reached the logs`).toBe(false);
       // nor any long piece of one (a token cut up or re-encoded)
-      if (secret.length > 40) expect(output.includes(secret.slice(10, 40))).toBe(false);
+      if (secret.length > 40) expect(captured.text().includes(secret.slice(10, 40))).toBe(false);
     }
-    expect(output).not.toMatch(/authorization|cookie/i);
+    expect(captured.text()).not.toMatch(/authorization|cookie/i);
   });
 });
 
 describe('the logger', () => {
   it('censors credential-named keys at any depth and level, and drops stacks', () => {
-    let out = '';
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        out += chunk.toString();
-        done();
-      },
-    });
-    const log = createLogger({ logLevel: 'trace' }, sink);
+    const { log, text } = capturedLogger('trace');
     const values = ['pw-1-secret', 'cs-2-secret', 'rt-3-secret', 'auth-4-secret', 'cookie-5-secret', 'assert-6-secret', 'deep-7-secret'];
     log.trace({ body: { password: values[0], client: { client_secret: values[1] } }, form: [{ refresh_token: values[2] }] }, 'a');
     log.debug({ req: { headers: { Authorization: `Bearer ${values[3]}`, Cookie: values[4] } } }, 'b');
     log.info({ client_assertion: values[5], a: { b: { c: { d: { e: { newPassword: values[6] } } } } } }, 'c');
     log.error({ err: new Error('boom') }, 'd');
+    const out = text();
     for (const v of values) expect(out).not.toContain(v);
     expect(out).toContain('[redacted]');
     expect(out).toContain('boom');

@@ -1,14 +1,7 @@
-/**
- * README promise (Operations → Logs): an incoming `X-Request-Id` matching `[A-Za-z0-9_.-]{1,128}`
- * is kept; anything else is replaced by a generated id, and that id — never the raw header — is
- * what the response echoes, the request's log line carries, problem responses name (`instance`)
- * and audit events record.
- */
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capturedLogger } from '../helpers/log-sink.ts';
 import { startTessera, type Tessera } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';
-import { createLogger } from '../../src/observability/log.ts';
 import { adminClient, adminToken } from '../admin/helpers.ts';
 import { tokenRequest } from '../helpers/oauth.ts';
 import { ADMIN_PASSWORD, BACKENDS, createTestDatabase, TEST_ENV, type TestDatabase } from '../helpers/tessera.ts';
@@ -38,26 +31,16 @@ describe.each(BACKENDS)('X-Request-Id on %s', (backend) => {
   let database: TestDatabase;
   let base: string;
   let api: ReturnType<typeof adminClient>;
-  let output = '';
-  const lines = (): LogLine[] =>
-    output
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as LogLine);
+  const captured = capturedLogger('info');
+  const lines = () => captured.lines<LogLine>();
   const logLineOf = (requestId: string) => lines().filter((l) => l.msg === 'request' && l.requestId === requestId);
 
   beforeAll(async () => {
     database = await createTestDatabase(backend);
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        output += chunk.toString();
-        done();
-      },
-    });
     const env: Record<string, string> = { ...TEST_ENV, LOG_LEVEL: 'info', ...database.env };
     if (backend === 'postgres') env.REDIS_URL = requiredUrl('TEST_REDIS_URL');
     const config = loadConfig(env);
-    tessera = await startTessera(config, { log: createLogger(config, sink) });
+    tessera = await startTessera(config, { log: captured.log });
     base = tessera.publicUrl;
     api = adminClient(base, await adminToken(base, 'system', 'admin', ADMIN_PASSWORD));
     expect((await api('POST', '/tenants', { slug: 'dept', name: 'Dept' })).status).toBe(201);
@@ -85,7 +68,7 @@ describe.each(BACKENDS)('X-Request-Id on %s', (backend) => {
     expect(logged).toHaveLength(1);
     expect(logged[0]).toMatchObject({ route: '/t/:tenant/token', status: 400 });
     // the raw value reaches no log line
-    expect(output).not.toContain(JSON.stringify(raw).slice(1, -1));
+    expect(captured.text()).not.toContain(JSON.stringify(raw).slice(1, -1));
   });
 
   it('replaces an empty X-Request-Id by a generated one', async () => {

@@ -6,11 +6,10 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { capturedLogger } from '../helpers/log-sink.ts';
 import { startTessera } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';
-import { createLogger } from '../../src/observability/log.ts';
 import { privateRedis } from '../helpers/infra.ts';
 import { tokenRequest } from '../helpers/oauth.ts';
 import { startingHandler } from '../../src/observability/starting.ts';
@@ -187,14 +186,13 @@ describe('requests during start-up', () => {
     const db = await createPostgresDatabase();
     cleanups.push(() => db.drop());
     const redis = await privateRedis(); // never started
-    let logged = '';
-    const sink = new Writable({ write: (chunk: Buffer, _e, done) => ((logged += chunk.toString()), done()) });
+    const captured = capturedLogger('warn');
     const config = loadConfig({ ...TEST_ENV, ...db.env, REDIS_URL: redis.url, LOG_LEVEL: 'warn' });
     const started = Date.now();
-    const tessera = await startTessera(config, { log: createLogger(config, sink) });
+    const tessera = await startTessera(config, { log: captured.log });
     cleanups.push(() => tessera.close());
     expect(Date.now() - started).toBeGreaterThanOrEqual(5_000);
-    expect(logged).toContain('Redis does not answer: starting without it');
+    expect(captured.text()).toContain('Redis does not answer: starting without it');
     const res = await fetch(`${tessera.publicUrl}/t/system/.well-known/openid-configuration`);
     expect(res.status).toBe(200);
   }, 60_000);
