@@ -11,7 +11,9 @@ const NOT_ALLOWED = 'requested grant type is not allowed for this client';
 
 export function listenToProvider(provider: Provider, tenant: OidcTenant, shared: OidcShared): void {
   const audit = (ctx: KoaContextWithOIDC, type: string, data: Record<string, string>) =>
-    tenant.repos.audit.record({ type, actor: ctx.oidc.client ? `client:${ctx.oidc.client.clientId}` : 'anonymous', data }).catch(() => {});
+    tenant.repos.audit
+      .record({ type, actor: ctx.oidc.client ? `client:${ctx.oidc.client.clientId}` : 'anonymous', data })
+      .catch((err: Error) => shared.onServerError(err));
 
   provider.on('grant.error', (ctx: KoaContextWithOIDC, err: Error & { retryAfter?: number; error_description?: string }) => {
     // RFC 6749 §5.2: a grant the client may not use is unauthorized_client (oidc-provider says invalid_request)

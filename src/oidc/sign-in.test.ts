@@ -64,7 +64,7 @@ async function fake(store: Store = createMemoryStore()): Promise<Fake> {
     audit: { record: async (e: Fake['audit'][number]) => void audit.push(e) },
   } as unknown as TenantRepos;
   return {
-    deps: { tenantId: 't1', repos, passwords, guard: createLoginGuard(store, policy), pseudonym: (u) => `P(${u})` },
+    deps: { tenantId: 't1', repos, passwords, guard: createLoginGuard(store, policy), pseudonym: (u) => `P(${u})`, onServerError: () => {} },
     audit,
     rehashed,
     users,

@@ -26,6 +26,8 @@ export interface SignInDeps {
    * typed into the username field is sometimes a password (see SecretBox.pseudonym)
    */
   pseudonym: (username: string) => string;
+  /** an audit event that could not be written: the sign-in goes on, the failure is logged */
+  onServerError: (err: Error) => void;
 }
 
 export interface SignInAttempt {
@@ -47,7 +49,8 @@ export async function signIn(deps: SignInDeps, attempt: SignInAttempt): Promise<
   const { username, password, address, clientId } = attempt;
   // a name no user can have (control characters, empty, too long) is refused before anything runs
   if (usernameProblem(username)) throw new errors.InvalidGrant(INVALID_CREDENTIALS);
-  const audit = (type: string, actor: string, data: Record<string, string>) => repos.audit.record({ type, actor, target: actor, data }).catch(() => {});
+  const audit = (type: string, actor: string, data: Record<string, string>) =>
+    repos.audit.record({ type, actor, target: actor, data }).catch(deps.onServerError);
 
   let ticket: AttemptTicket | undefined;
   let user: UserRow | null;

@@ -42,4 +42,5 @@ export const signInDepsOf = (tenant: OidcTenant, shared: OidcShared) => ({
   passwords: shared.passwords,
   guard: shared.guard,
   pseudonym: shared.pseudonym,
+  onServerError: (err: Error) => shared.onServerError(err),
 });

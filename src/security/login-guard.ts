@@ -73,7 +73,8 @@ export function createLoginGuard(store: Store, policy: LoginGuardPolicy = DEFAUL
     const settled = await Promise.allSettled(SCOPES.map((scope) => store.reserveAttempt(k[scope], id, policy[scope])));
     const results = settled.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
     if (results.every((r) => r?.state === 'admitted')) return 'admitted';
-    // this attempt is not evaluated: the slot it holds on the other scope is released
+    // this attempt is not evaluated: the slot it holds on the other scope is released (if that
+    // write fails, the slot is released by the store after ATTEMPT_HOLD_MS: never held for good)
     await Promise.all(
       SCOPES.map((scope, i) => (results[i]?.state === 'admitted' ? store.settleAttempt(k[scope], id, 'refund', policy[scope]) : undefined)),
     ).catch(() => {});
@@ -110,6 +111,8 @@ export function createLoginGuard(store: Store, policy: LoginGuardPolicy = DEFAUL
         ticket: {
           async settle(outcome) {
             if (done) return null;
+            // settled once, even if the store fails now: the caller answers 503 whatever the
+            // password was (nothing learned), and the slot is released after ATTEMPT_HOLD_MS
             done = true;
             const [address, account] = await Promise.all([
               store.settleAttempt(k.address, id, outcome === 'failure' ? 'failure' : 'refund', policy.address),
