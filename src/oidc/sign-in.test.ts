@@ -75,6 +75,23 @@ async function fake(store: Store = createMemoryStore()): Promise<Fake> {
 
 const attempt = (username: string, password: string, address = '192.0.2.1') => ({ username, password, address, clientId: 'app' });
 
+describe('signIn when the audit trail cannot be written', () => {
+  it('answers as usual and reports each lost event', async () => {
+    const f = await fake();
+    const lost: Error[] = [];
+    const down = new Error('audit insert failed');
+    const deps = {
+      ...f.deps,
+      repos: { ...f.deps.repos, audit: { record: async () => Promise.reject(down) } } as unknown as TenantRepos,
+      onServerError: (err: Error) => void lost.push(err),
+    };
+    await expect(signIn(deps, attempt('ann', 'wrong'))).rejects.toMatchObject({ error: 'invalid_grant' });
+    expect(lost).toEqual([down]);
+    expect((await signIn(deps, attempt('ann', 'ann-password'))).id).toBe('id-ann');
+    expect(lost).toEqual([down, down]);
+  });
+});
+
 describe('signIn', () => {
   let f: Fake;
   beforeEach(async () => {
