@@ -548,7 +548,55 @@ describe('the tenant pool', () => {
       }
     });
 
-    it('does not mark a slug unknown when a superseded lookup found nothing', async () => {
+    it('lets a hung lookup that ends after the newer one found nothing answer for itself, without marking the slug unknown again', async () => {
+      const now = vi.spyOn(Date, 'now').mockReturnValue(4_000_000);
+      try {
+        const { db, reads } = slowDatabase({});
+        const pool = createTenantPool({ max: 10, load: db.load });
+        const hung = pool.get('late');
+        await settle();
+        now.mockReturnValue(4_006_000);
+        const fresh = pool.get('late');
+        await settle();
+        reads[1]!.resolve();
+        expect(await fresh).toBeNull(); // the newer lookup: nothing (the slug is marked unknown)
+        db.rows.set('late', { id: 't8', version: 1 });
+        pool.forgetUnknown('late'); // then created
+        reads[0]!.resolve(); // the hung read ends at last: nothing either
+        expect(await hung).toBeNull();
+        const again = pool.get('late'); // the creation is not forgotten
+        await settle();
+        reads[2]!.resolve();
+        expect(await again).toEqual({ name: 'late#1' });
+      } finally {
+        now.mockRestore();
+      }
+    });
+
+    it('keeps the newer lookup joinable when the hung one ends first', async () => {
+      const now = vi.spyOn(Date, 'now').mockReturnValue(3_000_000);
+      try {
+        const { db, reads } = slowDatabase({ acme: { id: 't1', version: 1 } });
+        const pool = createTenantPool({ max: 10, load: db.load });
+        const hung = pool.get('acme');
+        await settle();
+        now.mockReturnValue(3_006_000);
+        const fresh = pool.get('acme');
+        await settle();
+        reads[0]!.resolve(); // the hung read ends while the newer one is still reading
+        await settle();
+        const joining = pool.get('acme');
+        await settle();
+        expect(db.load).toHaveBeenCalledTimes(2);
+        reads[1]!.resolve();
+        expect(await joining).toBe(await fresh);
+        expect(await hung).toBe(await fresh);
+      } finally {
+        now.mockRestore();
+      }
+    });
+
+    it("gives a superseded lookup that found nothing the newer one's answer, and never marks the slug unknown", async () => {
       const now = vi.spyOn(Date, 'now').mockReturnValue(2_000_000);
       try {
         const { db, reads } = slowDatabase({});
@@ -559,10 +607,11 @@ describe('the tenant pool', () => {
         now.mockReturnValue(2_006_000);
         const fresh = pool.get('late');
         await settle();
-        reads[0]!.resolve(); // the old read: nothing, and it is superseded
-        expect(await hung).toBeNull();
+        reads[0]!.resolve(); // the old read: nothing, and it is superseded: it takes the newer one's answer
+        await settle();
         reads[1]!.resolve();
         expect(await fresh).toEqual({ name: 'late#1' });
+        expect(await hung).toBe(await fresh);
         pool.invalidate('t7');
         const again = pool.get('late');
         await settle();

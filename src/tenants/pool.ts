@@ -80,10 +80,14 @@ export function createTenantPool(opts: TenantPoolOptions) {
     for (let attempt = 1; ; attempt++) {
       const since = clock;
       const found = await opts.load(slug);
-      // superseded while it read (it hung): what the newer lookup found stands
-      const superseded = lookups.get(slug) !== self();
-      const existing = entries.get(slug);
-      if (superseded && existing) return { entry: existing };
+      // superseded while it read (it hung): what the newer lookup finds stands
+      const current = lookups.get(slug);
+      const superseded = current !== self();
+      if (superseded) {
+        const existing = entries.get(slug);
+        if (existing) return { entry: existing };
+        if (current) return current.promise;
+      }
       // read again at most twice: a tenant changed without pause is still served, and the
       // version check (refresh) bounds how stale it stays
       const again = attempt < LOOKUP_ATTEMPTS;
