@@ -11,6 +11,8 @@ export const TENANT_ADMIN_ROLE = 'tenant-admin';
 export const PLATFORM_ADMIN_ROLE = 'platform-admin';
 /** every tenant's built-in public client for the CLI (password + refresh_token) */
 export const ADMIN_CLI_CLIENT = 'admin-cli';
+/** the account page's built-in client (every tenant has it; it has no row: oidc/adapters/clients.ts) */
+export const ACCOUNT_CLIENT = 'tessera-account';
 /** the scope the admin API requires */
 export const ADMIN_SCOPE = 'admin';
 
@@ -46,3 +48,14 @@ export interface Actor {
 }
 /** bootstrap and the operator CLI */
 export const SYSTEM_ACTOR: Actor = { actor: 'system', authority: { kind: 'system' } };
+
+/** the tenant MFA policy (CONTRACT §5 `PATCH /admin/tenants/{t}`): who must have a second factor */
+export const MFA_REQUIRE = ['none', 'all', 'roles'] as const;
+export type MfaRequire = (typeof MFA_REQUIRE)[number];
+export interface MfaPolicy {
+  require: MfaRequire;
+  roles: readonly string[];
+}
+/** whether `policy` requires a second factor of a user holding `roles` */
+export const mfaRequiredFor = (policy: MfaPolicy, roles: readonly string[]) =>
+  policy.require === 'all' || (policy.require === 'roles' && roles.some((r) => policy.roles.includes(r)));

@@ -6,7 +6,7 @@
  */
 import { hkdfSync } from 'node:crypto';
 import type { Config } from './config/index.ts';
-import { tenantSettings, type TenantSettings } from './config/tenant-settings.ts';
+import { type PlatformSettings, tenantSettings } from './config/tenant-settings.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { createRepositories, type Repositories } from './repositories/index.ts';
@@ -35,7 +35,7 @@ export interface Core {
   readonly events: TenantEventHub;
   /** revocations mirrored in the store (see services/revocation-list.ts) */
   readonly revocationMirror: RevocationMirror;
-  readonly settings: TenantSettings;
+  readonly settings: PlatformSettings;
   readonly migrationsApplied: string[];
   /** one tenant's context (repositories, services, settings), built now from its row (null: no such tenant) */
   tenant(slug: string): Promise<TenantContext | null>;

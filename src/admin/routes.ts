@@ -3,12 +3,19 @@
  * service — the platform's, or the tenant's from its context (`tenantOf`: built once by the pool).
  */
 import type { Services } from '../services/index.ts';
-import type { Tenant } from '../services/tenants.ts';
+import { mfaPolicyOf, type Tenant } from '../services/tenants.ts';
 import { auditRoutes } from './audit-routes.ts';
 import { route, tenantOf, type AdminRoute, type RouteContext } from './route.ts';
 import * as S from './schemas.ts';
 
-const tenantView = (t: Tenant) => ({ slug: t.slug, name: t.name, issuer: t.issuer, signingAlg: t.signingAlg, createdAt: t.createdAt.toISOString() });
+const tenantView = (t: Tenant) => ({
+  slug: t.slug,
+  name: t.name,
+  issuer: t.issuer,
+  signingAlg: t.signingAlg,
+  mfa: mfaPolicyOf(t),
+  createdAt: t.createdAt.toISOString(),
+});
 
 export function adminRoutes(services: Services): AdminRoute[] {
   /** the target tenant's services (authorization was checked before, by the router) */
@@ -48,6 +55,16 @@ export function adminRoutes(services: Services): AdminRoute[] {
       status: 200,
       response: S.Tenant,
       handler: async (_c, { params }) => tenantView(await services.tenants.get(t(params))),
+    }),
+    route({
+      method: 'patch',
+      path: '/tenants/{t}',
+      summary: 'Rename a tenant or set its MFA policy',
+      operation: 'tenant.update',
+      body: S.UpdateTenant,
+      status: 200,
+      response: S.Tenant,
+      handler: async (c, { params, body }) => tenantView(await services.tenants.update(t(params), body, c.actor)),
     }),
     // resources
     route({
@@ -192,6 +209,14 @@ export function adminRoutes(services: Services): AdminRoute[] {
       operation: 'user.delete',
       status: 204,
       handler: async (c, { params }) => scoped(c).users.delete(params.id!, c.actor),
+    }),
+    route({
+      method: 'delete',
+      path: '/tenants/{t}/users/{id}/mfa',
+      summary: "Reset a user's second factors (TOTP, passkeys, recovery codes)",
+      operation: 'user.mfa_reset',
+      status: 204,
+      handler: async (c, { params }) => scoped(c).mfa.reset(params.id!, c.actor),
     }),
     // clients
     route({

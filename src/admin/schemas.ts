@@ -3,7 +3,7 @@
  * document is generated from them (one source of truth).
  */
 import { z } from 'zod';
-import { ACCESS_TOKEN_TTL, GRANT_TYPES, REFRESH_TOKEN_TTL, SLUG_PATTERN } from '../contract.ts';
+import { ACCESS_TOKEN_TTL, GRANT_TYPES, MFA_REQUIRE, REFRESH_TOKEN_TTL, SLUG_PATTERN } from '../contract.ts';
 
 const name = z.string().trim().min(1).max(200);
 const secret = z.string().min(8, 'must be at least 8 characters').max(1024, 'must be at most 1024 characters');
@@ -27,7 +27,21 @@ export const CreateTenant = z
       .optional(),
   })
   .strict();
-export const Tenant = z.object({ slug: z.string(), name: z.string(), issuer: z.string(), signingAlg: z.string(), createdAt: z.string() });
+export const MfaPolicy = z
+  .object({
+    require: z.enum(MFA_REQUIRE).meta({ description: 'none; all users; or users holding one of `roles`' }),
+    roles: roleNames.optional().meta({ description: 'with require "roles": the roles whose holders must have a second factor' }),
+  })
+  .strict();
+export const UpdateTenant = z.object({ name: name.optional(), mfa: MfaPolicy.optional() }).strict();
+export const Tenant = z.object({
+  slug: z.string(),
+  name: z.string(),
+  issuer: z.string(),
+  signingAlg: z.string(),
+  mfa: z.object({ require: z.enum(MFA_REQUIRE), roles: z.array(z.string()) }),
+  createdAt: z.string(),
+});
 
 export const CreateResource = z
   .object({ audience: uri, name, scopes: z.array(z.string().min(1).max(200)).max(200), accessTokenTtl: accessTokenTtl.optional() })
@@ -57,10 +71,31 @@ export const Role = z.object({
 });
 
 export const CreateUser = z
-  .object({ username: z.string().trim().min(1).max(200), password: secret, email: z.email().max(320).optional(), roles: roleNames })
+  .object({
+    username: z.string().trim().min(1).max(200),
+    password: secret,
+    email: z.email().max(320).optional(),
+    roles: roleNames,
+    temporaryPassword: z.boolean().optional().meta({ description: 'the user must choose a new password at the first browser sign-in' }),
+  })
   .strict();
-export const UpdateUser = z.object({ roles: roleNames.optional(), disabled: z.boolean().optional(), password: secret.optional() }).strict();
-export const User = z.object({ id: z.string(), username: z.string(), email: z.string().nullable(), roles: z.array(z.string()), disabled: z.boolean() });
+export const UpdateUser = z
+  .object({
+    roles: roleNames.optional(),
+    disabled: z.boolean().optional(),
+    password: secret.optional(),
+    temporaryPassword: z.boolean().optional().meta({ description: 'with password: the user must choose a new one at the next browser sign-in' }),
+  })
+  .strict();
+export const User = z.object({
+  id: z.string(),
+  username: z.string(),
+  email: z.string().nullable(),
+  roles: z.array(z.string()),
+  disabled: z.boolean(),
+  temporaryPassword: z.boolean(),
+  mfa: z.object({ totp: z.boolean(), passkeys: z.number().int(), recoveryCodesLeft: z.number().int() }),
+});
 
 const GrantType = z.enum(GRANT_TYPES);
 export const CreateClient = z

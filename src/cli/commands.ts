@@ -10,7 +10,7 @@ export class UsageError extends Error {}
 
 export const USAGE = `usage:
   tessera tenant create <slug> --name <name> [--alg ES256|RS256|EdDSA] [--admin-username <u> --admin-password <p>]
-  tessera user create <tenant> <username> --password <p> [--role <r>]... [--email <e>]
+  tessera user create <tenant> <username> --password <p> [--role <r>]... [--email <e>] [--temporary-password]
   tessera client create <tenant> --name <name> --grant <grant>... [--role <r>]... [--default-resource <url>] [--redirect-uri <url>]... [--public]
   tessera keys rotate <tenant>
   tessera admin reset-password [--username <u>] [--password <p>]
@@ -31,6 +31,7 @@ export interface Options {
   'redirect-uri'?: string[] | undefined;
   public?: boolean | undefined;
   username?: string | undefined;
+  'temporary-password'?: boolean | undefined;
 }
 
 export interface CommandResult {
@@ -86,6 +87,7 @@ export async function runCommand(config: Config, args: string[], o: Options): Pr
           password: need(o.password, '--password'),
           roles: o.role ?? [],
           ...(o.email ? { email: o.email } : {}),
+          ...(o['temporary-password'] ? { temporaryPassword: true } : {}),
         });
         return { text: `created user ${u.username} (${u.id}) with roles [${u.roles.join(', ')}]`, data: { ...u } };
       }

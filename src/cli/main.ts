@@ -27,6 +27,7 @@ const { values, positionals } = (() => {
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         name: { type: 'string' },
+        'temporary-password': { type: 'boolean' },
         alg: { type: 'string' },
         'admin-username': { type: 'string' },
         'admin-password': { type: 'string' },

@@ -4,6 +4,7 @@
  * setting (the tenant's row) is added here, next to the default it overrides, so the schema, this
  * slice and the code that uses the setting are the only places that change.
  */
+import type { MfaPolicy } from '../contract.ts';
 import type { Config } from './index.ts';
 
 export interface TenantSettings {
@@ -21,9 +22,19 @@ export interface TenantSettings {
   readonly inlineSigning: boolean;
   /** cookies are `Secure` when the public URL is https */
   readonly secureCookies: boolean;
+  /** the tenant's own (its row): who must have a second factor */
+  readonly mfa: MfaPolicy;
 }
 
-export function tenantSettings(config: Config, publicUrl: string): TenantSettings {
+/** the platform's part: every tenant starts from it */
+export type PlatformSettings = Omit<TenantSettings, 'mfa'>;
+
+/** one tenant's settings: the platform's, with the tenant row's own settings */
+export function settingsFor(platform: PlatformSettings, own: { mfa: MfaPolicy }): TenantSettings {
+  return Object.freeze({ ...platform, mfa: Object.freeze({ require: own.mfa.require, roles: Object.freeze([...own.mfa.roles]) }) });
+}
+
+export function tenantSettings(config: Config, publicUrl: string): PlatformSettings {
   return Object.freeze({
     refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl,
     refreshTokenIdleTtl: config.refreshTokenIdleTtl,

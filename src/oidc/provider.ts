@@ -10,6 +10,7 @@ import { ACCESS_TOKEN_TTL, AUTHORIZATION_CODE_TTL, GRANT_TYPES } from '../contra
 import { OAuthError } from '../http/oauth-error.ts';
 import { grantedScopes } from './model.ts';
 import { isTesseraAccount, toAccount, type TesseraAccount } from './account.ts';
+import { authenticationOf } from './authentication.ts';
 import { createSqlAdapter } from './adapters/sql.ts';
 import { databaseGuard } from './database-guard.ts';
 import { listenToProvider } from './events.ts';
@@ -17,6 +18,9 @@ import { registerGrants } from './grants/index.ts';
 import { tokenEndpoints } from './tokens/endpoints.ts';
 import { createCsrf } from './interactions/csrf.ts';
 import { interactionRoutes } from './interactions/index.ts';
+import { showLogin } from './interactions/login.ts';
+import { accountRoutes } from './interactions/account.ts';
+import { createPasskeyRp } from './webauthn.ts';
 import { providerPages } from './interactions/provider-pages.ts';
 import { interactionPolicyFor } from './interactions/policy.ts';
 import { refreshLifetimesOf, refreshTokenTtl } from './lifetimes.ts';
@@ -159,6 +163,12 @@ export function createProvider(tenant: OidcTenant, shared: OidcShared): Provider
           const { accountId, grantId } = token as unknown as { accountId?: string; grantId?: string };
           // the grant travels with the token so that revoking the grant reaches its access tokens
           if (grantId) claims.gid = grantId;
+          // how the user signed in (RFC 8176), for APIs that require a second factor
+          const signedIn = authenticationOf(ctx);
+          if (signedIn) {
+            claims.amr = signedIn.amr;
+            claims.auth_time = signedIn.authTime;
+          }
           const account = ctx.oidc.account;
           if (isTesseraAccount(account) && account.accountId === accountId) claims.roles = account.roles;
           else claims.roles = accountId ? ((await repos.users.findById(accountId))?.roles ?? []) : [];
@@ -211,18 +221,37 @@ export function createProvider(tenant: OidcTenant, shared: OidcShared): Provider
       onServerError: (err) => shared.onServerError(err),
     }),
   );
-  // browser sign-in: login, consent and the pages' stylesheet
+  const passkeys = createPasskeyRp({
+    publicUrl: model.issuer,
+    tenantId: model.id,
+    tenantName: model.name,
+    store: shared.store,
+    ttlSeconds: settings.interactionTtl,
+  });
+  // browser sign-in: login, second factors, consent and the pages' stylesheet and passkey module
+  const pageDeps = {
+    provider,
+    model,
+    repos,
+    clients,
+    signIn: signInDepsOf(tenant, shared),
+    csrf: createCsrf(shared.cookieKeys[0]!, `${basePath}/interaction/`, settings.secureCookies),
+    page,
+    basePath,
+    onServerError: (err: Error) => shared.onServerError(err),
+    services: tenant.services,
+    store: shared.store,
+    passkeys,
+    interactionTtl: settings.interactionTtl,
+    showLogin,
+  };
+  provider.use(interactionRoutes(pageDeps));
+  // the account page: password, second factors, recent sign-ins
   provider.use(
-    interactionRoutes({
-      provider,
-      model,
-      repos,
-      clients,
-      signIn: signInDepsOf(tenant, shared),
-      csrf: createCsrf(shared.cookieKeys[0]!, `${basePath}/interaction/`, settings.secureCookies),
-      page,
-      basePath,
-      onServerError: (err) => shared.onServerError(err),
+    accountRoutes({
+      ...pageDeps,
+      accountCsrf: createCsrf(shared.cookieKeys[0]!, `${basePath}/account`, settings.secureCookies),
+      secureCookies: settings.secureCookies,
     }),
   );
   patchClientLookup(provider, clients);

@@ -45,6 +45,10 @@ async function fake(store: Store = createMemoryStore()): Promise<Fake> {
       disabled: false,
       roles: ['viewer'],
       passwordChangedAt: created,
+      mustChangePassword: false,
+      totpSealed: null,
+      passkeyCount: 0,
+      recoveryCodesLeft: 0,
       createdAt: created,
       ...extra,
     });
@@ -64,7 +68,16 @@ async function fake(store: Store = createMemoryStore()): Promise<Fake> {
     audit: { record: async (e: Fake['audit'][number]) => void audit.push(e) },
   } as unknown as TenantRepos;
   return {
-    deps: { tenantId: 't1', repos, passwords, guard: createLoginGuard(store, policy), pseudonym: (u) => `P(${u})`, onServerError: () => {} },
+    deps: {
+      tenantId: 't1',
+      repos,
+      passwords,
+      guard: createLoginGuard(store, policy),
+      pseudonym: (u) => `P(${u})`,
+      onServerError: () => {},
+      verifyCode: async () => null,
+      mfaPolicy: () => ({ require: 'none', roles: [] }),
+    },
     audit,
     rehashed,
     users,
@@ -73,7 +86,7 @@ async function fake(store: Store = createMemoryStore()): Promise<Fake> {
   };
 }
 
-const attempt = (username: string, password: string, address = '192.0.2.1') => ({ username, password, address, clientId: 'app' });
+const attempt = (username: string, password: string, address = '192.0.2.1') => ({ username, password, address, clientId: 'app', channel: 'grant' as const });
 
 describe('signIn when the audit trail cannot be written', () => {
   it('answers as usual and reports each lost event', async () => {
@@ -87,7 +100,7 @@ describe('signIn when the audit trail cannot be written', () => {
     };
     await expect(signIn(deps, attempt('ann', 'wrong'))).rejects.toMatchObject({ error: 'invalid_grant' });
     expect(lost).toEqual([down]);
-    expect((await signIn(deps, attempt('ann', 'ann-password'))).id).toBe('id-ann');
+    expect((await signIn(deps, attempt('ann', 'ann-password'))).user.id).toBe('id-ann');
     expect(lost).toEqual([down, down]);
   });
 });
@@ -99,9 +112,9 @@ describe('signIn', () => {
   });
 
   it('returns the user for the right password, and audits the success', async () => {
-    const user = await signIn(f.deps, attempt('ann', 'ann-password'));
+    const { user } = await signIn(f.deps, attempt('ann', 'ann-password'));
     expect(user.id).toBe('id-ann');
-    expect(f.audit).toEqual([{ type: 'signin.success', actor: 'user:id-ann', target: 'user:id-ann', data: { client_id: 'app' } }]);
+    expect(f.audit).toEqual([{ type: 'signin.success', actor: 'user:id-ann', target: 'user:id-ann', data: { client_id: 'app', amr: 'pwd' } }]);
   });
 
   it('refuses a wrong password, an unknown user and a disabled user identically', async () => {
@@ -142,7 +155,7 @@ describe('signIn', () => {
     expect((locked as TooManyRequests).retryAfter).toBe(60);
     expect(f.lookups.length).toBe(before);
     // another address is not locked
-    expect((await signIn(f.deps, attempt('ann', 'ann-password', '198.51.100.9'))).id).toBe('id-ann');
+    expect((await signIn(f.deps, attempt('ann', 'ann-password', '198.51.100.9'))).user.id).toBe('id-ann');
   });
 
   it("counts a disabled user's right password like a wrong one", async () => {
@@ -171,7 +184,7 @@ describe('signIn', () => {
     expect(results.map((r) => r.status)).toEqual(Array(12).fill('fulfilled'));
     // and the address's allowance is whole afterwards
     for (let i = 0; i < 2; i++) await expect(signIn(f.deps, attempt('nobody', `x${i}`))).rejects.toBeInstanceOf(errors.InvalidGrant);
-    expect((await signIn(f.deps, attempt('ann', 'ann-password'))).id).toBe('id-ann');
+    expect((await signIn(f.deps, attempt('ann', 'ann-password'))).user.id).toBe('id-ann');
   });
 
   it('evaluates no more parallel wrong guesses than the allowance', async () => {
@@ -206,7 +219,7 @@ describe('signIn', () => {
 
   it('keeps the old hash when rehashing fails, and signs in anyway', async () => {
     const failing = { ...f.deps, passwords: { ...passwords, needsRehash: () => true, hash: () => Promise.reject(new Error('argon2 overloaded')) } };
-    expect((await signIn(failing, attempt('ann', 'ann-password'))).id).toBe('id-ann');
+    expect((await signIn(failing, attempt('ann', 'ann-password'))).user.id).toBe('id-ann');
     expect(f.rehashed).toEqual([]);
   });
 
@@ -231,7 +244,7 @@ describe('signIn', () => {
     await signIn(f.deps, attempt('ann', 'ann-password', '198.51.100.50'));
     for (let i = 0; i < 4; i++) await expect(signIn(f.deps, attempt('ann', `again-${i}`, `198.51.100.${i + 10}`))).rejects.toBeInstanceOf(errors.InvalidGrant);
     expect(f.audit.filter((e) => e.type === 'signin.lockout')).toEqual([]);
-    expect((await signIn(f.deps, attempt('ann', 'ann-password', '198.51.100.51'))).id).toBe('id-ann');
+    expect((await signIn(f.deps, attempt('ann', 'ann-password', '198.51.100.51'))).user.id).toBe('id-ann');
   });
 
   it('says only "invalid username or password", in the detail the logs see', async () => {
@@ -270,7 +283,7 @@ describe('signIn', () => {
       expect((err as TemporarilyUnavailable).retryAfter).toBe(1);
     }
     // none of those counted
-    expect((await signIn(f.deps, attempt('ann', 'ann-password'))).id).toBe('id-ann');
+    expect((await signIn(f.deps, attempt('ann', 'ann-password'))).user.id).toBe('id-ann');
     const down = {
       ...f.deps,
       guard: createLoginGuard({ ...createMemoryStore(), reserveAttempt: () => Promise.reject(new StoreUnavailableError()) } as Store, policy),
@@ -284,6 +297,6 @@ describe('signIn', () => {
   it('lets a database failure through as it is (the caller answers 503), counting nothing', async () => {
     const broken = { ...f.deps, repos: { ...f.deps.repos, users: { findByUsername: () => Promise.reject(new Error('db down')) } } as unknown as TenantRepos };
     for (let i = 0; i < 5; i++) await expect(signIn(broken, attempt('ann', 'ann-password'))).rejects.toThrow('db down');
-    expect((await signIn(f.deps, attempt('ann', 'ann-password'))).id).toBe('id-ann');
+    expect((await signIn(f.deps, attempt('ann', 'ann-password'))).user.id).toBe('id-ann');
   });
 });

@@ -6,6 +6,7 @@ import type { TenantSettings } from '../config/tenant-settings.ts';
 import type { TenantRepos } from '../repositories/index.ts';
 import type { LoginGuard } from '../security/login-guard.ts';
 import type { PasswordHasher } from '../security/passwords.ts';
+import type { TenantServices } from '../services/index.ts';
 import type { RevocationList } from '../services/revocation-list.ts';
 import type { Store } from '../store/index.ts';
 import type { ClientDirectory } from './adapters/clients.ts';
@@ -17,6 +18,7 @@ export interface OidcTenant {
   readonly repos: TenantRepos;
   readonly clients: ClientDirectory;
   readonly settings: TenantSettings;
+  readonly services: TenantServices;
   readonly revocations: RevocationList;
   readonly verifyAccessToken: AccessTokenVerifier;
 }
@@ -43,4 +45,6 @@ export const signInDepsOf = (tenant: OidcTenant, shared: OidcShared) => ({
   guard: shared.guard,
   pseudonym: shared.pseudonym,
   onServerError: (err: Error) => shared.onServerError(err),
+  verifyCode: tenant.services.mfa.verifyCode,
+  mfaPolicy: () => tenant.settings.mfa,
 });

@@ -8,6 +8,7 @@ import { createArtifactRepository } from './artifacts.ts';
 import { createAuditRepository } from './audit.ts';
 import { createClientRepository } from './clients.ts';
 import { createSigningKeyRepository } from './keys.ts';
+import { createMfaRepository } from './mfa.ts';
 import { createResourceRepository } from './resources.ts';
 import { createRevocationRepository } from './revocations.ts';
 import { createRoleRepository } from './roles.ts';
@@ -20,6 +21,7 @@ export function tenantRepositories(db: Db, tenantId: string) {
     resources: createResourceRepository(db, tenantId),
     roles: createRoleRepository(db, tenantId),
     users: createUserRepository(db, tenantId),
+    mfa: createMfaRepository(db, tenantId),
     clients: createClientRepository(db, tenantId),
     keys: createSigningKeyRepository(db, tenantId),
     audit: createAuditRepository(db, tenantId),

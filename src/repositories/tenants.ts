@@ -8,10 +8,13 @@ export interface TenantRow {
   signingAlg: SigningAlg;
   /** raised by every change to what the tenant's provider is built from (see bumpVersion) */
   version: number;
+  /** MFA policy: "none" | "all" | "roles" (holders of `mfaRoles`) */
+  mfaRequire: string;
+  mfaRoles: string[];
   createdAt: Date;
 }
 
-const select = { id: true, slug: true, name: true, signingAlg: true, version: true, createdAt: true } as const;
+const select = { id: true, slug: true, name: true, signingAlg: true, version: true, mfaRequire: true, mfaRoles: true, createdAt: true } as const;
 
 /** The only repository not scoped to one tenant: it finds and creates tenants. */
 export function createTenantRepository(db: Db) {
@@ -19,6 +22,10 @@ export function createTenantRepository(db: Db) {
     findBySlug: (slug: string): Promise<TenantRow | null> => db.tenant.findUnique({ where: { slug }, select }),
     findById: (id: string): Promise<TenantRow | null> => db.tenant.findUnique({ where: { id }, select }),
     create: (data: { slug: string; name: string; signingAlg: SigningAlg }): Promise<TenantRow> => db.tenant.create({ data, select }),
+    /** name and MFA policy; false when there is no such tenant */
+    async update(id: string, data: { name?: string; mfaRequire?: string; mfaRoles?: string[] }): Promise<boolean> {
+      return (await db.tenant.updateMany({ where: { id }, data })).count === 1;
+    },
     /** in the transaction of a change that cached providers must see */
     async bumpVersion(id: string): Promise<void> {
       await db.tenant.updateMany({ where: { id }, data: { version: { increment: 1 } } });

@@ -11,8 +11,17 @@ export interface UserRow {
   roles: string[];
   /** the last password change: tokens issued in its second or before are revoked */
   passwordChangedAt: Date;
+  /** a temporary password set by an admin: the next browser sign-in must choose a new one */
+  mustChangePassword: boolean;
+  /** the TOTP secret, sealed (null: no authenticator) */
+  totpSealed: string | null;
+  passkeyCount: number;
+  recoveryCodesLeft: number;
   createdAt: Date;
 }
+
+/** whether the user has a second factor (recovery codes alone are a fallback, not a factor) */
+export const hasSecondFactor = (u: Pick<UserRow, 'totpSealed' | 'passkeyCount'>) => u.totpSealed !== null || u.passkeyCount > 0;
 const select = {
   id: true,
   username: true,
@@ -20,22 +29,38 @@ const select = {
   passwordHash: true,
   disabled: true,
   passwordChangedAt: true,
+  mustChangePassword: true,
   createdAt: true,
   roles: { select: { role: { select: { name: true } } } },
+  totp: { select: { secretSealed: true } },
+  _count: { select: { passkeys: true, recoveryCodes: { where: { usedAt: null } } } },
 } as const;
 
 /** a user row as UserRow, role names sorted (the same shape `toRow` gives) */
 const USER_COLUMNS = Prisma.raw(`u.id::text AS id, u.username, u.email, u.password_hash AS "passwordHash", u.disabled,
-  u.password_changed_at AS "passwordChangedAt", u.created_at AS "createdAt",
+  u.password_changed_at AS "passwordChangedAt", u.created_at AS "createdAt", u.must_change_password AS "mustChangePassword",
   ARRAY(SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id
-        WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id ORDER BY r.name COLLATE "C") AS roles`);
+        WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id ORDER BY r.name COLLATE "C") AS roles,
+  (SELECT t.secret_sealed FROM totp_factors t WHERE t.user_id = u.id) AS "totpSealed",
+  (SELECT count(*)::int FROM passkeys p WHERE p.tenant_id = u.tenant_id AND p.user_id = u.id) AS "passkeyCount",
+  (SELECT count(*)::int FROM recovery_codes c WHERE c.tenant_id = u.tenant_id AND c.user_id = u.id AND c.used_at IS NULL) AS "recoveryCodesLeft"`);
 
-type Selected = Omit<UserRow, 'roles'> & { roles: { role: { name: string } }[] };
-const toRow = (u: Selected): UserRow => ({ ...u, roles: u.roles.map((r) => r.role.name).sort() });
+type Selected = Omit<UserRow, 'roles' | 'totpSealed' | 'passkeyCount' | 'recoveryCodesLeft'> & {
+  roles: { role: { name: string } }[];
+  totp: { secretSealed: string } | null;
+  _count: { passkeys: number; recoveryCodes: number };
+};
+const toRow = ({ roles, totp, _count, ...u }: Selected): UserRow => ({
+  ...u,
+  roles: roles.map((r) => r.role.name).sort(),
+  totpSealed: totp?.secretSealed ?? null,
+  passkeyCount: _count.passkeys,
+  recoveryCodesLeft: _count.recoveryCodes,
+});
 
 export function createUserRepository(db: Db, tenantId: string) {
   return {
-    async create(data: { username: string; email?: string | null; passwordHash: string; roleIds: string[] }): Promise<UserRow> {
+    async create(data: { username: string; email?: string | null; passwordHash: string; roleIds: string[]; mustChangePassword?: boolean }): Promise<UserRow> {
       const user = await db.user.create({
         data: {
           tenantId,
@@ -43,6 +68,7 @@ export function createUserRepository(db: Db, tenantId: string) {
           usernameKey: usernameKey(data.username),
           email: data.email ?? null,
           passwordHash: data.passwordHash,
+          mustChangePassword: data.mustChangePassword ?? false,
           roles: { create: data.roleIds.map((roleId) => ({ roleId, tenantId })) },
         },
         select,
@@ -79,9 +105,12 @@ export function createUserRepository(db: Db, tenantId: string) {
       return user ?? null;
     },
     /** `passwordChangedAt` goes with a new `passwordHash` (the instant its revocation counts from) */
-    async update(userId: string, data: { disabled?: boolean; passwordHash?: string; passwordChangedAt?: Date }): Promise<boolean> {
+    async update(
+      userId: string,
+      data: { disabled?: boolean; passwordHash?: string; passwordChangedAt?: Date; mustChangePassword?: boolean },
+    ): Promise<boolean> {
       if (!isUuid(userId)) return false;
-      if (data.disabled === undefined && data.passwordHash === undefined) {
+      if (data.disabled === undefined && data.passwordHash === undefined && data.mustChangePassword === undefined) {
         return (await db.user.count({ where: { tenantId, id: userId } })) === 1;
       }
       const { count } = await db.user.updateMany({

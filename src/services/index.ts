@@ -7,6 +7,7 @@
 import { createAuditService } from './audit.ts';
 import { createClientService } from './clients.ts';
 import { createKeyService } from './keys.ts';
+import { createMfaService } from './mfa.ts';
 import { tenantScope, type ServiceDeps, type TenantScope } from './deps.ts';
 import { createResourceService } from './resources.ts';
 import { createRoleService } from './roles.ts';
@@ -19,6 +20,7 @@ export function createTenantServices(scope: TenantScope) {
     resources: createResourceService(scope),
     roles: createRoleService(scope),
     users: createUserService(scope),
+    mfa: createMfaService(scope),
     clients: createClientService(scope),
     audit: createAuditService(scope),
   };

@@ -13,7 +13,7 @@
  *  1. Platform operations (create or list tenants): platform admins only.
  *  2. Tenant operations: platform admins anywhere; tenant admins in their own tenant.
  *  3. Only a platform admin assigns `platform-admin`.
- *  4. Protected principals: only a platform admin changes, resets the password of, disables,
+ *  4. Protected principals: only a platform admin changes, resets the password or second factors of, disables,
  *     deletes, rotates the secret of, or removes a role from a user or client holding `platform-admin`
  *     — nor changes or deletes a role such a principal holds (that removes or changes it for them).
  *  5. Built-ins (the `admin-cli` client, the `tenant-admin` and `platform-admin` roles, the admin API
@@ -36,6 +36,7 @@ export const OPERATIONS = {
   'tenant.create': { scope: 'platform' },
   'tenant.list': { scope: 'platform' },
   'tenant.read': { scope: 'tenant' },
+  'tenant.update': { scope: 'tenant' },
   'resource.create': { scope: 'tenant' },
   'resource.list': { scope: 'tenant' },
   'resource.read': { scope: 'tenant' },
@@ -51,6 +52,7 @@ export const OPERATIONS = {
   'user.read': { scope: 'tenant' },
   'user.update': { scope: 'tenant', changesTarget: true },
   'user.delete': { scope: 'tenant', changesTarget: true },
+  'user.mfa_reset': { scope: 'tenant', changesTarget: true },
   'client.create': { scope: 'tenant' },
   'client.list': { scope: 'tenant' },
   'client.read': { scope: 'tenant' },

@@ -16,6 +16,9 @@ import {
   adminAudience,
   issuerFor,
   type Actor,
+  MFA_REQUIRE,
+  type MfaPolicy,
+  type MfaRequire,
 } from '../contract.ts';
 import { AppError } from '../errors.ts';
 import type { SigningAlg } from '../generated/prisma/enums.ts';
@@ -36,6 +39,17 @@ export interface CreateTenantInput {
 
 export interface Tenant extends TenantRow {
   issuer: string;
+}
+
+export interface UpdateTenantInput {
+  name?: string | undefined;
+  mfa?: { require: MfaRequire; roles?: string[] | undefined } | undefined;
+}
+
+/** the MFA policy of a tenant row (an unknown stored value reads as the strictest: all) */
+export function mfaPolicyOf(t: Pick<TenantRow, 'mfaRequire' | 'mfaRoles'>): MfaPolicy {
+  const require = (MFA_REQUIRE as readonly string[]).includes(t.mfaRequire) ? (t.mfaRequire as MfaRequire) : 'all';
+  return { require, roles: require === 'roles' ? t.mfaRoles : [] };
 }
 
 export function createTenantService(deps: ServiceDeps) {
@@ -116,6 +130,46 @@ export function createTenantService(deps: ServiceDeps) {
       return withIssuer(t);
     },
     list: (page: PageInput = {}) => paginate(page, (o) => repos.tenants.page(o), withIssuer),
+    /**
+     * name and MFA policy. The policy's roles must exist in the tenant (a typo would silently
+     * require nothing). Cached providers are rebuilt (version), so the next sign-in applies it.
+     */
+    async update(slug: string, input: UpdateTenantInput, actor: Actor = SYSTEM_ACTOR): Promise<Tenant> {
+      const current = await repos.tenants.findBySlug(slug);
+      if (!current) throw new AppError('not_found', `tenant "${slug}" not found`);
+      authorize(actor, { operation: 'tenant.update', tenant: { id: current.id } });
+      const mfa = input.mfa;
+      if (mfa) {
+        const roles = mfa.roles ?? [];
+        if (mfa.require === 'roles' && !roles.length) {
+          throw new AppError('invalid_request', 'require "roles" needs at least one role', { errors: [{ path: 'mfa.roles', message: 'at least one role' }] });
+        }
+        if (mfa.require !== 'roles' && roles.length) {
+          throw new AppError('invalid_request', 'roles go only with require "roles"', {
+            errors: [{ path: 'mfa.roles', message: 'only with require "roles"' }],
+          });
+        }
+        const known = await repos.forTenant(current.id).roles.findByNames(roles);
+        const missing = roles.filter((r) => !known.some((k) => k.name === r));
+        if (missing.length) {
+          throw new AppError('invalid_request', `unknown role(s): ${missing.join(', ')}`, {
+            errors: [{ path: 'mfa.roles', message: `unknown: ${missing.join(', ')}` }],
+          });
+        }
+      }
+      const data = {
+        ...(input.name !== undefined ? { name: input.name } : {}),
+        ...(mfa ? { mfaRequire: mfa.require, mfaRoles: [...new Set(mfa.roles ?? [])] } : {}),
+      };
+      await transact(repos, async (tx) => {
+        await tx.tenants.update(current.id, data);
+        const changed = { changed: Object.keys(input), ...(mfa ? { mfa: { require: mfa.require, roles: data.mfaRoles ?? [] } } : {}) };
+        await tx.forTenant(current.id).audit.record({ type: 'tenant.updated', actor: actor.actor, target: slug, data: changed });
+        await tx.tenants.bumpVersion(current.id);
+      });
+      deps.events.changed(current.id);
+      return this.get(slug);
+    },
   };
 }
 export type TenantService = ReturnType<typeof createTenantService>;

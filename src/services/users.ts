@@ -7,10 +7,12 @@
  */
 import { SYSTEM_ACTOR, type Actor } from '../contract.ts';
 import { AppError } from '../errors.ts';
+import type { UserRow } from '../repositories/users.ts';
 import { REVOCATION_MEMORY_MS, userSubject } from './revocation-list.ts';
 import { assertPasswordAllowed } from '../security/password-policy.ts';
 import { usernameProblem } from '../security/usernames.ts';
 import type { TenantRepos, TenantScope } from './deps.ts';
+import { mfaView, selfActor, type MfaView } from './mfa.ts';
 import { paginate, type PageInput } from './page.ts';
 import { authorize } from './policy.ts';
 import { resolveRoleIds } from './roles.ts';
@@ -20,6 +22,8 @@ export interface CreateUserInput {
   password: string;
   email?: string;
   roles: string[];
+  /** the user must choose a new password at the first browser sign-in (the password grant refuses until then) */
+  temporaryPassword?: boolean;
 }
 
 export interface UserView {
@@ -28,15 +32,27 @@ export interface UserView {
   email: string | null;
   roles: string[];
   disabled: boolean;
+  temporaryPassword: boolean;
+  mfa: MfaView;
 }
 
 export interface UpdateUserInput {
   roles?: string[];
   disabled?: boolean;
   password?: string;
+  /** with `password`: it is temporary (default false: a password set by an admin is final) */
+  temporaryPassword?: boolean;
 }
 
-const view = (u: UserView): UserView => ({ id: u.id, username: u.username, email: u.email, roles: u.roles, disabled: u.disabled });
+const view = (u: UserRow): UserView => ({
+  id: u.id,
+  username: u.username,
+  email: u.email,
+  roles: u.roles,
+  disabled: u.disabled,
+  temporaryPassword: u.mustChangePassword,
+  mfa: mfaView(u),
+});
 
 export function createUserService({ deps, tenant, repos: r, change }: TenantScope) {
   /** the user's tokens up to `at` are revoked and what it holds is deleted (in the caller's transaction) */
@@ -58,7 +74,15 @@ export function createUserService({ deps, tenant, repos: r, change }: TenantScop
       const passwordHash = await deps.passwords.hash(input.password);
       const conflict = `username "${input.username}" is already taken`;
       return change(actor, { type: 'user.created', target: (u) => u.id, conflict }, async (t) =>
-        view(await t.users.create({ username: input.username, email: input.email ?? null, passwordHash, roleIds })),
+        view(
+          await t.users.create({
+            username: input.username,
+            email: input.email ?? null,
+            passwordHash,
+            roleIds,
+            mustChangePassword: input.temporaryPassword === true,
+          }),
+        ),
       );
     },
     list: (page: PageInput = {}) => paginate(page, (o) => r.users.page(o), view),
@@ -90,6 +114,11 @@ export function createUserService({ deps, tenant, repos: r, change }: TenantScop
       const request = { operation: 'user.update', tenant, assigns: input.roles } as const;
       authorize(actor, { ...request, target: { roles: current.roles } });
       if (input.password !== undefined) assertPasswordAllowed(input.password, { username: current.username });
+      if (input.temporaryPassword !== undefined && input.password === undefined) {
+        throw new AppError('invalid_request', 'temporaryPassword goes with a new password', {
+          errors: [{ path: 'temporaryPassword', message: 'only together with password' }],
+        });
+      }
       const roleIds = input.roles ? await resolveRoleIds(r, input.roles) : undefined;
       const passwordHash = input.password !== undefined ? await deps.passwords.hash(input.password) : undefined;
       const data = (ended: unknown) => ({ changed: Object.keys(input), ...(ended ? { sessions_ended: true } : {}) });
@@ -100,7 +129,7 @@ export function createUserService({ deps, tenant, repos: r, change }: TenantScop
         const now = new Date();
         await t.users.update(id, {
           ...(input.disabled !== undefined ? { disabled: input.disabled } : {}),
-          ...(passwordHash ? { passwordHash, passwordChangedAt: now } : {}),
+          ...(passwordHash ? { passwordHash, passwordChangedAt: now, mustChangePassword: input.temporaryPassword === true } : {}),
         });
         if (roleIds) await t.users.setRoles(id, roleIds);
         // a new password or a disable ends every session and token of the user
@@ -109,6 +138,31 @@ export function createUserService({ deps, tenant, repos: r, change }: TenantScop
       });
       if (revoked) await deps.revocationMirror.record(tenant.id, [revoked]);
       return this.get(id);
+    },
+    /**
+     * The user's own password change (account page, or the new password that replaces a temporary
+     * one at sign-in): the current password was checked by the caller. Like an admin's change it
+     * ends every session and token of the user; audited as `password.changed` with the user as actor.
+     */
+    async changeOwnPassword(id: string, password: string, reason: 'account' | 'temporary'): Promise<UserRow> {
+      const current = await r.users.findById(id);
+      if (!current) throw new AppError('not_found', 'user not found');
+      assertPasswordAllowed(password, { username: current.username });
+      if (await deps.passwords.verify(current.passwordHash, password)) {
+        throw new AppError('invalid_request', 'the new password must differ from the current one', {
+          errors: [{ path: 'password', message: 'must differ from the current password' }],
+        });
+      }
+      const passwordHash = await deps.passwords.hash(password);
+      const revoked = await change(selfActor(id), { type: 'password.changed', target: id, data: { reason } }, async (t) => {
+        const now = new Date();
+        if (!(await t.users.update(id, { passwordHash, passwordChangedAt: now, mustChangePassword: false }))) throw new AppError('not_found', 'user not found');
+        return endEverything(t, id, now);
+      });
+      await deps.revocationMirror.record(tenant.id, [revoked]);
+      const user = await r.users.findById(id);
+      if (!user) throw new AppError('not_found', 'user not found');
+      return user;
     },
   };
 }

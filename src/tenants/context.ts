@@ -6,12 +6,13 @@
  * serving part — model, client directory, verifier, revocation list, oidc-provider — is added by
  * tenants/serve.ts for the pool.
  */
-import type { TenantSettings } from '../config/tenant-settings.ts';
+import { type PlatformSettings, settingsFor, type TenantSettings } from '../config/tenant-settings.ts';
 import { issuerFor } from '../contract.ts';
 import type { TenantRepos } from '../repositories/index.ts';
 import type { TenantRow } from '../repositories/tenants.ts';
 import { type ServiceDeps, tenantScope } from '../services/deps.ts';
 import { createTenantServices, type TenantServices } from '../services/index.ts';
+import { mfaPolicyOf } from '../services/tenants.ts';
 
 export interface TenantContext {
   readonly id: string;
@@ -29,7 +30,7 @@ export interface TenantContext {
 /** what every tenant shares (core.ts) */
 export interface TenantShared {
   readonly publicUrl: string;
-  readonly settings: TenantSettings;
+  readonly settings: PlatformSettings;
   readonly serviceDeps: ServiceDeps;
 }
 
@@ -42,7 +43,7 @@ export function createTenantContext(core: TenantShared, row: TenantRow): TenantC
     issuer: issuerFor(core.publicUrl, row.slug),
     signingAlg: row.signingAlg,
     version: row.version,
-    settings: core.settings,
+    settings: settingsFor(core.settings, { mfa: mfaPolicyOf(row) }),
     repos: scope.repos,
     services: createTenantServices(scope),
   };

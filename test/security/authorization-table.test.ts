@@ -86,6 +86,21 @@ const ROWS: Row[] = [
     expect: '200 403 403 403 403 200 403 403 403',
   },
   {
+    name: "system: reset a platform admin's second factors",
+    request: async (s) => ({ method: 'DELETE', path: `/tenants/system/users/${await s.user('system', ['platform-admin'])}/mfa` }),
+    expect: '204 403 403 403 403 204 403 403 403',
+  },
+  {
+    name: "system: reset a plain user's second factors",
+    request: async (s) => ({ method: 'DELETE', path: `/tenants/system/users/${await s.user('system', [])}/mfa` }),
+    expect: '204 204 403 403 403 204 204 403 403',
+  },
+  {
+    name: 'system: set the MFA policy',
+    request: async () => ({ method: 'PATCH', path: '/tenants/system', body: { mfa: { require: 'none' } } }),
+    expect: '200 200 403 403 403 200 200 403 403',
+  },
+  {
     name: 'system: demote a platform admin',
     request: async (s) => ({
       method: 'PATCH',
@@ -317,6 +332,16 @@ const ROWS: Row[] = [
   {
     name: "dept: change a user's roles",
     request: async (s) => ({ method: 'PATCH', path: `/tenants/dept/users/${await s.user('dept', ['viewer'])}`, body: { roles: ['tenant-admin'] } }),
+    expect: '200 403 200 403 403 200 403 200 403',
+  },
+  {
+    name: "dept: reset a user's second factors",
+    request: async (s) => ({ method: 'DELETE', path: `/tenants/dept/users/${await s.user('dept', [])}/mfa` }),
+    expect: '204 403 204 403 403 204 403 204 403',
+  },
+  {
+    name: 'dept: rename the tenant and set its MFA policy',
+    request: async () => ({ method: 'PATCH', path: '/tenants/dept', body: { name: 'Department', mfa: { require: 'none' } } }),
     expect: '200 403 200 403 403 200 403 200 403',
   },
   {

@@ -8,7 +8,8 @@
  * Credentials are checked by signIn (../sign-in.ts), shared with the browser login page: unknown
  * user, wrong password and disabled user get the same `invalid_grant` body, and the unknown-user
  * path still runs one argon2 verification, so neither the answer nor its timing tells which
- * usernames exist.
+ * usernames exist. A user with a second factor sends a TOTP or recovery code as `otp` (issue 16):
+ * missing or wrong is the same `invalid_grant`, counted by the same guard.
  */
 import { randomBytes } from 'node:crypto';
 import { errors } from 'oidc-provider';
@@ -19,9 +20,10 @@ import { resolveRequestedResources } from '../internals.ts';
 import { decideScope } from '../scope.ts';
 import { toAccount } from '../account.ts';
 import { signIn, type SignInDeps } from '../sign-in.ts';
+import { noteAuthentication } from '../authentication.ts';
 
 export const grantType = 'password';
-export const parameters = ['username', 'password', 'scope', 'resource'];
+export const parameters = ['username', 'password', 'otp', 'scope', 'resource'];
 
 export interface Deps {
   provider: Provider;
@@ -46,7 +48,9 @@ export function buildHandler({ provider, model, clients, signIn: signInDeps }: D
     if (more.length) throw new errors.InvalidTarget('only a single resource indicator value is supported');
     const resource = model.resources.get(resourceServer.audience as string)!;
 
-    const user = await signIn(signInDeps, { username, password, address, clientId: client.clientId });
+    const { user, amr } = await signIn(signInDeps, { username, password, address, clientId: client.clientId, channel: 'grant', otp: params.otp });
+    const authTime = Math.floor(Date.now() / 1000);
+    noteAuthentication(ctx, { amr, authTime });
 
     const scope = decideScope(params.scope, grantedScopes(model, user.roles, resource), resource.scopes).join(' ');
     const account = toAccount(user);
@@ -77,6 +81,8 @@ export function buildHandler({ provider, model, clients, signIn: signInDeps }: D
         resource: resource.audience,
         rotations: 0,
         iiat: Math.floor(Date.now() / 1000),
+        amr,
+        authTime,
       });
       ctx.oidc.entity('RefreshToken', rt);
       refreshToken = await rt.save();

@@ -7,16 +7,18 @@
  */
 import type { Context, Next } from 'koa';
 import { errors, type InteractionResults } from 'oidc-provider';
+import { AppError } from '../../errors.ts';
 import { RETRY_AFTER_SECONDS, UNAVAILABLE } from '../../http/oauth-error.ts';
 import { readForm } from '../tokens/form.ts';
 import { grantConsent, showConsent } from './consent.ts';
 import { showLogin, submitLogin } from './login.ts';
+import { pendingOf, show, submitCode, submitContinue, submitEnrolment, submitNewPassword, submitPasskey } from './steps.ts';
 import { NOT_GRANTED } from './policy.ts';
-import { originsOf, securityHeaders, sendPage, STYLESHEET_PATH } from './page.ts';
+import { originsOf, securityHeaders, sendPage, STYLESHEET_PATH, WEBAUTHN_SCRIPT_PATH } from './page.ts';
 import type { InteractionClient, InteractionContext, InteractionDeps } from './types.ts';
-import { render, stylesheet } from './views.ts';
+import { render, stylesheet, webauthnScript } from './views.ts';
 
-const ROUTE = /^\/interaction\/([\w-]{1,64})(?:\/(login|confirm|abort))?$/;
+const ROUTE = /^\/interaction\/([\w-]{1,64})(?:\/(login|confirm|abort|password|code|enrol|continue|passkey))?$/;
 
 class PageError extends Error {
   constructor(
@@ -75,7 +77,10 @@ export function interactionRoutes(deps: InteractionDeps) {
     }
 
     if (ctx.method === 'GET' && !action) {
-      if (prompt === 'login') return showLogin(ctx, ic);
+      if (prompt === 'login') {
+        const pending = await pendingOf(ic);
+        return pending ? show(ctx, ic, pending) : showLogin(ctx, ic);
+      }
       if (prompt === 'consent') {
         if (ic.client.firstParty) return finish(ctx, await grantConsent(ic, interaction));
         return showConsent(ctx, ic, interaction);
@@ -91,23 +96,32 @@ export function interactionRoutes(deps: InteractionDeps) {
     if (action === 'abort') {
       return finish(ctx, { error: 'access_denied', error_description: 'End-User aborted interaction' });
     }
-    if (action === 'login') {
-      if (prompt !== 'login') throw EXPIRED;
-      const accountId = await submitLogin(ctx, ic, form);
-      if (accountId) await finish(ctx, { login: { accountId } });
-      return;
+    if (action === 'confirm') {
+      if (prompt !== 'consent') throw EXPIRED;
+      return finish(ctx, await grantConsent(ic, interaction));
     }
-    if (prompt !== 'consent') throw EXPIRED;
-    return finish(ctx, await grantConsent(ic, interaction));
+    if (prompt !== 'login') throw EXPIRED;
+    const pending = await pendingOf(ic);
+    // the first factor (password or passkey) starts the steps; each later step needs its turn
+    if (action === 'login') return pending ? show(ctx, ic, pending) : submitLogin(ctx, ic, form, finish);
+    if (action === 'passkey') return pending && pending.due[0] !== 'code' ? show(ctx, ic, pending) : submitPasskey(ctx, ic, finish, pending, form);
+    if (!pending) throw EXPIRED;
+    const step = { password: 'password', code: 'code', enrol: 'enrol', continue: 'recovery' }[action as 'password' | 'code' | 'enrol' | 'continue'];
+    if (pending.due[0] !== step) return show(ctx, ic, pending);
+    if (action === 'password') return submitNewPassword(ctx, ic, finish, pending, form);
+    if (action === 'code') return submitCode(ctx, ic, finish, pending, form);
+    if (action === 'enrol') return submitEnrolment(ctx, ic, finish, pending, form);
+    return submitContinue(ctx, ic, finish, pending);
   }
 
   // not async itself: the requests it does not serve (most of them) pass through without a promise of its own
   return function interactionMiddleware(ctx: Context, next: Next): Promise<void> | void {
-    if (ctx.path === STYLESHEET_PATH && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+    const asset = ctx.path === STYLESHEET_PATH ? 'css' : ctx.path === WEBAUTHN_SCRIPT_PATH ? 'js' : undefined;
+    if (asset && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
       ctx.set('Cache-Control', 'public, max-age=3600');
       ctx.set('X-Content-Type-Options', 'nosniff');
-      ctx.type = 'text/css; charset=utf-8';
-      ctx.body = stylesheet();
+      ctx.type = asset === 'css' ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8';
+      ctx.body = asset === 'css' ? stylesheet() : webauthnScript();
       return;
     }
     const m = ROUTE.exec(ctx.path);
@@ -119,6 +133,7 @@ export function interactionRoutes(deps: InteractionDeps) {
       await handle(ctx, uid, action);
     } catch (err) {
       if (err instanceof PageError) return showError(ctx, deps, err.status, err.code, err.message);
+      if (err instanceof AppError && err.code === 'forbidden') return showError(ctx, deps, 403, 'access_denied', err.message);
       deps.onServerError(err as Error);
       ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
       showError(ctx, deps, 503, UNAVAILABLE.error, 'The service is temporarily unavailable. Please try again in a moment.');

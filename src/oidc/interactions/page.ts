@@ -4,7 +4,7 @@
  * to the client's registered redirect origins), no framing, no caching, no referrer.
  */
 import type { Context } from 'koa';
-import { render, type SafeHtml } from './views.ts';
+import { EMPTY, render, type SafeHtml } from './views.ts';
 
 export interface PageTenant {
   name: string;
@@ -18,9 +18,14 @@ export interface PageOptions {
   content: SafeHtml;
   /** origins a form on this page may end up at after redirects (the client's redirect URIs) */
   formTargets?: readonly string[];
+  /** the page runs the passkey module (the only script there is: CSP `script-src 'self'`) */
+  passkeys?: boolean;
+  /** a wider card (the account page) */
+  wide?: boolean;
 }
 
 export const STYLESHEET_PATH = '/assets/tessera.css';
+export const WEBAUTHN_SCRIPT_PATH = '/assets/webauthn.js';
 
 export function originsOf(uris: readonly string[]): string[] {
   const out = new Set<string>();
@@ -31,11 +36,11 @@ export function originsOf(uris: readonly string[]): string[] {
   return [...out];
 }
 
-export function securityHeaders(ctx: Context, formTargets: readonly string[] = []) {
+export function securityHeaders(ctx: Context, formTargets: readonly string[] = [], script = false) {
   const formAction = ["'self'", ...formTargets].join(' ');
   ctx.set(
     'Content-Security-Policy',
-    `default-src 'none'; style-src 'self'; img-src 'self'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
+    `default-src 'none';${script ? " script-src 'self';" : ''} style-src 'self'; img-src 'self'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
   );
   ctx.set('X-Frame-Options', 'DENY');
   ctx.set('X-Content-Type-Options', 'nosniff');
@@ -44,13 +49,15 @@ export function securityHeaders(ctx: Context, formTargets: readonly string[] = [
 }
 
 export function sendPage(ctx: Context, tenant: PageTenant, options: PageOptions): void {
-  securityHeaders(ctx, options.formTargets);
+  securityHeaders(ctx, options.formTargets, options.passkeys === true);
   ctx.status = options.status ?? 200;
   ctx.type = 'text/html; charset=utf-8';
   ctx.body = render('layout.html', {
     title: options.title,
     tenant: tenant.name,
     stylesheet: `${tenant.basePath}${STYLESHEET_PATH}`,
+    scripts: options.passkeys ? render('script.html', { src: `${tenant.basePath}${WEBAUTHN_SCRIPT_PATH}` }) : EMPTY,
+    cardClass: options.wide ? 'card wide' : 'card',
     content: options.content,
   }).html;
 }

@@ -42,3 +42,6 @@ export const join = (parts: SafeHtml[]) => new SafeHtml(parts.map((p) => p.html)
 
 /** the stylesheet, served same-origin so the CSP can stay `style-src 'self'` */
 export const stylesheet = () => template('styles.css');
+
+/** the passkey module (views/webauthn.js), served same-origin so the CSP can stay `script-src 'self'` */
+export const webauthnScript = () => template('webauthn.js');

@@ -58,6 +58,8 @@ export function tokenEndpoints(deps: TokenEndpointDeps) {
         token_type: 'Bearer',
         roles: p.roles ?? [],
         tenant_id: p.tenant_id,
+        ...(p.amr ? { amr: p.amr } : {}),
+        ...(p.auth_time !== undefined ? { auth_time: p.auth_time } : {}),
       };
     }
     // a refresh token (or an opaque access token) is active while its user is
@@ -78,6 +80,8 @@ export function tokenEndpoints(deps: TokenEndpointDeps) {
       token_type: found.kind === 'refresh_token' ? 'refresh_token' : 'Bearer',
       roles: user.roles,
       tenant_id: model.slug,
+      ...(found.amr ? { amr: found.amr } : {}),
+      ...(found.authTime !== undefined ? { auth_time: found.authTime } : {}),
     };
   }
 

@@ -8,7 +8,10 @@ import type { JWTPayload } from 'jose';
 import type Provider from 'oidc-provider';
 
 export type Inspected =
-  | { kind: 'access_token'; payload: JWTPayload & { client_id?: string; scope?: string; roles?: string[]; tenant_id?: string; gid?: string } }
+  | {
+      kind: 'access_token';
+      payload: JWTPayload & { client_id?: string; scope?: string; roles?: string[]; tenant_id?: string; gid?: string; amr?: string[]; auth_time?: number };
+    }
   | {
       kind: 'refresh_token' | 'opaque_access_token';
       clientId: string;
@@ -18,6 +21,9 @@ export type Inspected =
       resource?: string;
       iat?: number;
       exp?: number;
+      /** how the user signed in (RFC 8176), when known */
+      amr?: string[];
+      authTime?: number;
       /** removes it (an opaque access token is revoked by deleting it) */
       destroy(): Promise<void>;
     };
@@ -44,7 +50,7 @@ export async function inspectToken(
   const found = rt ?? at;
   if (!found || found.isExpired || !found.grantId || !found.accountId || !found.clientId) return undefined;
   if (rt?.consumed) return undefined;
-  const r = found as unknown as { resource?: string; iat?: number; exp?: number };
+  const r = found as unknown as { resource?: string; iat?: number; exp?: number; amr?: string[]; authTime?: number };
   return {
     kind: rt ? 'refresh_token' : 'opaque_access_token',
     clientId: found.clientId,
@@ -54,6 +60,8 @@ export async function inspectToken(
     ...(typeof r.resource === 'string' ? { resource: r.resource } : {}),
     ...(r.iat !== undefined ? { iat: r.iat } : {}),
     ...(r.exp !== undefined ? { exp: r.exp } : {}),
+    ...(Array.isArray(r.amr) ? { amr: r.amr } : {}),
+    ...(typeof r.authTime === 'number' ? { authTime: r.authTime } : {}),
     destroy: () => found.destroy(),
   };
 }
