@@ -7,6 +7,7 @@
 import Provider, { errors } from 'oidc-provider';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { ACCESS_TOKEN_TTL, AUTHORIZATION_CODE_TTL, GRANT_TYPES } from '../contract.ts';
+import { lacksSecondFactor } from './sign-in.ts';
 import { OAuthError } from '../http/oauth-error.ts';
 import { grantedScopes } from './model.ts';
 import { isTesseraAccount, toAccount, type TesseraAccount } from './account.ts';
@@ -51,6 +52,14 @@ export function createProvider(tenant: OidcTenant, shared: OidcShared): Provider
       sessionAccounts.set(ctx, found);
     }
     return found;
+  };
+
+  /** the browser session signed in without the second factor its user has or the policy requires */
+  const needsSecondFactor = async (ctx: KoaContextWithOIDC) => {
+    const session = ctx.oidc.session;
+    if (!session?.accountId || session.amr?.includes('mfa')) return false;
+    const user = await repos.users.findById(session.accountId);
+    return user !== null && lacksSecondFactor(user, session.amr, settings.mfa);
   };
 
   const resourceServerInfo = async (ctx: KoaContextWithOIDC, audience: string) => {
@@ -106,9 +115,9 @@ export function createProvider(tenant: OidcTenant, shared: OidcShared): Provider
       short: { httpOnly: true, sameSite: 'lax', secure: settings.secureCookies, path: `${basePath}/` },
     },
     // login and consent pages are Tessera's own (src/oidc/interactions), under the issuer path
-    interactions: { url: async (_ctx, interaction) => `${basePath}/interaction/${interaction.uid}`, policy: interactionPolicyFor(model) },
+    interactions: { url: async (_ctx, interaction) => `${basePath}/interaction/${interaction.uid}`, policy: interactionPolicyFor(model, needsSecondFactor) },
     // standard claims only, and only those the user has (see account.ts)
-    claims: { openid: ['sub'], profile: ['preferred_username'], email: ['email'] },
+    claims: { openid: ['sub', 'amr', 'auth_time'], profile: ['preferred_username'], email: ['email'] },
     // like the password grant: a client with the refresh_token grant gets a refresh token
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     // browser apps (public clients) may call the token endpoint from their registered origins
@@ -189,10 +198,15 @@ export function createProvider(tenant: OidcTenant, shared: OidcShared): Provider
       // idle lifetime, never beyond the absolute lifetime counted from the first sign-in (iiat)
       RefreshToken: (_ctx, token, client) => refreshTokenTtl(refreshLifetimes(client?.clientId), (token as unknown as { iiat?: number }).iiat, now()),
     },
-    // re-read at every refresh: a disabled or deleted user gets no new tokens (invalid_grant)
-    findAccount: async (_ctx, sub) => {
+    // re-read at every refresh: a disabled or deleted user gets no new tokens (invalid_grant), nor
+    // does a refresh token from a sign-in without the second factor the user has now, or that the
+    // tenant's policy now requires of them (it must sign in again, with the factor)
+    findAccount: async (ctx, sub) => {
       const user = await repos.users.findById(sub);
-      return user && !user.disabled ? toAccount(user) : undefined;
+      if (!user || user.disabled) return undefined;
+      const refresh = (ctx.oidc?.entities as { RefreshToken?: { amr?: string[] } } | undefined)?.RefreshToken;
+      if (refresh && lacksSecondFactor(user, refresh.amr, settings.mfa)) return undefined;
+      return toAccount(user);
     },
     // errors a browser sees (e.g. an unregistered redirect_uri) are a page, never a redirect
     renderError: pages.renderError,

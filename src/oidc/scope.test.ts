@@ -5,7 +5,7 @@
 import { errors } from 'oidc-provider';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { buildTenantModel, grantedScopes, type TenantModel } from './model.ts';
-import { NOT_GRANTED, interactionPolicyFor, nothingGranted } from './interactions/policy.ts';
+import { NOT_GRANTED, SECOND_FACTOR_REQUIRED, interactionPolicyFor, nothingGranted } from './interactions/policy.ts';
 import { decideScope } from './scope.ts';
 
 const api = { id: 'r1', audience: 'https://api.example/', name: 'API', scopes: ['read', 'write', 'admin'], accessTokenTtl: 600, builtIn: false };
@@ -136,7 +136,7 @@ describe('the consent check for APIs that grant nothing', () => {
 
 describe('the consent prompt of every tenant', () => {
   it('runs the check first, refusing with invalid_scope and saying why', async () => {
-    const consent = interactionPolicyFor(model).get('consent')!;
+    const consent = interactionPolicyFor(model, async () => false).get('consent')!;
     const check = consent.checks[0]!;
     expect(check.reason).toBe(NOT_GRANTED);
     expect(NOT_GRANTED).toBe('rs_scopes_not_granted');
@@ -149,6 +149,24 @@ describe('the consent prompt of every tenant', () => {
     // oidc-provider's own consent checks still follow
     expect(consent.checks.length).toBeGreaterThan(1);
     expect(consent.checks.map((c) => c.reason)).toContain('op_scopes_missing');
+  });
+
+  it('asks a session to sign in again when its sign-in lacks the second factor now needed', async () => {
+    const asked: string[] = [];
+    const login = interactionPolicyFor(model, async (ctx) => {
+      asked.push((ctx as unknown as { oidc: { session: { accountId: string } } }).oidc.session.accountId);
+      return asked.length === 1;
+    }).get('login')!;
+    const check = login.checks.get(SECOND_FACTOR_REQUIRED)!;
+    expect(check.description).toBe('a second factor is required');
+    const ctx = (accountId?: string) => ({ oidc: { session: accountId ? { accountId } : {} } }) as never;
+    expect(await check.check(ctx())).toBe(false);
+    expect(asked).toEqual([]);
+    expect(await check.check(ctx('u1'))).toBe(true);
+    expect(await check.check(ctx('u2'))).toBe(false);
+    expect(asked).toEqual(['u1', 'u2']);
+    // oidc-provider's own login checks still run
+    expect(login.checks.get('no_session')).toBeDefined();
   });
 
   it('ignores an API the tenant does not know (oidc-provider refuses it elsewhere)', () => {

@@ -47,6 +47,7 @@ async function fake(store: Store = createMemoryStore()): Promise<Fake> {
       passwordChangedAt: created,
       mustChangePassword: false,
       totpSealed: null,
+      totpFailures: 0,
       passkeyCount: 0,
       recoveryCodesLeft: 0,
       createdAt: created,

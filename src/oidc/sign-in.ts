@@ -37,7 +37,7 @@ export interface SignInDeps {
   /** an audit event that could not be written: the sign-in goes on, the failure is logged */
   onServerError: (err: Error) => void;
   /** checks and consumes a TOTP or recovery code (services/mfa.ts); `commit: false` only checks */
-  verifyCode: (user: Pick<UserRow, 'id' | 'totpSealed'> | null, code: string, commit?: boolean) => Promise<CodeKind | null>;
+  verifyCode: (user: Pick<UserRow, 'id' | 'totpSealed' | 'totpFailures'> | null, code: string, commit?: boolean) => Promise<CodeKind | null>;
   /** the tenant's MFA policy */
   mfaPolicy: () => MfaPolicy;
 }
@@ -167,6 +167,13 @@ export async function signIn(deps: SignInDeps, attempt: SignInAttempt): Promise<
   if (channel === 'grant') await completeSignIn(deps, user, amr, clientId);
   return { user, amr, secondFactorDue, enrolmentDue };
 }
+
+/**
+ * Whether a sign-in with `amr` lacks the second factor its user has, or that the tenant's policy
+ * requires of them: such a session or refresh token is not good any more (sign in again).
+ */
+export const lacksSecondFactor = (user: Pick<UserRow, 'totpSealed' | 'passkeyCount' | 'roles'>, amr: readonly string[] | undefined, policy: MfaPolicy) =>
+  !amr?.includes('mfa') && (hasSecondFactor(user) || mfaRequiredFor(policy, user.roles));
 
 /** the last step of a sign-in: its audit event, and a wait past a password change made this second */
 export async function completeSignIn(deps: SignInDeps, user: Pick<UserRow, 'id' | 'passwordChangedAt' | 'createdAt'>, amr: string[], clientId: string) {

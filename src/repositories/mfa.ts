@@ -35,24 +35,34 @@ const toPasskey = (p: Omit<PasskeyRow, 'counter'> & { counter: bigint }): Passke
 
 export function createMfaRepository(db: Db, tenantId: string) {
   return {
-    /** replaces the user's authenticator (a new secret starts with no accepted step) */
-    async setTotp(userId: string, secretSealed: string): Promise<void> {
-      await db.totpFactor.upsert({
-        where: { userId },
-        create: { userId, tenantId, secretSealed },
-        update: { secretSealed, lastStep: 0n, createdAt: new Date() },
-      });
+    /** the user's first authenticator; false when one is set up already (it is never replaced silently) */
+    async addTotp(userId: string, secretSealed: string): Promise<boolean> {
+      const n = await db.$executeRaw`
+        INSERT INTO totp_factors (user_id, tenant_id, secret_sealed) VALUES (${userId}::uuid, ${tenantId}::uuid, ${secretSealed})
+        ON CONFLICT (user_id) DO NOTHING`;
+      return n === 1;
     },
     async removeTotp(userId: string): Promise<boolean> {
       if (!isUuid(userId)) return false;
       return (await db.totpFactor.deleteMany({ where: { tenantId, userId } })).count === 1;
     },
-    /** true when `step` is later than every step accepted before (and records it); false: a replay */
+    /**
+     * true when `step` is later than every step accepted before (and records it, clearing the
+     * wrong-code count); false: a replay
+     */
     async acceptTotpStep(userId: string, step: number): Promise<boolean> {
       const n = await db.$executeRaw`
-        UPDATE totp_factors SET last_step = ${BigInt(step)}
+        UPDATE totp_factors SET last_step = ${BigInt(step)}, failures = 0
         WHERE tenant_id = ${tenantId}::uuid AND user_id = ${userId}::uuid AND last_step < ${BigInt(step)}`;
       return n === 1;
+    },
+    /** one more wrong code in a row */
+    async countTotpFailure(userId: string): Promise<void> {
+      await db.$executeRaw`UPDATE totp_factors SET failures = failures + 1 WHERE tenant_id = ${tenantId}::uuid AND user_id = ${userId}::uuid`;
+    },
+    /** a recovery code signed the user in: the app's codes work again */
+    async clearTotpFailures(userId: string): Promise<void> {
+      await db.$executeRaw`UPDATE totp_factors SET failures = 0 WHERE tenant_id = ${tenantId}::uuid AND user_id = ${userId}::uuid AND failures > 0`;
     },
     /** replaces every recovery code of the user */
     async replaceRecoveryCodes(userId: string, hashes: string[]): Promise<void> {

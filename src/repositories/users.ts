@@ -15,6 +15,8 @@ export interface UserRow {
   mustChangePassword: boolean;
   /** the TOTP secret, sealed (null: no authenticator) */
   totpSealed: string | null;
+  /** wrong TOTP codes in a row */
+  totpFailures: number;
   passkeyCount: number;
   recoveryCodesLeft: number;
   createdAt: Date;
@@ -32,7 +34,7 @@ const select = {
   mustChangePassword: true,
   createdAt: true,
   roles: { select: { role: { select: { name: true } } } },
-  totp: { select: { secretSealed: true } },
+  totp: { select: { secretSealed: true, failures: true } },
   _count: { select: { passkeys: true, recoveryCodes: { where: { usedAt: null } } } },
 } as const;
 
@@ -42,18 +44,20 @@ const USER_COLUMNS = Prisma.raw(`u.id::text AS id, u.username, u.email, u.passwo
   ARRAY(SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id
         WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id ORDER BY r.name COLLATE "C") AS roles,
   (SELECT t.secret_sealed FROM totp_factors t WHERE t.user_id = u.id) AS "totpSealed",
+  COALESCE((SELECT t.failures FROM totp_factors t WHERE t.user_id = u.id), 0) AS "totpFailures",
   (SELECT count(*)::int FROM passkeys p WHERE p.tenant_id = u.tenant_id AND p.user_id = u.id) AS "passkeyCount",
   (SELECT count(*)::int FROM recovery_codes c WHERE c.tenant_id = u.tenant_id AND c.user_id = u.id AND c.used_at IS NULL) AS "recoveryCodesLeft"`);
 
-type Selected = Omit<UserRow, 'roles' | 'totpSealed' | 'passkeyCount' | 'recoveryCodesLeft'> & {
+type Selected = Omit<UserRow, 'roles' | 'totpSealed' | 'totpFailures' | 'passkeyCount' | 'recoveryCodesLeft'> & {
   roles: { role: { name: string } }[];
-  totp: { secretSealed: string } | null;
+  totp: { secretSealed: string; failures: number } | null;
   _count: { passkeys: number; recoveryCodes: number };
 };
 const toRow = ({ roles, totp, _count, ...u }: Selected): UserRow => ({
   ...u,
   roles: roles.map((r) => r.role.name).sort(),
   totpSealed: totp?.secretSealed ?? null,
+  totpFailures: totp?.failures ?? 0,
   passkeyCount: _count.passkeys,
   recoveryCodesLeft: _count.recoveryCodes,
 });

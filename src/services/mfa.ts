@@ -36,6 +36,13 @@ export const mfaView = (u: Pick<UserRow, 'totpSealed' | 'passkeyCount' | 'recove
 /** the actor of a user's own change (account page, enrolment during sign-in) */
 export const selfActor = (userId: string): Actor => ({ actor: `user:${userId}`, authority: { kind: 'none' } });
 
+/**
+ * Wrong app codes in a row before the app's codes are refused (NIST SP 800-63B §5.2.2 asks for at
+ * most 100): the brute-force guard's locks are short, and a guesser with many addresses would
+ * otherwise get about a guess a minute forever. A recovery code or an admin's reset opens it again.
+ */
+export const TOTP_FAILURE_LIMIT = 10;
+
 /** an id no user has: the recovery-code statement runs for unknown users too (same work) */
 const NO_USER = '00000000-0000-0000-0000-000000000000';
 
@@ -67,7 +74,7 @@ export function createMfaService({ deps, tenant, repos: r, change }: TenantScope
      * before, or an unused recovery code. `commit: false` runs the same checks without consuming
      * anything (the password was wrong: the answer is a refusal either way, in the same time).
      */
-    async verifyCode(user: Pick<UserRow, 'id' | 'totpSealed'> | null, code: string, commit = true): Promise<CodeKind | null> {
+    async verifyCode(user: Pick<UserRow, 'id' | 'totpSealed' | 'totpFailures'> | null, code: string, commit = true): Promise<CodeKind | null> {
       if (looksLikeTotp(code)) {
         if (!user?.totpSealed) return null;
         let secret: string;
@@ -77,29 +84,49 @@ export function createMfaService({ deps, tenant, repos: r, change }: TenantScope
           return null;
         }
         const step = matchTotp(secret, code);
-        if (step === null || !commit) return null;
-        return (await r.mfa.acceptTotpStep(user.id, step)) ? 'totp' : null;
+        if (!commit) return null;
+        // past the limit even the right code is refused: a guesser learns nothing from it
+        if (user.totpFailures >= TOTP_FAILURE_LIMIT) return null;
+        if (step !== null && (await r.mfa.acceptTotpStep(user.id, step))) return 'totp';
+        await r.mfa.countTotpFailure(user.id);
+        if (user.totpFailures + 1 === TOTP_FAILURE_LIMIT) {
+          await r.audit.record({ type: 'mfa.totp_blocked', actor: `user:${user.id}`, target: user.id, data: { failures: TOTP_FAILURE_LIMIT } });
+        }
+        return null;
       }
       const canonical = normalizeRecoveryCode(code);
       if (!canonical) return null;
       const used = await r.mfa.useRecoveryCode(user && commit ? user.id : NO_USER, hashCode(canonical));
-      return used ? 'recovery' : null;
+      if (!used || !user) return null;
+      await r.mfa.clearTotpFailures(user.id);
+      return 'recovery';
     },
 
     /**
      * Enrols a TOTP authenticator once the user proved it works (a code for `secret`); the step of
      * that code counts as used. Returns new recovery codes when the user had none left, else [].
      */
-    async enrolTotp(user: Pick<UserRow, 'id' | 'recoveryCodesLeft'>, secret: string, code: string): Promise<{ ok: boolean; recoveryCodes: string[] }> {
+    async enrolTotp(
+      user: Pick<UserRow, 'id' | 'recoveryCodesLeft'>,
+      secret: string,
+      code: string,
+    ): Promise<{ ok: true; recoveryCodes: string[] } | { ok: false; reason: 'code' | 'exists' }> {
       const step = matchTotp(secret, code);
-      if (step === null) return { ok: false, recoveryCodes: [] };
+      if (step === null) return { ok: false, reason: 'code' };
       const sealed = deps.secretBox.encrypt(secret, aad(user.id));
-      const recoveryCodes = await change(selfActor(user.id), { type: 'mfa.enrolled', target: user.id, data: { factor: 'totp' } }, async (t) => {
-        await t.mfa.setTotp(user.id, sealed);
-        await t.mfa.acceptTotpStep(user.id, step);
-        return user.recoveryCodesLeft > 0 ? [] : newRecoveryCodes(t, user.id);
-      });
-      return { ok: true, recoveryCodes };
+      const exists = new AppError('conflict', 'an authenticator app is set up already');
+      try {
+        const recoveryCodes = await change(selfActor(user.id), { type: 'mfa.enrolled', target: user.id, data: { factor: 'totp' } }, async (t) => {
+          // never replaces one: a sign-in left half-done, or a session, cannot swap the user's app for another
+          if (!(await t.mfa.addTotp(user.id, sealed))) throw exists;
+          await t.mfa.acceptTotpStep(user.id, step);
+          return user.recoveryCodesLeft > 0 ? [] : newRecoveryCodes(t, user.id);
+        });
+        return { ok: true, recoveryCodes };
+      } catch (err) {
+        if (err === exists) return { ok: false, reason: 'exists' };
+        throw err;
+      }
     },
 
     async removeTotp(userId: string): Promise<void> {
@@ -131,21 +158,22 @@ export function createMfaService({ deps, tenant, repos: r, change }: TenantScope
     },
 
     /**
-     * An admin resets every second factor of a user (a lost phone): authorised on the locked row
-     * like every change to a user (a holder of platform-admin only by a platform admin). The user
-     * then signs in with the password and, where the policy covers them, enrols again.
+     * An admin resets every second factor of a user (a lost or stolen phone): authorised on the
+     * locked row like every change to a user (a holder of platform-admin only by a platform admin).
+     * The user's browser sessions, grants and refresh tokens end with it (made with the old
+     * factors, they may be in the wrong hands); the user signs in with the password and, where the
+     * policy covers them, enrols again.
      */
     async reset(userId: string, actor: Actor = SYSTEM_ACTOR): Promise<void> {
-      await change(
-        actor,
-        { type: 'mfa.reset', target: userId, data: (removed: { totp: number; passkeys: number; recoveryCodes: number }) => ({ ...removed }) },
-        async (t) => {
-          const user = await t.users.lockForUpdate(userId);
-          if (!user) throw new AppError('not_found', 'user not found');
-          authorize(actor, { operation: 'user.mfa_reset', tenant, target: { roles: user.roles } });
-          return t.mfa.resetAll(userId);
-        },
-      );
+      const data = (removed: { totp: number; passkeys: number; recoveryCodes: number }) => ({ ...removed, sessions_ended: true });
+      await change(actor, { type: 'mfa.reset', target: userId, data }, async (t) => {
+        const user = await t.users.lockForUpdate(userId);
+        if (!user) throw new AppError('not_found', 'user not found');
+        authorize(actor, { operation: 'user.mfa_reset', tenant, target: { roles: user.roles } });
+        const removed = await t.mfa.resetAll(userId);
+        await t.artifacts.revokeByAccount(userId);
+        return removed;
+      });
     },
   };
 }

@@ -29,10 +29,12 @@ describe('the admin authorization policy', () => {
       'resource.update',
       'role.delete',
       'role.update',
+      'tenant.update',
       'user.delete',
+      'user.mfa_reset',
       'user.update',
     ]);
-    expect(ops).toHaveLength(27);
+    expect(ops).toHaveLength(29);
   });
 
   it('lets the system (bootstrap, CLI) do everything', () => {
@@ -110,7 +112,14 @@ describe('the admin authorization policy', () => {
         allowed: false,
         reason: 'only a platform admin may change a role that a holder of platform-admin holds',
       });
-      expect(allowed(ADMIN_A, { ...base, target: { roles: ['tenant-admin'], builtIn: false, heldByProtected: false } })).toBe(true);
+      expect(decide(ADMIN_A, { ...base, target: { protectsPlatformAdmins: true } })).toEqual({
+        allowed: false,
+        reason: 'only a platform admin may change a setting that protects holders of platform-admin',
+      });
+      expect(allowed(PLATFORM, { ...base, target: { protectsPlatformAdmins: true } })).toBe(true);
+      expect(allowed(ADMIN_A, { ...base, target: { roles: ['tenant-admin'], builtIn: false, heldByProtected: false, protectsPlatformAdmins: false } })).toBe(
+        true,
+      );
       expect(allowed(ADMIN_A, { ...base, target: {} })).toBe(true);
     }
   });

@@ -16,6 +16,7 @@
  *  4. Protected principals: only a platform admin changes, resets the password or second factors of, disables,
  *     deletes, rotates the secret of, or removes a role from a user or client holding `platform-admin`
  *     — nor changes or deletes a role such a principal holds (that removes or changes it for them).
+ *     Nor the MFA policy of `system`, which covers platform admins.
  *  5. Built-ins (the `admin-cli` client, the `tenant-admin` and `platform-admin` roles, the admin API
  *     resource) cannot be changed by tenant admins. (Platform admins still meet the services'
  *     invariants: a built-in cannot be deleted, nor its grants or scopes changed: 409.)
@@ -36,7 +37,7 @@ export const OPERATIONS = {
   'tenant.create': { scope: 'platform' },
   'tenant.list': { scope: 'platform' },
   'tenant.read': { scope: 'tenant' },
-  'tenant.update': { scope: 'tenant' },
+  'tenant.update': { scope: 'tenant', changesTarget: true },
   'resource.create': { scope: 'tenant' },
   'resource.list': { scope: 'tenant' },
   'resource.read': { scope: 'tenant' },
@@ -72,6 +73,8 @@ export interface TargetFacts {
   roles?: readonly string[];
   /** a role: a principal holding `platform-admin` holds it too */
   heldByProtected?: boolean;
+  /** a setting that protects platform admins (the MFA policy of `system`) */
+  protectsPlatformAdmins?: boolean;
 }
 
 export interface Request {
@@ -103,6 +106,7 @@ export function decide(authority: Authority, r: Request): Decision {
     if (r.target.builtIn) return deny('built-in clients, roles and resources cannot be changed by tenant admins');
     if (r.target.roles?.includes(PLATFORM_ADMIN_ROLE)) return deny(`only a platform admin may change a principal that holds ${PLATFORM_ADMIN_ROLE}`);
     if (r.target.heldByProtected) return deny(`only a platform admin may change a role that a holder of ${PLATFORM_ADMIN_ROLE} holds`);
+    if (r.target.protectsPlatformAdmins) return deny(`only a platform admin may change a setting that protects holders of ${PLATFORM_ADMIN_ROLE}`);
   }
   return { allowed: true };
 }

@@ -137,8 +137,12 @@ export function createTenantService(deps: ServiceDeps) {
     async update(slug: string, input: UpdateTenantInput, actor: Actor = SYSTEM_ACTOR): Promise<Tenant> {
       const current = await repos.tenants.findBySlug(slug);
       if (!current) throw new AppError('not_found', `tenant "${slug}" not found`);
-      authorize(actor, { operation: 'tenant.update', tenant: { id: current.id } });
       const mfa = input.mfa;
+      authorize(actor, {
+        operation: 'tenant.update',
+        tenant: { id: current.id },
+        target: { protectsPlatformAdmins: current.slug === SYSTEM_TENANT && mfa !== undefined },
+      });
       if (mfa) {
         const roles = mfa.roles ?? [];
         if (mfa.require === 'roles' && !roles.length) {

@@ -137,13 +137,22 @@ export class Browser {
   readonly jar = new CookieJar();
   readonly setCookies: string[] = [];
   readonly pkce = pkcePair();
-  constructor(private readonly d: Pick<Dept, 'localize' | 'endpoint'>) {}
+  /** `address`: the client address it claims (X-Forwarded-For; the server must trust the proxy) */
+  constructor(
+    private readonly d: Pick<Dept, 'localize' | 'endpoint'>,
+    private readonly address?: string,
+  ) {}
 
   private async send(url: string, init: RequestInit = {}): Promise<Response> {
     const res = await fetch(this.d.localize(url), {
       ...init,
       redirect: 'manual',
-      headers: { ...(init.headers as Record<string, string> | undefined), cookie: this.jar.header(), accept: 'text/html' },
+      headers: {
+        ...(init.headers as Record<string, string> | undefined),
+        cookie: this.jar.header(),
+        accept: 'text/html',
+        ...(this.address ? { 'x-forwarded-for': this.address } : {}),
+      },
     });
     this.jar.store(res);
     this.setCookies.push(...res.headers.getSetCookie());
@@ -180,6 +189,17 @@ export class Browser {
       code_challenge_method: 'S256',
     }).toString();
     return url.href;
+  }
+
+  /** opens `url` (a GET) and follows it to a page of the server or a redirect to `clientRedirect` */
+  async open(url: string, clientRedirect = 'https://nowhere.invalid/'): Promise<Step> {
+    return this.follow(await this.send(url), url, clientRedirect);
+  }
+
+  /** posts `fields` as a form to `url` (no CSRF token added) */
+  async post(url: string, fields: Record<string, string>, clientRedirect = 'https://nowhere.invalid/'): Promise<Step> {
+    const res = await this.send(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) });
+    return this.follow(res, url, clientRedirect);
   }
 
   /** starts an authorization request and follows it to a page or back to the client */

@@ -96,8 +96,13 @@ const ROWS: Row[] = [
     expect: '204 204 403 403 403 204 204 403 403',
   },
   {
-    name: 'system: set the MFA policy',
+    name: 'system: set the MFA policy (it covers platform admins)',
     request: async () => ({ method: 'PATCH', path: '/tenants/system', body: { mfa: { require: 'none' } } }),
+    expect: '200 403 403 403 403 200 403 403 403',
+  },
+  {
+    name: 'system: rename the tenant',
+    request: async () => ({ method: 'PATCH', path: '/tenants/system', body: { name: 'Platform' } }),
     expect: '200 200 403 403 403 200 200 403 403',
   },
   {

@@ -32,13 +32,15 @@ describe.each(BACKENDS)('second factors on %s', (backend) => {
     const who = await staff(roles);
     const secret = generateTotpSecret();
     // the enrolment's own code uses the previous step, so the current one is still free to use
-    const { ok, recoveryCodes } = await who.s.mfa.enrolTotp({ id: who.user.id, recoveryCodesLeft: 0 }, secret, totpCode(secret, stepAt(now()) - 1));
-    expect(ok).toBe(true);
+    const enrolled = await who.s.mfa.enrolTotp({ id: who.user.id, recoveryCodesLeft: 0 }, secret, totpCode(secret, stepAt(now()) - 1));
+    if (!enrolled.ok) throw new Error(`enrolment refused: ${enrolled.reason}`);
+    const { recoveryCodes } = enrolled;
     return { ...who, secret, recoveryCodes };
   }
   // each user signs in from an address of its own: the failures one test provokes on purpose
   // must not lock the address of the next (the guard allows 5 per address)
-  const addressOf = (username: string) => `10.${[...username].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 65536, 7) >> 8}.${[...username].reduce((h, c) => (h * 17 + c.charCodeAt(0)) % 256, 3)}.9`;
+  const addressOf = (username: string) =>
+    `10.${[...username].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 65536, 7) >> 8}.${[...username].reduce((h, c) => (h * 17 + c.charCodeAt(0)) % 256, 3)}.9`;
   const grant = (username: string, password: string, extra: Record<string, string> = {}, headers: Record<string, string> = {}) =>
     tokenRequest(d.token, { grant_type: 'password', username, password, ...extra }, d.webapp, { 'x-forwarded-for': addressOf(username), ...headers });
   const introspect = async (token: string) => {
@@ -204,7 +206,60 @@ describe.each(BACKENDS)('second factors on %s', (backend) => {
     expect((await grant(u.username, u.password)).status).toBe(200);
     const audit = await u.s.audit.list({ type: 'mfa.reset', target: u.user.id });
     expect(audit.items).toHaveLength(1);
-    expect(audit.items[0]).toMatchObject({ data: { totp: 1, passkeys: 0, recoveryCodes: 10 } });
+    expect(audit.items[0]).toMatchObject({ data: { totp: 1, passkeys: 0, recoveryCodes: 10, sessions_ended: true } });
     expect((await admin('DELETE', '/tenants/dept/users/00000000-0000-0000-0000-000000000000/mfa')).status).toBe(404);
+  });
+
+  it('a refresh token from a sign-in without the factor now needed is refused (a policy change, an enrolment)', async () => {
+    const v = await staff(['viewer']);
+    const first = await grant(v.username, v.password);
+    expect(first.status).toBe(200);
+    expect((await admin('PATCH', '/tenants/dept', { mfa: { require: 'all' } })).status).toBe(200);
+    try {
+      const refused = await tokenRequest(d.token, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token as string }, d.webapp);
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toBe('invalid_grant');
+    } finally {
+      expect((await admin('PATCH', '/tenants/dept', { mfa: { require: 'none' } })).status).toBe(200);
+    }
+    // the refusal consumed nothing: under the old rule again, it refreshes
+    const again = await tokenRequest(d.token, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token as string }, d.webapp);
+    expect(again.status).toBe(200);
+    // the user enrols: their password-only refresh token is done
+    const secret = generateTotpSecret();
+    expect((await v.s.mfa.enrolTotp({ id: v.user.id, recoveryCodesLeft: 0 }, secret, totpCode(secret, stepAt(now()) - 1))).ok).toBe(true);
+    const after = await tokenRequest(d.token, { grant_type: 'refresh_token', refresh_token: again.body.refresh_token as string }, d.webapp);
+    expect(after.status).toBe(400);
+    // one from a sign-in with the code goes on
+    const strong = await grant(v.username, v.password, { otp: totpCode(secret, stepAt(now())) });
+    expect(strong.status).toBe(200);
+    expect((await tokenRequest(d.token, { grant_type: 'refresh_token', refresh_token: strong.body.refresh_token as string }, d.webapp)).status).toBe(200);
+  });
+
+  it('after 10 wrong app codes in a row even the right one is refused, until a recovery code signs in', async () => {
+    const u = await enrolled();
+    const right = () => totpCode(u.secret, stepAt(now()));
+    // from 10 addresses (the guard's per-address limit is not what stops this)
+    for (let i = 0; i < 10; i++) {
+      const wrong = String((Number(right()) + 500_000 + i) % 1_000_000).padStart(6, '0');
+      expect((await grant(u.username, u.password, { otp: wrong }, { 'x-forwarded-for': `192.0.2.${120 + i}` })).status).toBe(400);
+    }
+    const blocked = await grant(u.username, u.password, { otp: right() }, { 'x-forwarded-for': '192.0.2.140' });
+    expect(blocked.status).toBe(400);
+    expect(blocked.body).toEqual({ error: 'invalid_grant', error_description: 'grant request is invalid' });
+    expect((await u.s.audit.list({ target: u.user.id, type: 'mfa.totp_blocked' })).items).toHaveLength(1);
+    // a recovery code signs in and opens the app's codes again
+    expect((await grant(u.username, u.password, { otp: u.recoveryCodes[0]! }, { 'x-forwarded-for': '192.0.2.141' })).status).toBe(200);
+    expect((await grant(u.username, u.password, { otp: totpCode(u.secret, stepAt(now()) + 1) }, { 'x-forwarded-for': '192.0.2.142' })).status).toBe(200);
+  });
+
+  it("an admin's reset of the factors ends the user's refresh tokens", async () => {
+    const u = await enrolled();
+    const signedIn = await grant(u.username, u.password, { otp: totpCode(u.secret, stepAt(now())) });
+    expect(signedIn.status).toBe(200);
+    expect((await admin('DELETE', `/tenants/dept/users/${u.user.id}/mfa`)).status).toBe(204);
+    const refreshed = await tokenRequest(d.token, { grant_type: 'refresh_token', refresh_token: signedIn.body.refresh_token as string }, d.webapp);
+    expect(refreshed.status).toBe(400);
+    expect((await u.s.audit.list({ type: 'mfa.reset', target: u.user.id })).items[0]).toMatchObject({ data: { sessions_ended: true } });
   });
 });

@@ -41,9 +41,15 @@ describe.each(BACKENDS)('storage on %s', (backend) => {
       disabled: false,
       roles: ['analyst', 'viewer'],
       passwordChangedAt: expect.any(Date),
+      mustChangePassword: false,
+      totpSealed: null,
+      passkeyCount: 0,
+      recoveryCodesLeft: 0,
       createdAt: expect.any(Date),
     });
     expect(await users.findById(created.id)).toEqual(ana);
+    // the typed query (Prisma's select, used for pages) gives the same row
+    expect((await users.page({ limit: 100 })).find((u) => u.id === created.id)).toEqual(ana);
     expect(await users.findByUsername('noroles')).toMatchObject({ email: 'n@example.org', roles: [] });
     // case-insensitive after Unicode NFC (as Keycloak), tenant-scoped; a malformed id is no user
     expect(await users.findByUsername('ana')).toEqual(ana);

@@ -15,6 +15,7 @@ CREATE TABLE "totp_factors" (
     "tenant_id" UUID NOT NULL,
     "secret_sealed" TEXT NOT NULL,
     "last_step" BIGINT NOT NULL DEFAULT 0,
+    "failures" INTEGER NOT NULL DEFAULT 0,
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "totp_factors_pkey" PRIMARY KEY ("user_id")

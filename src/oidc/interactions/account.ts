@@ -3,9 +3,11 @@
  * manages their authenticator app and passkeys, regenerates recovery codes and sees their last 20
  * sign-ins. It is signed in through the tenant's own login like any first-party app (the built-in
  * `tessera-account` client, code + PKCE; the code is redeemed here, in process), and then acts for
- * the user of the tenant's browser session. Every form carries a CSRF token bound to that session;
- * removing a factor, regenerating recovery codes and changing the password ask for the current
- * password again (counted by the brute-force guard like a sign-in).
+ * the user of the tenant's browser session — only a session whose sign-in had the second factor
+ * the user has (or the tenant's policy requires): an older one signs in again. Every form carries
+ * a CSRF token bound to that session; adding or removing a factor, regenerating recovery codes and
+ * changing the password ask for the current password again (counted by the brute-force guard like
+ * a sign-in), so a session left open cannot be turned into lasting access of someone else's.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
@@ -14,7 +16,7 @@ import { ACCOUNT_CLIENT } from '../../contract.ts';
 import { AppError } from '../../errors.ts';
 import type { UserRow } from '../../repositories/users.ts';
 import { generateTotpSecret } from '../../security/totp.ts';
-import { confirmPassword } from '../sign-in.ts';
+import { confirmPassword, lacksSecondFactor, waitPastPasswordChange } from '../sign-in.ts';
 import { readForm } from '../tokens/form.ts';
 import { passkeyAmr } from '../webauthn.ts';
 import type { Csrf } from './csrf.ts';
@@ -55,7 +57,7 @@ export function accountRoutes(deps: AccountDeps) {
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure: deps.secureCookies, path: home, signed: true, overwrite: true };
 
   /** no account session: sign in through the tenant's login (authorization code + PKCE) */
-  function startSignIn(ctx: Context) {
+  function startSignIn(ctx: Context, again = false) {
     const state = randomBytes(16).toString('base64url');
     const verifier = randomBytes(32).toString('base64url');
     ctx.cookies.set(LOGIN_COOKIE, `${state}.${verifier}`, { ...cookieOptions, maxAge: deps.interactionTtl * 1000 });
@@ -67,6 +69,8 @@ export function accountRoutes(deps: AccountDeps) {
       state,
       code_challenge: s256(verifier),
       code_challenge_method: 'S256',
+      // a session without the second factor now needed: the login page, whatever the session says
+      ...(again ? { prompt: 'login' } : {}),
     });
     ctx.set('Cache-Control', 'no-store');
     ctx.redirect(`${basePath}/auth?${query}`);
@@ -99,12 +103,20 @@ export function accountRoutes(deps: AccountDeps) {
     sendPage(ctx, deps.page, { status, title, content: render('account-message.html', { text, href: home }) });
   }
 
-  async function signedIn(ctx: Context): Promise<AccountRequest | undefined> {
+  /** the session's user, or why there is none: no session (sign in), or one too weak now (sign in again) */
+  async function signedIn(ctx: Context): Promise<AccountRequest | 'none' | 'weak'> {
     const session = await provider.Session.get(ctx);
-    if (!session.accountId) return undefined;
+    if (!session.accountId) return 'none';
     const user = await deps.repos.users.findById(session.accountId);
-    if (!user || user.disabled) return undefined;
+    if (!user || user.disabled) return 'none';
+    if (lacksSecondFactor(user, session.amr, deps.signIn.mfaPolicy())) return 'weak';
     return { session, user, csrf: deps.accountCsrf.issue(ctx, session.uid) };
+  }
+
+  /** the session goes on after a change that ended the user's others, with what was just proven */
+  async function keepSession(a: AccountRequest, proven: readonly string[] = []) {
+    if (proven.length) a.session.amr = [...new Set([...(a.session.amr ?? []), ...proven])];
+    await a.session.save(Math.max(60, (a.session.exp ?? 0) - Math.floor(Date.now() / 1000)));
   }
 
   async function page(ctx: Context, a: AccountRequest, notice?: { ok?: string; error?: string; section?: string }, status = notice?.error ? 400 : 200) {
@@ -143,7 +155,7 @@ export function accountRoutes(deps: AccountDeps) {
           action: `${home}/passkeys`,
           csrf,
           label: 'Add a passkey',
-          fields: render('passkey-name.html', {}),
+          fields: join([render('passkey-name.html', {}), render('current-password.html', { id: 'passkey-current' })]),
         }),
       }),
       render('account-recovery.html', {
@@ -182,20 +194,29 @@ export function accountRoutes(deps: AccountDeps) {
   }
 
   /** the current password again; a page with the error when wrong or locked */
-  async function reauthenticated(ctx: Context, a: AccountRequest, form: URLSearchParams, section: string): Promise<boolean> {
+  const reauthenticated = (ctx: Context, a: AccountRequest, form: URLSearchParams, section: string) =>
+    confirmed(ctx, a, form, (error, status) => page(ctx, a, { error, section }, status));
+
+  async function confirmed(
+    ctx: Context,
+    a: AccountRequest,
+    form: URLSearchParams,
+    refuse: (error: string, status?: number) => Promise<void>,
+  ): Promise<boolean> {
     try {
       if (await confirmPassword(deps.signIn, { user: a.user, password: form.get('current') ?? '', address: ctx.ip })) return true;
-      await page(ctx, a, { error: 'Your current password is not correct.', section });
+      await refuse('Your current password is not correct.', 400);
     } catch (err) {
       const problem = signInProblem(err);
       if (!problem) throw err;
       if (problem.retryAfter) ctx.set('Retry-After', String(problem.retryAfter));
-      await page(ctx, a, { error: problem.message, section }, problem.status);
+      await refuse(problem.message, problem.status);
     }
     return false;
   }
 
-  async function totpPage(ctx: Context, a: AccountRequest, error?: string): Promise<void> {
+  async function totpPage(ctx: Context, a: AccountRequest, error?: string, status?: number): Promise<void> {
+    if (a.user.totpSealed) return page(ctx, a, { error: 'An authenticator app is set up already. Remove it first to set up another.', section: 'totp' });
     const key = `tessera:account-totp:${deps.model.id}:${a.session.uid}`;
     const sealed = await deps.store.get(key);
     let secret = sealed ? deps.services.mfa.openPending(sealed, a.session.uid) : undefined;
@@ -204,7 +225,7 @@ export function accountRoutes(deps: AccountDeps) {
       await deps.store.set(key, deps.services.mfa.sealPending(secret, a.session.uid), deps.interactionTtl * 1000);
     }
     sendPage(ctx, deps.page, {
-      status: error ? 400 : 200,
+      status: status ?? (error ? 400 : 200),
       title: 'Set up an authenticator app',
       content: await totpEnrolContent({
         intro: 'Scan the code with your authenticator app, then enter the code it shows.',
@@ -214,6 +235,7 @@ export function accountRoutes(deps: AccountDeps) {
         action: `${home}/totp`,
         csrf: a.csrf,
         error,
+        fields: render('current-password.html', { id: 'totp-current' }),
         cancel: render('account-back.html', { href: home }),
       }),
     });
@@ -226,27 +248,34 @@ export function accountRoutes(deps: AccountDeps) {
       if (!(await reauthenticated(ctx, a, form, 'password'))) return;
       const password = (form.get('password') ?? '').slice(0, 1024);
       if (password !== (form.get('confirm') ?? '').slice(0, 1024)) return page(ctx, a, { error: 'The two new passwords do not match.', section: 'password' });
+      let changed: UserRow;
       try {
-        await deps.services.users.changeOwnPassword(user.id, password, 'account');
+        changed = await deps.services.users.changeOwnPassword(user.id, password, 'account');
       } catch (err) {
         if (err instanceof AppError && err.code === 'invalid_request')
           return page(ctx, a, { error: `${err.message.charAt(0).toUpperCase()}${err.message.slice(1)}.`, section: 'password' });
         throw err;
       }
-      // every session and token of the user ended with the change; this one goes on
-      await a.session.save(Math.max(60, (a.session.exp ?? 0) - Math.floor(Date.now() / 1000)));
-      const fresh = await deps.repos.users.findById(user.id);
-      return page(ctx, { ...a, user: fresh ?? user }, { ok: 'Your password was changed. Your other sessions and apps were signed out.' });
+      // every session and token of the user ended with the change (tokens up to this second): this
+      // session goes on, and its next tokens are not born in that second
+      await keepSession(a);
+      await waitPastPasswordChange(changed);
+      return page(ctx, { ...a, user: changed }, { ok: 'Your password was changed. Your other sessions and apps were signed out.' });
     }
     if (action === 'totp') {
       const key = `tessera:account-totp:${deps.model.id}:${a.session.uid}`;
       const sealed = await deps.store.get(key);
       const secret = sealed ? mfa.openPending(sealed, a.session.uid) : undefined;
-      if (!secret) return totpPage(ctx, a);
-      const { ok, recoveryCodes } = await mfa.enrolTotp(user, secret, (form.get('code') ?? '').trim());
-      if (!ok) return totpPage(ctx, a, 'That code does not match. Make sure the time on your phone is right and enter the current code.');
+      if (!secret || user.totpSealed) return totpPage(ctx, a);
+      if (!(await confirmed(ctx, a, form, (error, status) => totpPage(ctx, a, error, status)))) return;
+      const enrolled = await mfa.enrolTotp(user, secret, (form.get('code') ?? '').trim());
+      if (!enrolled.ok) {
+        if (enrolled.reason === 'exists') return page(ctx, await refreshed(a), { error: 'An authenticator app is set up already.', section: 'totp' });
+        return totpPage(ctx, a, 'That code does not match. Make sure the time on your phone is right and enter the current code.');
+      }
       await deps.store.delete(key);
-      if (recoveryCodes.length) return showCodes(ctx, recoveryCodes);
+      await keepSession(a, ['otp', 'mfa']);
+      if (enrolled.recoveryCodes.length) return showCodes(ctx, enrolled.recoveryCodes);
       return page(ctx, await refreshed(a), { ok: 'Your authenticator app is set up.' });
     }
     if (action === 'totp/remove') {
@@ -255,11 +284,13 @@ export function accountRoutes(deps: AccountDeps) {
       return page(ctx, await refreshed(a), { ok: 'Your authenticator app was removed.' });
     }
     if (action === 'passkeys') {
+      if (!(await reauthenticated(ctx, a, form, 'passkeys'))) return;
       const verified = await deps.passkeys.verifyRegistration(form.get('credential'), `account:${a.session.uid}`);
       if (!verified) return page(ctx, a, { error: 'The passkey could not be registered. Try again.', section: 'passkeys' });
       const name = (form.get('name') ?? '').trim().slice(0, 64) || 'Passkey';
       try {
         const codes = await mfa.addPasskey(user, { ...verified, name });
+        await keepSession(a, [passkeyAmr(verified.deviceType), 'mfa']);
         if (codes.length) return showCodes(ctx, codes);
       } catch (err) {
         if (err instanceof AppError && err.code === 'conflict') return page(ctx, a, { error: 'This passkey is already registered.', section: 'passkeys' });
@@ -291,8 +322,8 @@ export function accountRoutes(deps: AccountDeps) {
       return callback(ctx);
     }
     const a = await signedIn(ctx);
-    if (!a) {
-      if (ctx.method === 'GET') return startSignIn(ctx);
+    if (typeof a === 'string') {
+      if (ctx.method === 'GET') return startSignIn(ctx, a === 'weak');
       return message(ctx, 401, 'Signed out', 'Your session has ended. Open your account page to sign in again.');
     }
     if (ctx.method === 'GET') {

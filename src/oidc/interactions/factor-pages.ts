@@ -18,6 +18,8 @@ export async function totpEnrolContent(opts: {
   action: string;
   csrf: string;
   error?: string | undefined;
+  /** more fields of the form (the account page asks for the current password) */
+  fields?: SafeHtml;
   cancel?: SafeHtml;
 }): Promise<SafeHtml> {
   const uri = otpauthUri({ issuer: opts.issuer, account: opts.account, secret: opts.secret });
@@ -32,6 +34,7 @@ export async function totpEnrolContent(opts: {
     action: opts.action,
     csrf: opts.csrf,
     describedBy: describedBy(opts.error),
+    fields: opts.fields ?? EMPTY,
     cancel: opts.cancel ?? EMPTY,
   });
 }

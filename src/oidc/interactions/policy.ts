@@ -22,8 +22,22 @@ export function nothingGranted(model: TenantModel, ctx: KoaContextWithOIDC): boo
   return false;
 }
 
-export function interactionPolicyFor(model: TenantModel) {
+export const SECOND_FACTOR_REQUIRED = 'second_factor_required';
+
+/**
+ * `needsSecondFactor`: whether the session's sign-in lacks a second factor that its user has, or
+ * that the tenant's policy now requires of them. Such a session is asked to sign in again (the
+ * login prompt, with its steps), so a session from before an enrolment or a policy change cannot
+ * carry a password-only sign-in past the policy.
+ */
+export function interactionPolicyFor(model: TenantModel, needsSecondFactor: (ctx: KoaContextWithOIDC) => Promise<boolean>) {
   const policy = interactionPolicy.base();
+  policy.get('login')!.checks.add(
+    new interactionPolicy.Check(SECOND_FACTOR_REQUIRED, 'a second factor is required', async (ctx: KoaContextWithOIDC) => {
+      if (!ctx.oidc.session?.accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      return (await needsSecondFactor(ctx)) ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    }),
+  );
   const consent = policy.get('consent')!;
   consent.checks.unshift(
     new interactionPolicy.Check(

@@ -1,13 +1,16 @@
 /**
  * The steps of a browser sign-in after the first factor (issue 16), in this order:
- *   password  — a temporary password set by an admin is replaced by one the user chooses;
  *   code      — a user with a second factor enters a TOTP or recovery code, or uses a passkey;
+ *   password  — a temporary password set by an admin is replaced by one the user chooses (after
+ *               the code: whoever holds only the temporary password cannot set the final one);
  *   enrol     — a user the tenant's MFA policy covers, without a factor, sets up an authenticator
  *               app (then sees ten recovery codes once: `recovery`).
  * Only when none is left is the login result given to oidc-provider (no code is ever issued
  * before). What is due lives in the store under the interaction's uid (the interaction cookie
  * binds it to this browser), for the interaction's lifetime; the TOTP secret offered for
- * enrolment is sealed there.
+ * enrolment is sealed there. With it is a fingerprint of the account (password, factors, state):
+ * a sign-in left half-done while the user enrolled, or an admin changed the password, does not
+ * go on (found in review: it could otherwise enrol its own authenticator over the user's).
  *
  * A passkey can also be the whole sign-in ("Sign in with a passkey" on the login page): a
  * discoverable credential with user verification is two factors on its own.
@@ -16,7 +19,9 @@ import type { Context } from 'koa';
 import type { InteractionResults } from 'oidc-provider';
 import { AppError } from '../../errors.ts';
 import { hasSecondFactor, type UserRow } from '../../repositories/users.ts';
+import { looksLikeTotp } from '../../security/recovery-codes.ts';
 import { generateTotpSecret } from '../../security/totp.ts';
+import { TOTP_FAILURE_LIMIT } from '../../services/mfa.ts';
 import { completeSignIn, secondFactor } from '../sign-in.ts';
 import { passkeyAmr } from '../webauthn.ts';
 import { alertOf, newPasswordContent, passkeyForm, recoveryCodesContent, totpEnrolContent } from './factor-pages.ts';
@@ -34,9 +39,15 @@ export interface PendingSignIn {
   /** epoch seconds of the first factor */
   authTime: number;
   due: Step[];
+  /** the account as the last step left it (fingerprintOf) */
+  account: string;
   /** the TOTP secret offered on the enrolment page, sealed */
   totpSecret?: string;
 }
+
+/** what a step relies on: the password, the factors, the state of the account */
+const fingerprintOf = (u: UserRow) =>
+  [u.passwordChangedAt.getTime(), u.totpSealed ? 1 : 0, u.passkeyCount, u.mustChangePassword ? 1 : 0, u.disabled ? 1 : 0].join(':');
 
 const key = (ic: InteractionContext) => `tessera:signin:${ic.deps.model.id}:${ic.uid}`;
 
@@ -59,17 +70,17 @@ const cancelForm = (ic: InteractionContext, csrf: string) => render('cancel-form
 /** the steps a user signed in with `amr` still has to take */
 export function stepsFor(user: UserRow, amr: readonly string[], enrolmentDue: boolean): Step[] {
   const due: Step[] = [];
-  if (user.mustChangePassword) due.push('password');
   if (!amr.includes('mfa')) {
     if (hasSecondFactor(user)) due.push('code');
     else if (enrolmentDue) due.push('enrol');
   }
+  if (user.mustChangePassword) due.push('password');
   return due;
 }
 
 /** starts the steps after a first factor; finishes at once when none is due */
 export async function begin(ctx: Context, ic: InteractionContext, finish: Finish, user: UserRow, amr: string[], due: Step[]) {
-  const pending: PendingSignIn = { userId: user.id, amr, authTime: Math.floor(Date.now() / 1000), due };
+  const pending: PendingSignIn = { userId: user.id, amr, authTime: Math.floor(Date.now() / 1000), due, account: fingerprintOf(user) };
   if (!due.length) return done(ctx, ic, finish, user, pending);
   await save(ic, pending);
   return show(ctx, ic, pending, user);
@@ -81,12 +92,14 @@ async function done(ctx: Context, ic: InteractionContext, finish: Finish, user: 
   return finish(ctx, { login: { accountId: user.id, amr: pending.amr, ts: pending.authTime } });
 }
 
+const CHANGED = 'Your account changed while you were signing in. Go back to the application and sign in again.';
+
 async function userOf(ic: InteractionContext, pending: PendingSignIn): Promise<UserRow> {
   const user = await ic.deps.repos.users.findById(pending.userId);
-  // disabled or deleted since the first step: the sign-in cannot go on
-  if (!user || user.disabled) {
+  // disabled, deleted, or changed (password, factors) since the last step: the sign-in cannot go on
+  if (!user || user.disabled || fingerprintOf(user) !== pending.account) {
     await forget(ic);
-    throw new AppError('forbidden', 'This account cannot sign in.');
+    throw new AppError('forbidden', user && !user.disabled ? CHANGED : 'This account cannot sign in.');
   }
   return user;
 }
@@ -101,6 +114,7 @@ export async function show(ctx: Context, ic: InteractionContext, pending: Pendin
   if (step === 'password') {
     return sendPage(ctx, deps.page, {
       status,
+      formTargets: ic.client.redirectOrigins,
       title: 'Choose a new password',
       content: newPasswordContent({
         intro: `Your administrator gave you a temporary password. Choose your own password for ${u.username} to continue.`,
@@ -120,6 +134,7 @@ export async function show(ctx: Context, ic: InteractionContext, pending: Pendin
     }
     return sendPage(ctx, deps.page, {
       status,
+      formTargets: ic.client.redirectOrigins,
       title: 'Set up two-step verification',
       content: await totpEnrolContent({
         intro: `${deps.page.name} requires a second step at sign-in for your account ${u.username}.`,
@@ -137,6 +152,7 @@ export async function show(ctx: Context, ic: InteractionContext, pending: Pendin
     // the codes were on the page that answered the enrolment; they are never shown again
     return sendPage(ctx, deps.page, {
       status,
+      formTargets: ic.client.redirectOrigins,
       title: 'Two-step verification is on',
       content: render('recovery-shown.html', { action: `${base}/continue`, csrf }),
     });
@@ -154,6 +170,7 @@ export async function show(ctx: Context, ic: InteractionContext, pending: Pendin
     : EMPTY;
   return sendPage(ctx, deps.page, {
     status,
+    formTargets: ic.client.redirectOrigins,
     title: 'Two-step verification',
     passkeys: passkeys.length > 0,
     content: render('mfa-code.html', {
@@ -171,7 +188,8 @@ export async function show(ctx: Context, ic: InteractionContext, pending: Pendin
 
 /** after a step is done: the next one, or the end of the sign-in */
 async function advance(ctx: Context, ic: InteractionContext, finish: Finish, pending: PendingSignIn, user: UserRow) {
-  const next = { ...pending, due: pending.due.slice(1) };
+  // `user` as this step left it (a new password, a new factor)
+  const next = { ...pending, due: pending.due.slice(1), account: fingerprintOf(user) };
   if (!next.due.length) return done(ctx, ic, finish, user, next);
   await save(ic, next);
   return show(ctx, ic, next, user);
@@ -203,7 +221,14 @@ export async function submitCode(ctx: Context, ic: InteractionContext, finish: F
     const problem = signInProblem(err);
     if (!problem) throw err;
     if (problem.retryAfter) ctx.set('Retry-After', String(problem.retryAfter));
-    const message = problem.status === 400 ? 'That code is not valid. Check your authenticator app and try again.' : problem.message;
+    let message = problem.message;
+    if (problem.status === 400) {
+      const now = await ic.deps.repos.users.findById(user.id);
+      message =
+        looksLikeTotp(code) && now && now.totpFailures >= TOTP_FAILURE_LIMIT
+          ? 'Too many wrong codes from your authenticator app: its codes are refused now. Use a recovery code or a passkey, or ask your administrator to reset your second factor.'
+          : 'That code is not valid. Check your authenticator app and try again.';
+    }
     return show(ctx, ic, pending, user, message, problem.status);
   }
 }
@@ -214,14 +239,22 @@ export async function submitEnrolment(ctx: Context, ic: InteractionContext, fini
   const secret = pending.totpSecret ? ic.deps.services.mfa.openPending(pending.totpSecret, ic.uid) : undefined;
   if (!secret) return show(ctx, ic, pending, user);
   const code = (form.get('code') ?? '').trim();
-  const { ok, recoveryCodes } = await ic.deps.services.mfa.enrolTotp(user, secret, code);
-  if (!ok) return show(ctx, ic, pending, user, 'That code does not match. Make sure the time on your phone is right and enter the current code.');
+  const enrolled = await ic.deps.services.mfa.enrolTotp(user, secret, code);
+  if (!enrolled.ok && enrolled.reason === 'exists') {
+    await forget(ic);
+    throw new AppError('forbidden', CHANGED);
+  }
+  if (!enrolled.ok) return show(ctx, ic, pending, user, 'That code does not match. Make sure the time on your phone is right and enter the current code.');
+  const { recoveryCodes } = enrolled;
+  const updated = await ic.deps.repos.users.findById(user.id);
+  if (!updated) throw new AppError('forbidden', 'This account cannot sign in.');
   const { totpSecret: _used, ...rest } = pending;
-  const next: PendingSignIn = { ...rest, amr: ['pwd', 'otp', 'mfa'], due: pending.due.slice(1) };
-  if (!recoveryCodes.length) return advance(ctx, ic, finish, { ...next, due: ['enrol', ...next.due] }, user);
+  const next: PendingSignIn = { ...rest, amr: ['pwd', 'otp', 'mfa'], due: pending.due.slice(1), account: fingerprintOf(updated) };
+  if (!recoveryCodes.length) return advance(ctx, ic, finish, { ...next, due: ['enrol', ...next.due] }, updated);
   await save(ic, { ...next, due: ['recovery', ...next.due] });
   const csrf = ic.deps.csrf.issue(ctx, ic.uid);
   return sendPage(ctx, ic.deps.page, {
+    formTargets: ic.client.redirectOrigins,
     title: 'Your recovery codes',
     content: recoveryCodesContent(recoveryCodes, `${ic.deps.basePath}/interaction/${ic.uid}/continue`, csrf),
   });
