@@ -16,6 +16,9 @@ export default {
     'src/security/login-guard.ts',
     'src/store/types.ts',
     'src/store/memory.ts',
+    // second factors: TOTP and recovery codes
+    'src/security/totp.ts',
+    'src/security/recovery-codes.ts',
     // refresh rotation, reuse detection, lifetimes; the code grant's PKCE rule
     'src/oidc/grants/refresh-token.ts',
     'src/oidc/grants/authorization-code.ts',

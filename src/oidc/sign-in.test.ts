@@ -14,7 +14,16 @@ import { OverloadedError } from '../security/work-limiter.ts';
 import { createMemoryStore } from '../store/memory.ts';
 import { StoreUnavailableError, type Store } from '../store/types.ts';
 import { TemporarilyUnavailable, TooManyRequests } from './errors.ts';
-import { INVALID_CREDENTIALS, signIn, type SignInDeps } from './sign-in.ts';
+import {
+  confirmPassword,
+  ENROL_IN_BROWSER,
+  INVALID_CREDENTIALS,
+  lacksSecondFactor,
+  secondFactor,
+  signIn,
+  TEMPORARY_PASSWORD,
+  type SignInDeps,
+} from './sign-in.ts';
 
 const cheap = { memoryCost: 8192, timeCost: 1, parallelism: 1 };
 const passwords = createPasswordHasher(cheap);
@@ -299,5 +308,139 @@ describe('signIn', () => {
     const broken = { ...f.deps, repos: { ...f.deps.repos, users: { findByUsername: () => Promise.reject(new Error('db down')) } } as unknown as TenantRepos };
     for (let i = 0; i < 5; i++) await expect(signIn(broken, attempt('ann', 'ann-password'))).rejects.toThrow('db down');
     expect((await signIn(f.deps, attempt('ann', 'ann-password'))).user.id).toBe('id-ann');
+  });
+});
+
+describe('signIn with a second factor (issue 16)', () => {
+  /** `ann` has an authenticator: the fake accepts `123456` once per call to `codes`, `recovery-1` once */
+  async function withFactor(policyOf: SignInDeps['mfaPolicy'] = () => ({ require: 'none', roles: [] })) {
+    const f = await fake();
+    const checked: { code: string; commit: boolean | undefined; user: string | null }[] = [];
+    const used = new Set<string>();
+    f.users.set('ann', { ...f.users.get('ann')!, totpSealed: 'sealed', recoveryCodesLeft: 1 });
+    const deps: SignInDeps = {
+      ...f.deps,
+      mfaPolicy: policyOf,
+      verifyCode: async (user, code, commit) => {
+        checked.push({ code, commit, user: user?.id ?? null });
+        if (!user || commit === false || used.has(code)) return null;
+        if (code === '123456') return used.add(code) && 'totp';
+        if (code === 'recovery-1') return used.add(code) && 'recovery';
+        return null;
+      },
+    };
+    return { f, deps, checked };
+  }
+  const grant = (username: string, password: string, otp?: string, address = '192.0.2.1') => ({
+    ...attempt(username, password, address),
+    ...(otp ? { otp } : {}),
+  });
+  const browser = (username: string, password: string, address = '192.0.2.1') => ({ ...attempt(username, password, address), channel: 'browser' as const });
+
+  it('the grant wants the code with the password; missing, wrong or replayed is the same invalid_grant', async () => {
+    const { f, deps, checked } = await withFactor();
+    for (const [i, otp] of [undefined, '654321', 'not-a-code'].entries()) {
+      const err = await signIn(deps, grant('ann', 'ann-password', otp, `203.0.113.${i + 1}`)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(errors.InvalidGrant);
+      expect((err as errors.InvalidGrant).error_detail).toBe(INVALID_CREDENTIALS);
+    }
+    const ok = await signIn(deps, grant('ann', 'ann-password', '123456', '203.0.113.10'));
+    expect(ok.amr).toEqual(['pwd', 'otp', 'mfa']);
+    await expect(signIn(deps, grant('ann', 'ann-password', '123456', '203.0.113.11'))).rejects.toBeInstanceOf(errors.InvalidGrant);
+    expect(f.audit.filter((e) => e.type === 'signin.mfa_failure').map((e) => (e.data as { reason: string }).reason)).toEqual([
+      'missing_code',
+      'invalid_code',
+      'invalid_code',
+      'invalid_code',
+    ]);
+    expect(f.audit.filter((e) => e.type === 'signin.success')).toEqual([
+      { type: 'signin.success', actor: 'user:id-ann', target: 'user:id-ann', data: { client_id: 'app', amr: 'pwd otp mfa' } },
+    ]);
+    // the code is looked at with the right password only to be consumed
+    expect(checked.map((c) => c.commit)).toEqual([true, true, true, true]);
+  });
+
+  it('checks a code sent with a wrong password without consuming it, and counts the attempt', async () => {
+    const { f, deps, checked } = await withFactor();
+    await expect(signIn(deps, grant('ann', 'wrong-password', '123456'))).rejects.toBeInstanceOf(errors.InvalidGrant);
+    expect(checked).toEqual([{ code: '123456', commit: false, user: 'id-ann' }]);
+    expect(f.audit.map((e) => e.type)).toEqual(['signin.failure']);
+    // the code was not used up
+    expect((await signIn(deps, grant('ann', 'ann-password', '123456'))).amr).toEqual(['pwd', 'otp', 'mfa']);
+  });
+
+  it('counts wrong codes like wrong passwords: the address locks after its allowance', async () => {
+    const { deps } = await withFactor();
+    for (let i = 0; i < 3; i++) await expect(signIn(deps, grant('ann', 'ann-password', `00000${i}`))).rejects.toBeInstanceOf(errors.InvalidGrant);
+    await expect(signIn(deps, grant('ann', 'ann-password', '123456'))).rejects.toBeInstanceOf(TooManyRequests);
+  });
+
+  it('the login page checks the password alone and clears nothing for a user with a factor', async () => {
+    const { f, deps, checked } = await withFactor();
+    // 4 failures on the account (of 5), from different addresses
+    for (let i = 0; i < 4; i++) await expect(signIn(deps, browser('ann', `wrong-${i}`, `198.51.100.${i + 1}`))).rejects.toBeInstanceOf(errors.InvalidGrant);
+    const first = await signIn(deps, browser('ann', 'ann-password', '198.51.100.20'));
+    expect(first).toMatchObject({ amr: ['pwd'], secondFactorDue: true, enrolmentDue: false });
+    expect(checked).toEqual([]);
+    // no success recorded yet, and the account's failures are still there: one more locks it
+    expect(f.audit.filter((e) => e.type === 'signin.success')).toEqual([]);
+    await expect(signIn(deps, browser('ann', 'wrong-5', '198.51.100.21'))).rejects.toBeInstanceOf(errors.InvalidGrant);
+    await expect(signIn(deps, browser('ann', 'ann-password', '198.51.100.22'))).rejects.toBeInstanceOf(TooManyRequests);
+  });
+
+  it('secondFactor: a wrong code counts on the account and the address; the right one signs in and clears', async () => {
+    const { f, deps } = await withFactor();
+    const ann = f.users.get('ann')!;
+    const step = (code: string, address = '192.0.2.9') => secondFactor(deps, { user: ann, code, address, clientId: 'app' });
+    await expect(step('000000')).rejects.toMatchObject({ error: 'invalid_grant', error_detail: 'invalid authentication code' });
+    await expect(step('000001')).rejects.toBeInstanceOf(errors.InvalidGrant);
+    expect(await step('recovery-1')).toEqual({ kind: 'recovery', amr: ['pwd', 'otp', 'mfa'] });
+    expect(f.audit.filter((e) => e.type === 'signin.mfa_failure')).toHaveLength(2);
+    await expect(step('000002')).rejects.toBeInstanceOf(errors.InvalidGrant);
+    await expect(step('123456')).rejects.toBeInstanceOf(TooManyRequests);
+  });
+
+  it('refuses the grant to a user the policy covers without a factor, and to a temporary password, saying why', async () => {
+    const covered = await withFactor(() => ({ require: 'roles', roles: ['viewer'] }));
+    covered.f.users.set('ann', { ...covered.f.users.get('ann')!, totpSealed: null });
+    const err = await signIn(covered.deps, grant('ann', 'ann-password')).catch((e: unknown) => e);
+    expect(err).toMatchObject({ error: 'invalid_grant', error_description: ENROL_IN_BROWSER });
+    expect(covered.f.audit.at(-1)).toMatchObject({ type: 'signin.failure', data: { reason: 'mfa_enrolment_required' } });
+    // the browser is asked to enrol instead
+    expect(await signIn(covered.deps, browser('ann', 'ann-password', '192.0.2.50'))).toMatchObject({ enrolmentDue: true, secondFactorDue: false });
+    // not covered: the role is another
+    const other = await withFactor(() => ({ require: 'roles', roles: ['analyst'] }));
+    other.f.users.set('ann', { ...other.f.users.get('ann')!, totpSealed: null });
+    expect((await signIn(other.deps, grant('ann', 'ann-password'))).amr).toEqual(['pwd']);
+
+    const temporary = await withFactor();
+    temporary.f.users.set('ann', { ...temporary.f.users.get('ann')!, totpSealed: null, mustChangePassword: true });
+    await expect(signIn(temporary.deps, grant('ann', 'ann-password'))).rejects.toMatchObject({ error: 'invalid_grant', error_description: TEMPORARY_PASSWORD });
+    expect(temporary.f.audit.at(-1)).toMatchObject({ type: 'signin.failure', data: { reason: 'temporary_password' } });
+  });
+
+  it('confirmPassword: right is true and clears nothing; wrong is false and counts', async () => {
+    const { f, deps } = await withFactor();
+    const ann = f.users.get('ann')!;
+    const confirm = (password: string) => confirmPassword(deps, { user: ann, password, address: '192.0.2.77' });
+    expect(await confirm('ann-password')).toBe(true);
+    expect(await confirm('wrong')).toBe(false);
+    expect(f.audit.at(-1)).toMatchObject({ type: 'signin.failure', data: { reason: 'reauthentication', client_id: 'tessera-account' } });
+    expect(await confirm('wrong')).toBe(false);
+    expect(await confirm('wrong')).toBe(false);
+    await expect(confirm('ann-password')).rejects.toBeInstanceOf(TooManyRequests);
+  });
+
+  it('lacksSecondFactor: a sign-in without mfa, of a user who has a factor or whom the policy covers', () => {
+    const none = { require: 'none' as const, roles: [] };
+    const user = (totp: boolean, passkeys = 0, roles = ['viewer']) => ({ totpSealed: totp ? 's' : null, passkeyCount: passkeys, roles });
+    expect(lacksSecondFactor(user(true), ['pwd'], none)).toBe(true);
+    expect(lacksSecondFactor(user(false, 1), ['pwd'], none)).toBe(true);
+    expect(lacksSecondFactor(user(false), undefined, none)).toBe(false);
+    expect(lacksSecondFactor(user(true), ['pwd', 'otp', 'mfa'], none)).toBe(false);
+    expect(lacksSecondFactor(user(true), undefined, none)).toBe(true);
+    expect(lacksSecondFactor(user(false), ['pwd'], { require: 'all', roles: [] })).toBe(true);
+    expect(lacksSecondFactor(user(false), ['pwd'], { require: 'roles', roles: ['viewer'] })).toBe(true);
+    expect(lacksSecondFactor(user(false), ['pwd'], { require: 'roles', roles: ['analyst'] })).toBe(false);
   });
 });
