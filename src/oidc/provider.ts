@@ -204,8 +204,12 @@ export function createProvider(tenant: OidcTenant, shared: OidcShared): Provider
     findAccount: async (ctx, sub) => {
       const user = await repos.users.findById(sub);
       if (!user || user.disabled) return undefined;
-      const refresh = (ctx.oidc?.entities as { RefreshToken?: { amr?: string[] } } | undefined)?.RefreshToken;
-      if (refresh && lacksSecondFactor(user, refresh.amr, settings.mfa)) return undefined;
+      const refresh = (ctx.oidc?.entities as { RefreshToken?: { amr?: string[]; grantId?: string } } | undefined)?.RefreshToken;
+      if (refresh && lacksSecondFactor(user, refresh.amr, settings.mfa)) {
+        // the whole sign-in is done: its refresh tokens (a rotated one replayed too) and access tokens
+        if (refresh.grantId) await tenant.revocations.revokeGrant(refresh.grantId);
+        return undefined;
+      }
       return toAccount(user);
     },
     // errors a browser sees (e.g. an unregistered redirect_uri) are a page, never a redirect
@@ -233,6 +237,7 @@ export function createProvider(tenant: OidcTenant, shared: OidcShared): Provider
       revocations: tenant.revocations,
       verifyAccessToken: (token) => tenant.verifyAccessToken(token),
       onServerError: (err) => shared.onServerError(err),
+      mfaPolicy: () => settings.mfa,
     }),
   );
   const passkeys = createPasskeyRp({

@@ -57,6 +57,7 @@ async function fake(store: Store = createMemoryStore()): Promise<Fake> {
       mustChangePassword: false,
       totpSealed: null,
       totpFailures: 0,
+      securityVersion: 0,
       passkeyCount: 0,
       recoveryCodesLeft: 0,
       createdAt: created,

@@ -7,20 +7,6 @@
 import type { Db } from './db.ts';
 import { isUuid } from './db.ts';
 
-export interface PasskeyRow {
-  id: string;
-  userId: string;
-  credentialId: string;
-  publicKey: Uint8Array;
-  counter: number;
-  transports: string[];
-  deviceType: string;
-  backedUp: boolean;
-  name: string;
-  createdAt: Date;
-  lastUsedAt: Date | null;
-}
-
 export interface NewPasskey {
   credentialId: string;
   publicKey: Uint8Array;
@@ -29,6 +15,13 @@ export interface NewPasskey {
   deviceType: string;
   backedUp: boolean;
   name: string;
+}
+
+export interface PasskeyRow extends NewPasskey {
+  id: string;
+  userId: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
 }
 
 const toPasskey = (p: Omit<PasskeyRow, 'counter'> & { counter: bigint }): PasskeyRow => ({ ...p, counter: Number(p.counter) });
@@ -47,13 +40,14 @@ export function createMfaRepository(db: Db, tenantId: string) {
       return (await db.totpFactor.deleteMany({ where: { tenantId, userId } })).count === 1;
     },
     /**
-     * true when `step` is later than every step accepted before (and records it, clearing the
-     * wrong-code count); false: a replay
+     * true when `step` is later than every step accepted before and fewer than `failureLimit`
+     * wrong codes came in a row (and records it, clearing the count); false: a replay, or blocked
      */
-    async acceptTotpStep(userId: string, step: number): Promise<boolean> {
+    async acceptTotpStep(userId: string, step: number, failureLimit: number): Promise<boolean> {
+      // the limit is checked in the same statement: parallel wrong codes cannot slip a right one past it
       const n = await db.$executeRaw`
         UPDATE totp_factors SET last_step = ${BigInt(step)}, failures = 0
-        WHERE tenant_id = ${tenantId}::uuid AND user_id = ${userId}::uuid AND last_step < ${BigInt(step)}`;
+        WHERE tenant_id = ${tenantId}::uuid AND user_id = ${userId}::uuid AND last_step < ${BigInt(step)} AND failures < ${failureLimit}`;
       return n === 1;
     },
     /** one more wrong code in a row */

@@ -17,13 +17,15 @@ export interface UserRow {
   totpSealed: string | null;
   /** wrong TOTP codes in a row */
   totpFailures: number;
+  /** raised by every change to how the user signs in (password, disable, factors) */
+  securityVersion: number;
   passkeyCount: number;
   recoveryCodesLeft: number;
   createdAt: Date;
 }
 
 /** whether the user has a second factor (recovery codes alone are a fallback, not a factor) */
-export const hasSecondFactor = (u: Pick<UserRow, 'totpSealed' | 'passkeyCount'>) => u.totpSealed !== null || u.passkeyCount > 0;
+export const hasSecondFactor = (u: Pick<UserRow, 'totpSealed' | 'passkeyCount'>) => Boolean(u.totpSealed) || u.passkeyCount > 0;
 const select = {
   id: true,
   username: true,
@@ -32,6 +34,7 @@ const select = {
   disabled: true,
   passwordChangedAt: true,
   mustChangePassword: true,
+  securityVersion: true,
   createdAt: true,
   roles: { select: { role: { select: { name: true } } } },
   totp: { select: { secretSealed: true, failures: true } },
@@ -41,6 +44,7 @@ const select = {
 /** a user row as UserRow, role names sorted (the same shape `toRow` gives) */
 const USER_COLUMNS = Prisma.raw(`u.id::text AS id, u.username, u.email, u.password_hash AS "passwordHash", u.disabled,
   u.password_changed_at AS "passwordChangedAt", u.created_at AS "createdAt", u.must_change_password AS "mustChangePassword",
+  u.security_version AS "securityVersion",
   ARRAY(SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id
         WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id ORDER BY r.name COLLATE "C") AS roles,
   (SELECT t.secret_sealed FROM totp_factors t WHERE t.user_id = u.id) AS "totpSealed",
@@ -119,7 +123,23 @@ export function createUserRepository(db: Db, tenantId: string) {
       }
       const { count } = await db.user.updateMany({
         where: { tenantId, id: userId },
-        data: { ...data, ...(data.passwordHash ? { passwordChangedAt: data.passwordChangedAt ?? new Date() } : {}) },
+        data: {
+          ...data,
+          ...(data.passwordHash ? { passwordChangedAt: data.passwordChangedAt ?? new Date() } : {}),
+          ...(data.passwordHash || data.disabled ? { securityVersion: { increment: 1 } } : {}),
+        },
+      });
+      return count === 1;
+    },
+    /**
+     * raises the security version for a change to the user's factors; with `expected`, only if it
+     * is still that (false: the account changed since the caller read it)
+     */
+    async bumpSecurityVersion(userId: string, expected?: number): Promise<boolean> {
+      if (!isUuid(userId)) return false;
+      const { count } = await db.user.updateMany({
+        where: { tenantId, id: userId, ...(expected !== undefined ? { securityVersion: expected } : {}) },
+        data: { securityVersion: { increment: 1 } },
       });
       return count === 1;
     },

@@ -87,7 +87,7 @@ export function createMfaService({ deps, tenant, repos: r, change }: TenantScope
         if (!commit) return null;
         // past the limit even the right code is refused: a guesser learns nothing from it
         if (user.totpFailures >= TOTP_FAILURE_LIMIT) return null;
-        if (step !== null && (await r.mfa.acceptTotpStep(user.id, step))) return 'totp';
+        if (step !== null && (await r.mfa.acceptTotpStep(user.id, step, TOTP_FAILURE_LIMIT))) return 'totp';
         await r.mfa.countTotpFailure(user.id);
         if (user.totpFailures + 1 === TOTP_FAILURE_LIMIT) {
           await r.audit.record({ type: 'mfa.totp_blocked', actor: `user:${user.id}`, target: user.id, data: { failures: TOTP_FAILURE_LIMIT } });
@@ -106,25 +106,31 @@ export function createMfaService({ deps, tenant, repos: r, change }: TenantScope
      * Enrols a TOTP authenticator once the user proved it works (a code for `secret`); the step of
      * that code counts as used. Returns new recovery codes when the user had none left, else [].
      */
+    /**
+     * `user.securityVersion`: the version the caller read; the enrolment happens only if nothing
+     * changed how the user signs in since (a reset, a password change, another factor) — a request
+     * or a sign-in step under way across such a change does not go on (found in review).
+     */
     async enrolTotp(
-      user: Pick<UserRow, 'id' | 'recoveryCodesLeft'>,
+      user: Pick<UserRow, 'id' | 'recoveryCodesLeft'> & { securityVersion?: number },
       secret: string,
       code: string,
-    ): Promise<{ ok: true; recoveryCodes: string[] } | { ok: false; reason: 'code' | 'exists' }> {
+    ): Promise<{ ok: true; recoveryCodes: string[] } | { ok: false; reason: 'code' | 'changed' }> {
       const step = matchTotp(secret, code);
       if (step === null) return { ok: false, reason: 'code' };
       const sealed = deps.secretBox.encrypt(secret, aad(user.id));
-      const exists = new AppError('conflict', 'an authenticator app is set up already');
+      const changed = new AppError('conflict', 'the account changed, or an authenticator app is set up already');
       try {
         const recoveryCodes = await change(selfActor(user.id), { type: 'mfa.enrolled', target: user.id, data: { factor: 'totp' } }, async (t) => {
+          if (!(await t.users.bumpSecurityVersion(user.id, user.securityVersion))) throw changed;
           // never replaces one: a sign-in left half-done, or a session, cannot swap the user's app for another
-          if (!(await t.mfa.addTotp(user.id, sealed))) throw exists;
-          await t.mfa.acceptTotpStep(user.id, step);
+          if (!(await t.mfa.addTotp(user.id, sealed))) throw changed;
+          await t.mfa.acceptTotpStep(user.id, step, TOTP_FAILURE_LIMIT);
           return user.recoveryCodesLeft > 0 ? [] : newRecoveryCodes(t, user.id);
         });
         return { ok: true, recoveryCodes };
       } catch (err) {
-        if (err === exists) return { ok: false, reason: 'exists' };
+        if (err === changed) return { ok: false, reason: 'changed' };
         throw err;
       }
     },
@@ -132,6 +138,7 @@ export function createMfaService({ deps, tenant, repos: r, change }: TenantScope
     async removeTotp(userId: string): Promise<void> {
       await change(selfActor(userId), { type: 'mfa.removed', target: userId, data: { factor: 'totp' } }, async (t) => {
         if (!(await t.mfa.removeTotp(userId))) throw new AppError('not_found', 'no authenticator app is set up');
+        await t.users.bumpSecurityVersion(userId);
       });
     },
 
@@ -141,11 +148,15 @@ export function createMfaService({ deps, tenant, repos: r, change }: TenantScope
     listPasskeys: (userId: string): Promise<PasskeyRow[]> => r.mfa.listPasskeys(userId),
     findPasskey: (credentialId: string): Promise<PasskeyRow | null> => r.mfa.findPasskey(credentialId),
     usePasskey: (id: string, counter: number): Promise<boolean> => r.mfa.usePasskey(id, counter),
+    /** a passkey signed the user in: the app's codes work again */
+    clearTotpFailures: (userId: string): Promise<void> => r.mfa.clearTotpFailures(userId),
 
     /** registers a verified passkey; returns new recovery codes when the user had none left, else [] */
-    async addPasskey(user: Pick<UserRow, 'id' | 'recoveryCodesLeft'>, passkey: NewPasskey): Promise<string[]> {
+    async addPasskey(user: Pick<UserRow, 'id' | 'recoveryCodesLeft'> & { securityVersion?: number }, passkey: NewPasskey): Promise<string[]> {
       const conflict = 'this passkey is already registered';
       return change(selfActor(user.id), { type: 'mfa.enrolled', target: user.id, data: { factor: 'passkey', name: passkey.name }, conflict }, async (t) => {
+        // only if nothing changed how the user signs in since the caller read it (see enrolTotp)
+        if (!(await t.users.bumpSecurityVersion(user.id, user.securityVersion))) throw new AppError('conflict', 'the account changed; reload the page');
         await t.mfa.addPasskey(user.id, passkey);
         return user.recoveryCodesLeft > 0 ? [] : newRecoveryCodes(t, user.id);
       });
@@ -154,6 +165,7 @@ export function createMfaService({ deps, tenant, repos: r, change }: TenantScope
     async removePasskey(userId: string, id: string): Promise<void> {
       await change(selfActor(userId), { type: 'mfa.removed', target: userId, data: { factor: 'passkey', passkey: id } }, async (t) => {
         if (!(await t.mfa.removePasskey(userId, id))) throw new AppError('not_found', 'passkey not found');
+        await t.users.bumpSecurityVersion(userId);
       });
     },
 
@@ -171,6 +183,7 @@ export function createMfaService({ deps, tenant, repos: r, change }: TenantScope
         if (!user) throw new AppError('not_found', 'user not found');
         authorize(actor, { operation: 'user.mfa_reset', tenant, target: { roles: user.roles } });
         const removed = await t.mfa.resetAll(userId);
+        await t.users.bumpSecurityVersion(userId);
         await t.artifacts.revokeByAccount(userId);
         return removed;
       });

@@ -11,8 +11,9 @@
  */
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { decodeJwt } from 'jose';
-import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './chromium.ts';
 import { generateTotpSecret } from '../../src/security/totp.ts';
 import { discover, tokenRequest } from '../helpers/oauth.ts';
 import { BACKENDS } from '../helpers/tessera.ts';
@@ -21,16 +22,6 @@ import { pkcePair } from './http-flow.ts';
 import { addVirtualAuthenticator, Authenticator, axeViolations, clickButton, heading, navigateBy, type Violation } from './mfa-helpers.ts';
 
 const SHOTS = new URL('../../test-output/mfa/', import.meta.url);
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-sync',
-];
 const WIDE = { width: 900, height: 720 };
 const NARROW = { width: 360, height: 720 };
 const CALLBACK = 'http://127.0.0.1:9/cb';
@@ -202,7 +193,7 @@ describe('second factors in chromium', () => {
     d = await startDepartment(BACKENDS.at(-1)!);
     issuer = `${d.server.url}/t/dept`;
     discovery = await discover(d.server.url, 'dept');
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

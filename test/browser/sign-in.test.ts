@@ -6,24 +6,15 @@
  * Runs once, on the last backend (PostgreSQL + Redis when configured): the flows are the same.
  */
 import { mkdir } from 'node:fs/promises';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './chromium.ts';
 import { BACKENDS } from '../helpers/tessera.ts';
 import { API, PASSWORDS, startBrowserDepartment, type BrowserDepartment } from './fixture.ts';
 import { pkcePair } from './http-flow.ts';
 import { startSpaServer, type SpaServer } from './spa-server.ts';
 
 const SHOTS = new URL('../../test-output/browser/', import.meta.url);
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-sync',
-];
 
 describe('browser sign-in with chromium', () => {
   let browser: Browser;
@@ -43,7 +34,7 @@ describe('browser sign-in with chromium', () => {
       scope: 'openid profile email outbreaks:read simulate:run',
       outbreaks: [{ id: 'ob-dept-1', tenantId: 'dept', disease: 'influenza', region: 'North', population: 250_000, infected: 120, r0: 1.4 }],
     });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 900, height: 720 } });
     page = await context.newPage();
   });

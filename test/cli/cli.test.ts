@@ -29,7 +29,10 @@ describe('tessera CLI', () => {
 
     const u = cli('user', 'create', 'cli-dept', 'opal', '--password', 'opal-password-1', '--role', 'tenant-admin', '--json');
     expect(u.code, u.stderr).toBe(0);
-    expect(json(u)).toMatchObject({ username: 'opal' });
+    expect(json(u)).toMatchObject({ username: 'opal', temporaryPassword: false });
+    const newcomer = cli('user', 'create', 'cli-dept', 'nell', '--password', 'nell-first-password', '--temporary-password', '--json');
+    expect(newcomer.code, newcomer.stderr).toBe(0);
+    expect(JSON.parse(newcomer.stdout)).toMatchObject({ username: 'nell', temporaryPassword: true, mfa: { totp: false, passkeys: 0, recoveryCodesLeft: 0 } });
 
     const c = cli(
       'client',

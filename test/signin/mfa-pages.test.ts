@@ -280,6 +280,20 @@ describe.each(BACKENDS)('second-factor pages on %s', (backend) => {
       const b = browser();
       const codePage = page(await b.signIn(d.spa, u.username, u.password), 200, CODE_PAGE);
       expectRedirect(await b.submit(codePage, 'code', { code: totpCode(own, stepAt(Date.now())) }, d.spa.redirectUri));
+      // nor when the account comes back to the same shape: the attacker stopped at the recovery
+      // codes of their own app, an admin reset it, the user enrolled theirs
+      const w = await staff();
+      const stopped = browser();
+      const enrolW = page(await stopped.signIn(d.spa, w.username, w.password), 200, 'id="totp-secret"');
+      const codesPage = page(
+        await stopped.submit(enrolW, 'enrol', { code: totpCode(secretOf(enrolW.html), stepAt(Date.now())) }, d.spa.redirectUri),
+        200,
+        'id="recovery-codes"',
+      );
+      await s.mfa.reset(w.user.id);
+      const mine = generateTotpSecret();
+      expect((await s.mfa.enrolTotp({ id: w.user.id, recoveryCodesLeft: 0 }, mine, totpCode(mine, stepAt(Date.now()) - 1))).ok).toBe(true);
+      page(await stopped.submit(codesPage, 'continue', {}, d.spa.redirectUri), 403, 'changed');
       // a half-done sign-in does not outlive an admin's password change either
       const v = await staff();
       const stale = browser();

@@ -222,14 +222,19 @@ describe.each(BACKENDS)('second factors on %s', (backend) => {
     } finally {
       expect((await admin('PATCH', '/tenants/dept', { mfa: { require: 'none' } })).status).toBe(200);
     }
-    // the refusal consumed nothing: under the old rule again, it refreshes
-    const again = await tokenRequest(d.token, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token as string }, d.webapp);
+    // the password-only sign-in is over for good: its grant was revoked, also under the old rule again
+    expect((await tokenRequest(d.token, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token as string }, d.webapp)).status).toBe(400);
+    expect((await introspect(first.body.access_token as string)).active).toBe(false);
+    const again = await grant(v.username, v.password);
     expect(again.status).toBe(200);
     // the user enrols: their password-only refresh token is done
     const secret = generateTotpSecret();
     expect((await v.s.mfa.enrolTotp({ id: v.user.id, recoveryCodesLeft: 0 }, secret, totpCode(secret, stepAt(now()) - 1))).ok).toBe(true);
     const after = await tokenRequest(d.token, { grant_type: 'refresh_token', refresh_token: again.body.refresh_token as string }, d.webapp);
     expect(after.status).toBe(400);
+    // the whole password-only sign-in is over: its access token too, and a replay of an older refresh token
+    expect((await introspect(again.body.access_token as string)).active).toBe(false);
+    expect((await introspect(again.body.refresh_token as string)).active).toBe(false);
     // one from a sign-in with the code goes on
     const strong = await grant(v.username, v.password, { otp: totpCode(secret, stepAt(now())) });
     expect(strong.status).toBe(200);
@@ -251,6 +256,23 @@ describe.each(BACKENDS)('second factors on %s', (backend) => {
     // a recovery code signs in and opens the app's codes again
     expect((await grant(u.username, u.password, { otp: u.recoveryCodes[0]! }, { 'x-forwarded-for': '192.0.2.141' })).status).toBe(200);
     expect((await grant(u.username, u.password, { otp: totpCode(u.secret, stepAt(now()) + 1) }, { 'x-forwarded-for': '192.0.2.142' })).status).toBe(200);
+  });
+
+  it('a factor is added only if nothing changed how the user signs in since the caller read the account', async () => {
+    const u = await staff();
+    const seen = await u.s.users.get(u.user.id);
+    const row = await d.server.tessera.services.forTenant(d.tenantId);
+    const before = (await d.server.tessera.db.prisma.user.findUnique({ where: { id: u.user.id }, select: { securityVersion: true } }))!.securityVersion;
+    expect(seen.mfa.totp).toBe(false);
+    // an admin's reset (or a password change) lands between the read and the enrolment
+    await row.mfa.reset(u.user.id);
+    const secret = generateTotpSecret();
+    const stale = await u.s.mfa.enrolTotp({ id: u.user.id, recoveryCodesLeft: 0, securityVersion: before }, secret, totpCode(secret, stepAt(now())));
+    expect(stale).toEqual({ ok: false, reason: 'changed' });
+    expect((await u.s.users.get(u.user.id)).mfa.totp).toBe(false);
+    const current = (await d.server.tessera.db.prisma.user.findUnique({ where: { id: u.user.id }, select: { securityVersion: true } }))!.securityVersion;
+    expect(current).toBeGreaterThan(before);
+    expect((await u.s.mfa.enrolTotp({ id: u.user.id, recoveryCodesLeft: 0, securityVersion: current }, secret, totpCode(secret, stepAt(now())))).ok).toBe(true);
   });
 
   it("an admin's reset of the factors ends the user's refresh tokens", async () => {

@@ -43,6 +43,8 @@ describe.each(BACKENDS)('storage on %s', (backend) => {
       passwordChangedAt: expect.any(Date),
       mustChangePassword: false,
       totpSealed: null,
+      totpFailures: 0,
+      securityVersion: 0,
       passkeyCount: 0,
       recoveryCodesLeft: 0,
       createdAt: expect.any(Date),

@@ -7,7 +7,8 @@ ALTER TABLE "tenants" ADD COLUMN     "mfa_require" TEXT NOT NULL DEFAULT 'none',
 ADD COLUMN     "mfa_roles" TEXT[] DEFAULT ARRAY[]::TEXT[];
 
 -- AlterTable
-ALTER TABLE "users" ADD COLUMN     "must_change_password" BOOLEAN NOT NULL DEFAULT false;
+ALTER TABLE "users" ADD COLUMN     "must_change_password" BOOLEAN NOT NULL DEFAULT false,
+ADD COLUMN     "security_version" INTEGER NOT NULL DEFAULT 0;
 
 -- CreateTable
 CREATE TABLE "totp_factors" (

@@ -113,9 +113,14 @@ export function accountRoutes(deps: AccountDeps) {
     return { session, user, csrf: deps.accountCsrf.issue(ctx, session.uid) };
   }
 
-  /** the session goes on after a change that ended the user's others, with what was just proven */
-  async function keepSession(a: AccountRequest, proven: readonly string[] = []) {
-    if (proven.length) a.session.amr = [...new Set([...(a.session.amr ?? []), ...proven])];
+  /**
+   * The session goes on with what was just proven (a new factor: `proven`), or after the user's
+   * own password change ended every session (`restore`). A session ended meanwhile by someone
+   * else (an admin's reset or password change) is never brought back (found in review).
+   */
+  async function keepSession(a: AccountRequest, opts: { proven?: readonly string[]; restore?: boolean } = {}) {
+    if (!opts.restore && !(await provider.Session.find(a.session.jti))) return;
+    if (opts.proven?.length) a.session.amr = [...new Set([...(a.session.amr ?? []), ...opts.proven])];
     await a.session.save(Math.max(60, (a.session.exp ?? 0) - Math.floor(Date.now() / 1000)));
   }
 
@@ -258,7 +263,7 @@ export function accountRoutes(deps: AccountDeps) {
       }
       // every session and token of the user ended with the change (tokens up to this second): this
       // session goes on, and its next tokens are not born in that second
-      await keepSession(a);
+      await keepSession(a, { restore: true });
       await waitPastPasswordChange(changed);
       return page(ctx, { ...a, user: changed }, { ok: 'Your password was changed. Your other sessions and apps were signed out.' });
     }
@@ -270,11 +275,12 @@ export function accountRoutes(deps: AccountDeps) {
       if (!(await confirmed(ctx, a, form, (error, status) => totpPage(ctx, a, error, status)))) return;
       const enrolled = await mfa.enrolTotp(user, secret, (form.get('code') ?? '').trim());
       if (!enrolled.ok) {
-        if (enrolled.reason === 'exists') return page(ctx, await refreshed(a), { error: 'An authenticator app is set up already.', section: 'totp' });
+        if (enrolled.reason === 'changed')
+          return page(ctx, await refreshed(a), { error: 'Your account changed meanwhile. Nothing was set up; try again.', section: 'totp' });
         return totpPage(ctx, a, 'That code does not match. Make sure the time on your phone is right and enter the current code.');
       }
       await deps.store.delete(key);
-      await keepSession(a, ['otp', 'mfa']);
+      await keepSession(a, { proven: ['otp', 'mfa'] });
       if (enrolled.recoveryCodes.length) return showCodes(ctx, enrolled.recoveryCodes);
       return page(ctx, await refreshed(a), { ok: 'Your authenticator app is set up.' });
     }
@@ -290,10 +296,14 @@ export function accountRoutes(deps: AccountDeps) {
       const name = (form.get('name') ?? '').trim().slice(0, 64) || 'Passkey';
       try {
         const codes = await mfa.addPasskey(user, { ...verified, name });
-        await keepSession(a, [passkeyAmr(verified.deviceType), 'mfa']);
+        await keepSession(a, { proven: [passkeyAmr(verified.deviceType), 'mfa'] });
         if (codes.length) return showCodes(ctx, codes);
       } catch (err) {
-        if (err instanceof AppError && err.code === 'conflict') return page(ctx, a, { error: 'This passkey is already registered.', section: 'passkeys' });
+        if (err instanceof AppError && err.code === 'conflict')
+          return page(ctx, a, {
+            error: `${err.message === 'the account changed; reload the page' ? 'Your account changed meanwhile. Nothing was added; try again.' : 'This passkey is already registered.'}`,
+            section: 'passkeys',
+          });
         throw err;
       }
       return page(ctx, await refreshed(a), { ok: `Passkey "${name}" was added.` });

@@ -47,7 +47,7 @@ export interface PendingSignIn {
 
 /** what a step relies on: the password, the factors, the state of the account */
 const fingerprintOf = (u: UserRow) =>
-  [u.passwordChangedAt.getTime(), u.totpSealed ? 1 : 0, u.passkeyCount, u.mustChangePassword ? 1 : 0, u.disabled ? 1 : 0].join(':');
+  [u.securityVersion, u.passwordChangedAt.getTime(), u.totpSealed ? 1 : 0, u.passkeyCount, u.mustChangePassword ? 1 : 0, u.disabled ? 1 : 0].join(':');
 
 const key = (ic: InteractionContext) => `tessera:signin:${ic.deps.model.id}:${ic.uid}`;
 
@@ -240,7 +240,7 @@ export async function submitEnrolment(ctx: Context, ic: InteractionContext, fini
   if (!secret) return show(ctx, ic, pending, user);
   const code = (form.get('code') ?? '').trim();
   const enrolled = await ic.deps.services.mfa.enrolTotp(user, secret, code);
-  if (!enrolled.ok && enrolled.reason === 'exists') {
+  if (!enrolled.ok && enrolled.reason === 'changed') {
     await forget(ic);
     throw new AppError('forbidden', CHANGED);
   }
@@ -275,6 +275,8 @@ export async function submitPasskey(ctx: Context, ic: InteractionContext, finish
   const { deps, uid } = ic;
   const mfa = deps.services.mfa;
   const asSecond = pending?.due[0] === 'code';
+  // as a second step, like the others: not across a change to the account
+  if (asSecond && pending) await userOf(ic, pending);
   const result = await deps.passkeys.verifyAuthentication(form.get('credential'), asSecond ? `code:${uid}` : `login:${uid}`, (id) => mfa.findPasskey(id));
   const user = result ? await deps.repos.users.findById(result.passkey.userId) : null;
   const valid = result && user && !user.disabled && (!asSecond || user.id === pending?.userId) && (await mfa.usePasskey(result.passkey.id, result.counter));
@@ -288,6 +290,8 @@ export async function submitPasskey(ctx: Context, ic: InteractionContext, finish
     return deps.showLogin(ctx, ic, { status: 400, error: message });
   }
   const kind = passkeyAmr(result.passkey.deviceType);
+  // the user holds a factor of theirs: the app's codes, blocked by wrong ones, work again
+  await mfa.clearTotpFailures(user.id);
   if (asSecond && pending) return advance(ctx, ic, finish, { ...pending, amr: ['pwd', kind, 'mfa'] }, user);
   // passwordless: possession and user verification; a temporary password is still replaced
   return begin(ctx, ic, finish, user, [kind, 'mfa'], stepsFor(user, ['mfa'], false));

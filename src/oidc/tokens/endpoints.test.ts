@@ -68,7 +68,8 @@ describe('introspection and revocation', () => {
   };
   let revoked = false;
   let failing: string | undefined;
-  let users: Record<string, { disabled: boolean; roles: string[] }>;
+  let users: Record<string, { disabled: boolean; roles: string[]; totpSealed?: string | null; passkeyCount?: number }>;
+  let mfaPolicy: { require: 'none' | 'all' | 'roles'; roles: string[] } = { require: 'none', roles: [] };
   const tokens = new Map<string, Stored>();
 
   beforeAll(async () => {
@@ -115,6 +116,7 @@ describe('introspection and revocation', () => {
           throw new Error('bad signature');
         },
         onServerError: (err) => void log.serverErrors.push(err.message),
+        mfaPolicy: () => mfaPolicy,
       }),
     );
     app.use((ctx) => {
@@ -223,6 +225,15 @@ describe('introspection and revocation', () => {
     });
     expect(log.isRevoked).toEqual([{ grantId: 'grant-9', subjects: ['c:app', 'u:user-1'], iat: NOW - 10 }]);
     expect((await introspect('opaque-access-token-123')).body).toMatchObject({ active: true, token_type: 'Bearer', client_id: 'spa', scope: 'openid' });
+    // a refresh token from a sign-in without the second factor now needed is inactive (it cannot refresh)
+    users['user-1'] = { disabled: false, roles: ['viewer', 'analyst'], totpSealed: 'sealed', passkeyCount: 0 };
+    expect((await introspect('refresh-token-value-123')).body).toEqual({ active: false });
+    users['user-1'] = { disabled: false, roles: ['viewer', 'analyst'], totpSealed: null, passkeyCount: 0 };
+    mfaPolicy = { require: 'roles', roles: ['analyst'] };
+    expect((await introspect('refresh-token-value-123')).body).toEqual({ active: false });
+    mfaPolicy = { require: 'roles', roles: ['other'] };
+    expect((await introspect('refresh-token-value-123')).body).toMatchObject({ active: true });
+    mfaPolicy = { require: 'none', roles: [] };
     users['user-1']!.disabled = true;
     expect((await introspect('refresh-token-value-123')).body).toEqual({ active: false });
     users = {};

@@ -7,6 +7,8 @@ import type { Context, Next } from 'koa';
 import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { TenantRepos } from '../../repositories/index.ts';
+import type { MfaPolicy } from '../../contract.ts';
+import { lacksSecondFactor } from '../sign-in.ts';
 import type { TenantModel } from '../model.ts';
 import type { ClientDirectory } from '../adapters/clients.ts';
 import { authenticateClient } from './client-auth.ts';
@@ -27,6 +29,8 @@ export interface TokenEndpointDeps {
   revocations: RevocationList;
   verifyAccessToken: (token: string) => Promise<import('jose').JWTPayload>;
   onServerError: (err: Error) => void;
+  /** the tenant's MFA policy: a refresh token from a sign-in without the factor now needed is inactive */
+  mfaPolicy: () => MfaPolicy;
 }
 
 const INACTIVE = { active: false } as const;
@@ -68,6 +72,8 @@ export function tokenEndpoints(deps: TokenEndpointDeps) {
       revocations.isRevoked({ grantId: found.grantId, subjects: subjectsOf(found.accountId, found.clientId), iat: found.iat }),
     ]);
     if (!user || user.disabled || revoked) return INACTIVE;
+    // as at the token endpoint: it can no longer be used (provider.ts findAccount)
+    if (found.kind === 'refresh_token' && lacksSecondFactor(user, found.amr, deps.mfaPolicy())) return INACTIVE;
     return {
       active: true,
       sub: found.accountId,
