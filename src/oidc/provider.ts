@@ -7,6 +7,7 @@
 import Provider, { errors } from 'oidc-provider';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { ACCESS_TOKEN_TTL, AUTHORIZATION_CODE_TTL, GRANT_TYPES } from '../contract.ts';
+import type { UserRow } from '../repositories/users.ts';
 import { lacksSecondFactor } from './sign-in.ts';
 import { OAuthError } from '../http/oauth-error.ts';
 import { grantedScopes } from './model.ts';
@@ -41,24 +42,28 @@ export function createProvider(tenant: OidcTenant, shared: OidcShared): Provider
   const page = { name: model.name, basePath };
   const pages = providerPages(page, clients);
 
-  /** the account a browser session is signed in as, during an authorization request (once per request) */
-  const sessionAccounts = new WeakMap<object, Promise<TesseraAccount | undefined>>();
-  const sessionAccount = (ctx: KoaContextWithOIDC) => {
-    const accountId = (ctx.oidc.entities as { Session?: { accountId?: string } }).Session?.accountId;
-    if (!accountId) return undefined;
-    let found = sessionAccounts.get(ctx);
+  /** the user a browser session is signed in as, during an authorization request (read once per request) */
+  const sessionUsers = new WeakMap<object, Promise<UserRow | null>>();
+  const sessionUser = (ctx: KoaContextWithOIDC, accountId: string) => {
+    let found = sessionUsers.get(ctx);
     if (!found) {
-      found = repos.users.findById(accountId).then((u) => (u && !u.disabled ? toAccount(u) : undefined));
-      sessionAccounts.set(ctx, found);
+      found = repos.users.findById(accountId);
+      sessionUsers.set(ctx, found);
     }
     return found;
+  };
+  const sessionAccount = async (ctx: KoaContextWithOIDC): Promise<TesseraAccount | undefined> => {
+    const accountId = (ctx.oidc.entities as { Session?: { accountId?: string } }).Session?.accountId;
+    if (!accountId) return undefined;
+    const u = await sessionUser(ctx, accountId);
+    return u && !u.disabled ? toAccount(u) : undefined;
   };
 
   /** the browser session signed in without the second factor its user has or the policy requires */
   const needsSecondFactor = async (ctx: KoaContextWithOIDC) => {
     const session = ctx.oidc.session;
     if (!session?.accountId || session.amr?.includes('mfa')) return false;
-    const user = await repos.users.findById(session.accountId);
+    const user = await sessionUser(ctx, session.accountId);
     return user !== null && lacksSecondFactor(user, session.amr, settings.mfa);
   };
 

@@ -5,22 +5,27 @@
  * discoverable credentials with user verification required: one is a second factor after the
  * password, or a whole passwordless sign-in (possession and the authenticator's PIN or biometric).
  *
+ * The library is loaded at its first use: importing it (with its ASN.1 and X.509 dependencies)
+ * takes about 0.45 s, which every process start and every CLI run would otherwise pay.
+ *
  * Challenges live in the store, keyed by what they were issued for (an interaction, an account
  * session), for the interaction's lifetime, and are deleted when used.
  */
-import {
-  type AuthenticationResponseJSON,
-  type AuthenticatorTransportFuture,
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
+import type {
+  AuthenticationResponseJSON,
+  AuthenticatorTransportFuture,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import type { NewPasskey, PasskeyRow } from '../repositories/mfa.ts';
 import type { Store } from '../store/index.ts';
+
+let loading: Promise<typeof import('@simplewebauthn/server')> | undefined;
+const webauthn = () => {
+  loading ??= import('@simplewebauthn/server');
+  return loading;
+};
 
 /** RFC 8176: a key bound to one device (`hwk`) or a synced passkey, software-held (`swk`) */
 export const passkeyAmr = (deviceType: string) => (deviceType === 'singleDevice' ? 'hwk' : 'swk');
@@ -68,7 +73,7 @@ export function createPasskeyRp(opts: { publicUrl: string; tenantId: string; ten
 
   return {
     async registrationOptions(user, existing, key) {
-      const options = await generateRegistrationOptions({
+      const options = await (await webauthn()).generateRegistrationOptions({
         rpName: opts.tenantName,
         rpID,
         userID: userHandle(user.id),
@@ -88,7 +93,7 @@ export function createPasskeyRp(opts: { publicUrl: string; tenantId: string; ten
       const challenge = await take(key);
       if (!response || !challenge) return null;
       try {
-        const result = await verifyRegistrationResponse({
+        const result = await (await webauthn()).verifyRegistrationResponse({
           response,
           expectedChallenge: challenge,
           expectedOrigin: origin,
@@ -110,7 +115,7 @@ export function createPasskeyRp(opts: { publicUrl: string; tenantId: string; ten
       }
     },
     async authenticationOptions(allow, key) {
-      const options = await generateAuthenticationOptions({
+      const options = await (await webauthn()).generateAuthenticationOptions({
         rpID,
         allowCredentials: allow.map((p) => ({ id: p.credentialId, transports: transportsOf(p.transports) })),
         userVerification: 'required',
@@ -126,7 +131,7 @@ export function createPasskeyRp(opts: { publicUrl: string; tenantId: string; ten
       const passkey = await find(response.id);
       if (!passkey) return null;
       try {
-        const result = await verifyAuthenticationResponse({
+        const result = await (await webauthn()).verifyAuthenticationResponse({
           response,
           expectedChallenge: challenge,
           expectedOrigin: origin,

@@ -5,7 +5,6 @@
  * The QR code is drawn here on the server, so the secret never leaves for a third-party renderer.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import QRCode from 'qrcode';
 
 export const TOTP_DIGITS = 6;
 export const TOTP_PERIOD_SECONDS = 30;
@@ -102,6 +101,8 @@ export function otpauthUri(opts: { issuer: string; account: string; secret: stri
  * result goes into our HTML unescaped, so anything scriptable or external is refused outright.
  */
 export async function qrSvg(text: string): Promise<string> {
+  // loaded here, on an enrolment page: the CLI and the token endpoint never need it
+  const { default: QRCode } = await import('qrcode');
   const rendered = await QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 });
   const svg = rendered.replace(/^\s*<\?xml[^>]*\?>\s*/, '').trim();
   if (!svg.startsWith('<svg') || /<script|\son[a-z]+\s*=|href\s*=|<foreignObject/i.test(svg)) throw new Error('unexpected QR code SVG');
