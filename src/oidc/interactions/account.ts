@@ -9,12 +9,13 @@
  * changing the password ask for the current password again (counted by the brute-force guard like
  * a sign-in), so a session left open cannot be turned into lasting access of someone else's.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type Provider from 'oidc-provider';
 import { ACCOUNT_CLIENT } from '../../contract.ts';
 import { AppError } from '../../errors.ts';
 import type { UserRow } from '../../repositories/users.ts';
+import { digest, randomSecret } from '../../security/crypto.ts';
 import { generateTotpSecret } from '../../security/totp.ts';
 import { confirmPassword, lacksSecondFactor, waitPastPasswordChange } from '../sign-in.ts';
 import { readForm } from '../tokens/form.ts';
@@ -48,7 +49,6 @@ export interface AccountDeps extends InteractionDeps {
   secureCookies: boolean;
 }
 
-const s256 = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
 const same = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 export function accountRoutes(deps: AccountDeps) {
@@ -58,8 +58,8 @@ export function accountRoutes(deps: AccountDeps) {
 
   /** no account session: sign in through the tenant's login (authorization code + PKCE) */
   function startSignIn(ctx: Context, again = false) {
-    const state = randomBytes(16).toString('base64url');
-    const verifier = randomBytes(32).toString('base64url');
+    const state = randomSecret(16);
+    const verifier = randomSecret(32);
     ctx.cookies.set(LOGIN_COOKIE, `${state}.${verifier}`, { ...cookieOptions, maxAge: deps.interactionTtl * 1000 });
     const query = new URLSearchParams({
       client_id: ACCOUNT_CLIENT,
@@ -67,7 +67,7 @@ export function accountRoutes(deps: AccountDeps) {
       scope: 'openid',
       redirect_uri: `${deps.model.issuer}/account/callback`,
       state,
-      code_challenge: s256(verifier),
+      code_challenge: digest(verifier),
       code_challenge_method: 'S256',
       // a session without the second factor now needed: the login page, whatever the session says
       ...(again ? { prompt: 'login' } : {}),
@@ -90,7 +90,7 @@ export function accountRoutes(deps: AccountDeps) {
       code.clientId !== ACCOUNT_CLIENT ||
       (code as unknown as { consumed?: number }).consumed ||
       !code.codeChallenge ||
-      !same(code.codeChallenge, s256(verifier))
+      !same(code.codeChallenge, digest(verifier))
     ) {
       throw new AppError('invalid_request', 'expired');
     }

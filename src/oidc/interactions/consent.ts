@@ -6,7 +6,7 @@
 import type { Context } from 'koa';
 import type { InteractionResults } from 'oidc-provider';
 import { describeOidcScope, describeResourceScope } from './messages.ts';
-import { sendPage } from './page.ts';
+import { sendInteractionPage } from './page.ts';
 import type { InteractionContext } from './types.ts';
 import { join, render } from './views.ts';
 
@@ -32,9 +32,8 @@ export async function showConsent(ctx: Context, ic: InteractionContext, interact
   }
   const base = `${deps.basePath}/interaction/${uid}`;
   const csrf = deps.csrf.issue(ctx, uid);
-  sendPage(ctx, deps.page, {
+  sendInteractionPage(ctx, ic, {
     title: 'Allow access?',
-    formTargets: client.redirectOrigins,
     content: render('consent.html', {
       client: client.name,
       username: user?.username ?? 'your account',

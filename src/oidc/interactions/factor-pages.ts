@@ -8,6 +8,9 @@ import { otpauthUri, qrSvg } from '../../security/totp.ts';
 import { EMPTY, join, render, SafeHtml } from './views.ts';
 
 export const describedBy = (error: string | undefined) => (error ? new SafeHtml('aria-describedby="form-error" aria-invalid="true"') : EMPTY);
+/** "Cancel and return to the application": the interaction's abort, with its CSRF token */
+export const cancelForm = (basePath: string, uid: string, csrf: string) => render('cancel-form.html', { action: `${basePath}/interaction/${uid}/abort`, csrf });
+
 export const alertOf = (error: string | undefined) => (error ? render('alert.html', { message: error }) : EMPTY);
 
 export async function totpEnrolContent(opts: {

@@ -8,9 +8,9 @@
 import type { Context } from 'koa';
 import type { InteractionResults } from 'oidc-provider';
 import { signIn } from '../sign-in.ts';
-import { describedBy, passkeyForm } from './factor-pages.ts';
+import { cancelForm, describedBy, passkeyForm } from './factor-pages.ts';
 import { signInProblem } from './messages.ts';
-import { sendPage } from './page.ts';
+import { sendInteractionPage } from './page.ts';
 import { begin, stepsFor } from './steps.ts';
 import type { InteractionContext } from './types.ts';
 import { EMPTY, render, type SafeHtml } from './views.ts';
@@ -32,16 +32,15 @@ export async function showLogin(ctx: Context, ic: InteractionContext, opts: { st
   const base = `${deps.basePath}/interaction/${uid}`;
   const csrf = deps.csrf.issue(ctx, uid);
   const passkey = await passkeyOption(ic, csrf);
-  sendPage(ctx, deps.page, {
+  sendInteractionPage(ctx, ic, {
     status: opts.status ?? 200,
     title: 'Sign in',
-    formTargets: client.redirectOrigins,
     passkeys: passkey !== undefined,
     content: render('login.html', {
       client: client.name,
       alert: opts.error ? render('alert.html', { message: opts.error }) : EMPTY,
       action: `${base}/login`,
-      abort: `${base}/abort`,
+      cancel: cancelForm(deps.basePath, uid, csrf),
       csrf,
       username: opts.username ?? '',
       describedBy: describedBy(opts.error),

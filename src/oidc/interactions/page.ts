@@ -61,3 +61,16 @@ export function sendPage(ctx: Context, tenant: PageTenant, options: PageOptions)
     content: options.content,
   }).html;
 }
+
+/**
+ * A page of an interaction (login, consent, the second-factor steps). Its forms end, through
+ * redirects, at the client's redirect URI, so the CSP's form-action always names the client's
+ * origins (a step page without them left Chromium stuck before the redirect; found in review).
+ */
+export function sendInteractionPage(
+  ctx: Context,
+  ic: { deps: { page: PageTenant }; client: { redirectOrigins: readonly string[] } },
+  options: Omit<PageOptions, 'formTargets'>,
+): void {
+  sendPage(ctx, ic.deps.page, { ...options, formTargets: ic.client.redirectOrigins });
+}

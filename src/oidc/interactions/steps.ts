@@ -8,9 +8,10 @@
  * Only when none is left is the login result given to oidc-provider (no code is ever issued
  * before). What is due lives in the store under the interaction's uid (the interaction cookie
  * binds it to this browser), for the interaction's lifetime; the TOTP secret offered for
- * enrolment is sealed there. With it is a fingerprint of the account (password, factors, state):
- * a sign-in left half-done while the user enrolled, or an admin changed the password, does not
- * go on (found in review: it could otherwise enrol its own authenticator over the user's).
+ * enrolment is sealed there. With it is the user's security version as the last step left it
+ * (raised by every change to the password, the disabled flag or the factors): a sign-in left
+ * half-done while the user enrolled, or an admin reset the factors or changed the password, does
+ * not go on (found in review: it could otherwise enrol its own authenticator over the user's).
  *
  * A passkey can also be the whole sign-in ("Sign in with a passkey" on the login page): a
  * discoverable credential with user verification is two factors on its own.
@@ -24,9 +25,9 @@ import { generateTotpSecret } from '../../security/totp.ts';
 import { TOTP_FAILURE_LIMIT } from '../../services/mfa.ts';
 import { completeSignIn, secondFactor } from '../sign-in.ts';
 import { passkeyAmr } from '../webauthn.ts';
-import { alertOf, newPasswordContent, passkeyForm, recoveryCodesContent, totpEnrolContent } from './factor-pages.ts';
+import { alertOf, cancelForm, newPasswordContent, passkeyForm, recoveryCodesContent, totpEnrolContent } from './factor-pages.ts';
 import { signInProblem } from './messages.ts';
-import { sendPage } from './page.ts';
+import { sendInteractionPage } from './page.ts';
 import type { InteractionContext } from './types.ts';
 import { EMPTY, render, SafeHtml } from './views.ts';
 
@@ -39,15 +40,11 @@ export interface PendingSignIn {
   /** epoch seconds of the first factor */
   authTime: number;
   due: Step[];
-  /** the account as the last step left it (fingerprintOf) */
-  account: string;
+  /** the user's security version as the last step left it */
+  version: number;
   /** the TOTP secret offered on the enrolment page, sealed */
   totpSecret?: string;
 }
-
-/** what a step relies on: the password, the factors, the state of the account */
-const fingerprintOf = (u: UserRow) =>
-  [u.securityVersion, u.passwordChangedAt.getTime(), u.totpSealed ? 1 : 0, u.passkeyCount, u.mustChangePassword ? 1 : 0, u.disabled ? 1 : 0].join(':');
 
 const key = (ic: InteractionContext) => `tessera:signin:${ic.deps.model.id}:${ic.uid}`;
 
@@ -65,8 +62,6 @@ const forget = (ic: InteractionContext) => ic.deps.store.delete(key(ic));
 
 type Finish = (ctx: Context, result: InteractionResults) => Promise<void>;
 
-const cancelForm = (ic: InteractionContext, csrf: string) => render('cancel-form.html', { action: `${ic.deps.basePath}/interaction/${ic.uid}/abort`, csrf });
-
 /** the steps a user signed in with `amr` still has to take */
 export function stepsFor(user: UserRow, amr: readonly string[], enrolmentDue: boolean): Step[] {
   const due: Step[] = [];
@@ -80,7 +75,7 @@ export function stepsFor(user: UserRow, amr: readonly string[], enrolmentDue: bo
 
 /** starts the steps after a first factor; finishes at once when none is due */
 export async function begin(ctx: Context, ic: InteractionContext, finish: Finish, user: UserRow, amr: string[], due: Step[]) {
-  const pending: PendingSignIn = { userId: user.id, amr, authTime: Math.floor(Date.now() / 1000), due, account: fingerprintOf(user) };
+  const pending: PendingSignIn = { userId: user.id, amr, authTime: Math.floor(Date.now() / 1000), due, version: user.securityVersion };
   if (!due.length) return done(ctx, ic, finish, user, pending);
   await save(ic, pending);
   return show(ctx, ic, pending, user);
@@ -97,7 +92,7 @@ const CHANGED = 'Your account changed while you were signing in. Go back to the 
 async function userOf(ic: InteractionContext, pending: PendingSignIn): Promise<UserRow> {
   const user = await ic.deps.repos.users.findById(pending.userId);
   // disabled, deleted, or changed (password, factors) since the last step: the sign-in cannot go on
-  if (!user || user.disabled || fingerprintOf(user) !== pending.account) {
+  if (!user || user.disabled || user.securityVersion !== pending.version) {
     await forget(ic);
     throw new AppError('forbidden', user && !user.disabled ? CHANGED : 'This account cannot sign in.');
   }
@@ -112,9 +107,8 @@ export async function show(ctx: Context, ic: InteractionContext, pending: Pendin
   const csrf = deps.csrf.issue(ctx, uid);
   const step = pending.due[0];
   if (step === 'password') {
-    return sendPage(ctx, deps.page, {
+    return sendInteractionPage(ctx, ic, {
       status,
-      formTargets: ic.client.redirectOrigins,
       title: 'Choose a new password',
       content: newPasswordContent({
         intro: `Your administrator gave you a temporary password. Choose your own password for ${u.username} to continue.`,
@@ -122,7 +116,7 @@ export async function show(ctx: Context, ic: InteractionContext, pending: Pendin
         csrf,
         button: 'Set password and continue',
         error,
-        cancel: cancelForm(ic, csrf),
+        cancel: cancelForm(deps.basePath, uid, csrf),
       }),
     });
   }
@@ -132,9 +126,8 @@ export async function show(ctx: Context, ic: InteractionContext, pending: Pendin
       secret = generateTotpSecret();
       await save(ic, { ...pending, totpSecret: deps.services.mfa.sealPending(secret, uid) });
     }
-    return sendPage(ctx, deps.page, {
+    return sendInteractionPage(ctx, ic, {
       status,
-      formTargets: ic.client.redirectOrigins,
       title: 'Set up two-step verification',
       content: await totpEnrolContent({
         intro: `${deps.page.name} requires a second step at sign-in for your account ${u.username}.`,
@@ -144,15 +137,14 @@ export async function show(ctx: Context, ic: InteractionContext, pending: Pendin
         action: `${base}/enrol`,
         csrf,
         error,
-        cancel: cancelForm(ic, csrf),
+        cancel: cancelForm(deps.basePath, uid, csrf),
       }),
     });
   }
   if (step === 'recovery') {
     // the codes were on the page that answered the enrolment; they are never shown again
-    return sendPage(ctx, deps.page, {
+    return sendInteractionPage(ctx, ic, {
       status,
-      formTargets: ic.client.redirectOrigins,
       title: 'Two-step verification is on',
       content: render('recovery-shown.html', { action: `${base}/continue`, csrf }),
     });
@@ -168,16 +160,15 @@ export async function show(ctx: Context, ic: InteractionContext, pending: Pendin
         label: 'Use a passkey instead',
       })
     : EMPTY;
-  return sendPage(ctx, deps.page, {
+  return sendInteractionPage(ctx, ic, {
     status,
-    formTargets: ic.client.redirectOrigins,
     title: 'Two-step verification',
     passkeys: passkeys.length > 0,
     content: render('mfa-code.html', {
       username: u.username,
       alert: alertOf(error),
       action: `${base}/code`,
-      abort: `${base}/abort`,
+      cancel: cancelForm(deps.basePath, uid, csrf),
       csrf,
       errorRef: error ? ' form-error' : '',
       invalid: error ? new SafeHtml('aria-invalid="true"') : EMPTY,
@@ -189,7 +180,7 @@ export async function show(ctx: Context, ic: InteractionContext, pending: Pendin
 /** after a step is done: the next one, or the end of the sign-in */
 async function advance(ctx: Context, ic: InteractionContext, finish: Finish, pending: PendingSignIn, user: UserRow) {
   // `user` as this step left it (a new password, a new factor)
-  const next = { ...pending, due: pending.due.slice(1), account: fingerprintOf(user) };
+  const next = { ...pending, due: pending.due.slice(1), version: user.securityVersion };
   if (!next.due.length) return done(ctx, ic, finish, user, next);
   await save(ic, next);
   return show(ctx, ic, next, user);
@@ -249,12 +240,11 @@ export async function submitEnrolment(ctx: Context, ic: InteractionContext, fini
   const updated = await ic.deps.repos.users.findById(user.id);
   if (!updated) throw new AppError('forbidden', 'This account cannot sign in.');
   const { totpSecret: _used, ...rest } = pending;
-  const next: PendingSignIn = { ...rest, amr: ['pwd', 'otp', 'mfa'], due: pending.due.slice(1), account: fingerprintOf(updated) };
+  const next: PendingSignIn = { ...rest, amr: ['pwd', 'otp', 'mfa'], due: pending.due.slice(1), version: updated.securityVersion };
   if (!recoveryCodes.length) return advance(ctx, ic, finish, { ...next, due: ['enrol', ...next.due] }, updated);
   await save(ic, { ...next, due: ['recovery', ...next.due] });
   const csrf = ic.deps.csrf.issue(ctx, ic.uid);
-  return sendPage(ctx, ic.deps.page, {
-    formTargets: ic.client.redirectOrigins,
+  return sendInteractionPage(ctx, ic, {
     title: 'Your recovery codes',
     content: recoveryCodesContent(recoveryCodes, `${ic.deps.basePath}/interaction/${ic.uid}/continue`, csrf),
   });
