@@ -65,11 +65,7 @@ export function createPasskeyRp(opts: { publicUrl: string; tenantId: string; ten
   const storeKey = (key: string) => `tessera:webauthn:${opts.tenantId}:${key}`;
   const remember = (key: string, challenge: string) => opts.store.set(storeKey(key), challenge, opts.ttlSeconds * 1000);
   /** the challenge issued for `key`, deleted: each is good for one answer */
-  const take = async (key: string) => {
-    const challenge = await opts.store.get(storeKey(key));
-    if (challenge) await opts.store.delete(storeKey(key));
-    return challenge;
-  };
+  const take = (key: string) => opts.store.take(storeKey(key));
 
   return {
     async registrationOptions(user, existing, key) {

@@ -50,9 +50,13 @@ export function createMfaRepository(db: Db, tenantId: string) {
         WHERE tenant_id = ${tenantId}::uuid AND user_id = ${userId}::uuid AND last_step < ${BigInt(step)} AND failures < ${failureLimit}`;
       return n === 1;
     },
-    /** one more wrong code in a row */
-    async countTotpFailure(userId: string): Promise<void> {
-      await db.$executeRaw`UPDATE totp_factors SET failures = failures + 1 WHERE tenant_id = ${tenantId}::uuid AND user_id = ${userId}::uuid`;
+    /** one more wrong code in a row; the count it reached (0: no app) */
+    async countTotpFailure(userId: string): Promise<number> {
+      const [row] = await db.$queryRaw<{ failures: number }[]>`
+        UPDATE totp_factors SET failures = failures + 1
+        WHERE tenant_id = ${tenantId}::uuid AND user_id = ${userId}::uuid
+        RETURNING failures`;
+      return row?.failures ?? 0;
     },
     /** a recovery code signed the user in: the app's codes work again */
     async clearTotpFailures(userId: string): Promise<void> {

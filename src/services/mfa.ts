@@ -88,8 +88,9 @@ export function createMfaService({ deps, tenant, repos: r, change }: TenantScope
         // past the limit even the right code is refused: a guesser learns nothing from it
         if (user.totpFailures >= TOTP_FAILURE_LIMIT) return null;
         if (step !== null && (await r.mfa.acceptTotpStep(user.id, step, TOTP_FAILURE_LIMIT))) return 'totp';
-        await r.mfa.countTotpFailure(user.id);
-        if (user.totpFailures + 1 === TOTP_FAILURE_LIMIT) {
+        // the count this failure reached, not the one read before: of parallel wrong codes, exactly
+        // the one that reaches the limit records the block
+        if ((await r.mfa.countTotpFailure(user.id)) === TOTP_FAILURE_LIMIT) {
           await r.audit.record({ type: 'mfa.totp_blocked', actor: `user:${user.id}`, target: user.id, data: { failures: TOTP_FAILURE_LIMIT } });
         }
         return null;

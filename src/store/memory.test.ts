@@ -72,6 +72,17 @@ describe('the in-process store', () => {
     expect(await store.get('r')).toBe('1');
   });
 
+  it('takes a value once: read and deleted in one step, of 40 parallel takers exactly one gets it', async () => {
+    await store.set('once', 'v', 1_000);
+    const got = await Promise.all(Array.from({ length: 40 }, () => store.take('once')));
+    expect(got.filter((v) => v === 'v')).toHaveLength(1);
+    expect(got.filter((v) => v === null)).toHaveLength(39);
+    expect(await store.get('once')).toBeNull();
+    await store.set('late', 'v', 1_000);
+    at(1_000);
+    expect(await store.take('late')).toBeNull();
+  });
+
   it('deletes every key it is given', async () => {
     await store.set('a', '1', 1_000);
     await store.set('b', '2', 1_000);

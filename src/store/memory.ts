@@ -79,6 +79,11 @@ export function createMemoryStore(): Store {
     async get(key) {
       return live(key)?.value ?? null;
     },
+    async take(key) {
+      const value = live(key)?.value ?? null;
+      data.delete(key);
+      return value;
+    },
     async ttl(key) {
       const e = live(key);
       return e ? e.expiresAt - Date.now() : 0;

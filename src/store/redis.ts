@@ -169,6 +169,7 @@ export function createRedisStore(url: string, opts: RedisStoreOptions = {}): Sto
         return Number(await scripts.tesseraSettle(n, l, h, outcome, attemptId, p.free, p.baseMs, p.maxMs, p.windowMs));
       }),
     get: (key) => wrap(() => redis.get(key)),
+    take: (key) => wrap(() => redis.getdel(key)),
     ttl: (key) =>
       wrap(async () => {
         const ms = await redis.pttl(key);

@@ -258,6 +258,19 @@ describe.each(BACKENDS)('second factors on %s', (backend) => {
     expect((await grant(u.username, u.password, { otp: totpCode(u.secret, stepAt(now()) + 1) }, { 'x-forwarded-for': '192.0.2.142' })).status).toBe(200);
   });
 
+  it('of 15 parallel wrong app codes, exactly the one that reaches the limit records the block', async () => {
+    const u = await enrolled();
+    const right = Number(totpCode(u.secret, stepAt(now())));
+    const answers = await Promise.all(
+      Array.from({ length: 15 }, (_, i) =>
+        grant(u.username, u.password, { otp: String((right + 500_000 + i) % 1_000_000).padStart(6, '0') }, { 'x-forwarded-for': `192.0.2.${160 + i}` }),
+      ),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(15).fill(400));
+    // every request read the count before it wrote: the audit follows the count each write reached
+    expect((await u.s.audit.list({ target: u.user.id, type: 'mfa.totp_blocked' })).items).toHaveLength(1);
+  });
+
   it('a factor is added only if nothing changed how the user signs in since the caller read the account', async () => {
     const u = await staff();
     const seen = await u.s.users.get(u.user.id);

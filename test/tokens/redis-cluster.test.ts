@@ -38,6 +38,11 @@ describe('Redis Cluster', () => {
     expect(await store.get('test:key')).toBe('v');
     await store.delete('test:key');
     expect(await store.get('test:key')).toBeNull();
+    // take is GETDEL: of 40 parallel takers exactly one gets the value
+    await store.set('test:once', 'v', 60_000);
+    const taken = await Promise.all(Array.from({ length: 40 }, () => store.take('test:once')));
+    expect(taken.filter((v) => v === 'v')).toHaveLength(1);
+    expect(await store.get('test:once')).toBeNull();
     const got: string[] = [];
     await store.subscribe('test-channel', (m) => got.push(m));
     await store.publish('test-channel', 'hello');
