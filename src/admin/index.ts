@@ -1,19 +1,18 @@
 /**
  * The admin API at `${PUBLIC_URL}/admin`: routes → services → repositories. This module turns the
- * route table into a Koa router: authenticate, authorize, validate (zod), call, answer.
+ * route table into a Koa router: authenticate the bearer token, then the call (dispatch.ts:
+ * authorize, validate, call the service, as for the CLI), then answer.
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { z } from 'zod';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Services } from '../services/index.ts';
 import type { TenantContext } from '../tenants/context.ts';
 import type { TenantPool } from '../tenants/pool.ts';
-import { SLUG_PATTERN } from '../contract.ts';
-import { authorize } from '../services/policy.ts';
 import { actorOf, createAuthenticator } from './auth.ts';
-import { UNSAFE_CHARS, readJson } from './body.ts';
+import { readJson } from './body.ts';
+import { createDispatcher } from './dispatch.ts';
 import { buildOpenApi } from './openapi.ts';
 import { problemMiddleware } from './problem.ts';
 import type { AdminRoute } from './route.ts';
@@ -28,16 +27,6 @@ export interface AdminDeps {
   /** false while the database does not answer: every admin call is a 503 then */
   databaseUp?: () => boolean;
   log: Logger;
-}
-
-function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
-  const res = schema.safeParse(value ?? (where === 'query' ? {} : undefined));
-  if (!res.success) {
-    throw new AppError('invalid_request', `the ${where} is invalid`, {
-      errors: res.error.issues.map((i) => ({ path: i.path.join('.') || where, message: i.message })),
-    });
-  }
-  return res.data;
 }
 
 export function createAdminRouter(deps: AdminDeps): { router: Router; routes: AdminRoute[] } {
@@ -60,7 +49,8 @@ export function createAdminRouter(deps: AdminDeps): { router: Router; routes: Ad
     }
   }
 
-  const routes = adminRoutes(deps.services);
+  const routes = adminRoutes();
+  const call = createDispatcher({ services: deps.services, tenantFor });
   const document = buildOpenApi(routes, deps.publicUrl);
   const authenticate = createAuthenticator(deps);
   const router = new Router({ prefix: '/admin' });
@@ -75,28 +65,11 @@ export function createAdminRouter(deps: AdminDeps): { router: Router; routes: Ad
     router[route.method](koaPath, async (ctx: Context) => {
       if (deps.databaseUp && !deps.databaseUp()) throw new AppError('unavailable', 'the service is temporarily unavailable');
       const principal = await authenticate(ctx);
-      const actor = actorOf(principal);
-      const params = ctx.params as Record<string, string>;
-      // the policy's first decision: may this actor perform this operation in this tenant at all?
-      // (before the tenant is looked up: no existence oracle)
-      authorize(actor, { operation: route.operation, ...(params.t !== undefined ? { tenant: { slug: params.t } } : {}) });
-      // identifiers that cannot name anything are not looked up (and never reach SQL)
-      if (params.t !== undefined && !SLUG_PATTERN.test(params.t)) throw new AppError('not_found', 'tenant not found');
-      if (Object.values(params).some((v) => v.length > 200 || UNSAFE_CHARS.test(v))) throw new AppError('not_found', 'not found');
-      if (
-        Object.values(ctx.query)
-          .flat()
-          .some((v) => typeof v === 'string' && UNSAFE_CHARS.test(v))
-      ) {
-        throw new AppError('invalid_request', 'query parameters must not contain control characters');
-      }
-      const query = route.query ? parse(route.query, ctx.query, 'query') : undefined;
-      const raw = route.method === 'post' || route.method === 'patch' ? await readJson(ctx) : undefined;
-      const body = route.body ? parse(route.body, raw, 'body') : undefined;
-      // the tenant acted on, from the pool: built once, not per call
-      const tenant = params.t !== undefined ? await tenantFor(params.t) : undefined;
-      if (tenant === null) throw new AppError('not_found', `tenant "${params.t}" not found`);
-      const result = await route.handler({ koa: ctx, principal, actor, tenant }, { params, query, body });
+      const result = await call(route, actorOf(principal), {
+        params: ctx.params as Record<string, string>,
+        query: ctx.query,
+        body: () => readJson(ctx),
+      });
       ctx.status = route.status;
       if (route.status !== 204) ctx.body = result;
       ctx.set('Cache-Control', 'no-store');

@@ -3,20 +3,28 @@
  * infers the handler's query and body types from their zod schemas (as Logto's koaGuard does), so
  * a handler never casts what the router validated.
  */
-import type { Context } from 'koa';
 import type { z } from 'zod';
 import type { Actor } from '../contract.ts';
 import { AppError } from '../errors.ts';
+import type { Services } from '../services/index.ts';
 import type { Operation } from '../services/policy.ts';
 import type { TenantContext } from '../tenants/context.ts';
-import type { Principal } from './auth.ts';
 
+/** what a handler gets, whoever called (the HTTP router or the operator CLI: dispatch.ts) */
 export interface RouteContext {
-  koa: Context;
-  principal: Principal;
   actor: Actor;
   /** the `{t}` of the path, from the tenant pool (only on tenant routes) */
   tenant: TenantContext | undefined;
+  /** the platform's services */
+  services: Services;
+}
+
+/** how the CLI spells the call where its derived options are not enough (cli/admin-commands.ts) */
+export interface CliHints {
+  /** body fields taken as positional arguments after the path's parameters */
+  args?: string[];
+  /** other names of options: for another option, or standing for a fixed value of it */
+  aliases?: Record<string, { flag: string; value?: string }>;
 }
 
 export interface RouteInput<Q = unknown, B = unknown> {
@@ -34,6 +42,7 @@ interface RouteShape {
   operation: Operation;
   status: number;
   response?: z.ZodType;
+  cli?: CliHints;
 }
 
 export interface AdminRoute extends RouteShape {

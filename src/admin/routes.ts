@@ -2,7 +2,6 @@
  * Every call of CONTRACT §5, as data: method, path, access, schemas and a handler that calls a
  * service — the platform's, or the tenant's from its context (`tenantOf`: built once by the pool).
  */
-import type { Services } from '../services/index.ts';
 import { mfaPolicyOf, type Tenant } from '../services/tenants.ts';
 import { auditRoutes } from './audit-routes.ts';
 import { route, tenantOf, type AdminRoute, type RouteContext } from './route.ts';
@@ -17,7 +16,7 @@ const tenantView = (t: Tenant) => ({
   createdAt: t.createdAt.toISOString(),
 });
 
-export function adminRoutes(services: Services): AdminRoute[] {
+export function adminRoutes(): AdminRoute[] {
   /** the target tenant's services (authorization was checked before, by the router) */
   const scoped = (c: RouteContext) => tenantOf(c).services;
   const t = (p: Record<string, string>) => p.t!;
@@ -29,10 +28,11 @@ export function adminRoutes(services: Services): AdminRoute[] {
       path: '/tenants',
       summary: 'Create a tenant (and its first tenant admin)',
       operation: 'tenant.create',
+      cli: { args: ['slug'], aliases: { alg: { flag: 'signing-alg' } } },
       body: S.CreateTenant,
       status: 201,
       response: S.Tenant,
-      handler: async (c, { body }) => tenantView(await services.tenants.create(body, c.actor)),
+      handler: async (c, { body }) => tenantView(await c.services.tenants.create(body, c.actor)),
     }),
     route({
       method: 'get',
@@ -42,8 +42,8 @@ export function adminRoutes(services: Services): AdminRoute[] {
       query: S.PageQuery,
       status: 200,
       response: S.pageOf(S.Tenant),
-      handler: async (_c, { query }) => {
-        const p = await services.tenants.list(query);
+      handler: async (c, { query }) => {
+        const p = await c.services.tenants.list(query);
         return { ...p, items: p.items.map(tenantView) };
       },
     }),
@@ -54,7 +54,7 @@ export function adminRoutes(services: Services): AdminRoute[] {
       operation: 'tenant.read',
       status: 200,
       response: S.Tenant,
-      handler: async (_c, { params }) => tenantView(await services.tenants.get(t(params))),
+      handler: async (c, { params }) => tenantView(await c.services.tenants.get(t(params))),
     }),
     route({
       method: 'patch',
@@ -64,7 +64,7 @@ export function adminRoutes(services: Services): AdminRoute[] {
       body: S.UpdateTenant,
       status: 200,
       response: S.Tenant,
-      handler: async (c, { params, body }) => tenantView(await services.tenants.update(t(params), body, c.actor)),
+      handler: async (c, { params, body }) => tenantView(await c.services.tenants.update(t(params), body, c.actor)),
     }),
     // resources
     route({
@@ -168,6 +168,7 @@ export function adminRoutes(services: Services): AdminRoute[] {
       path: '/tenants/{t}/users',
       summary: 'Create a user',
       operation: 'user.create',
+      cli: { args: ['username'] },
       body: S.CreateUser,
       status: 201,
       response: S.User,
@@ -224,6 +225,7 @@ export function adminRoutes(services: Services): AdminRoute[] {
       path: '/tenants/{t}/clients',
       summary: 'Register a client (the secret is returned only now)',
       operation: 'client.create',
+      cli: { aliases: { grant: { flag: 'grant-type' }, public: { flag: 'token-endpoint-auth-method', value: 'none' } } },
       body: S.CreateClient,
       status: 201,
       response: S.CreatedClient,
@@ -253,6 +255,7 @@ export function adminRoutes(services: Services): AdminRoute[] {
       path: '/tenants/{t}/clients/{clientId}',
       summary: 'Change a client',
       operation: 'client.update',
+      cli: { aliases: { grant: { flag: 'grant-type' } } },
       body: S.UpdateClient,
       status: 200,
       response: S.Client,

@@ -1,56 +1,65 @@
-/** The CLI's commands, each a call of the service layer (see main.ts for the synopsis). */
+/**
+ * The CLI's commands: every admin API call (derived from its route table: admin-commands.ts) and
+ * the two recovery commands that exist only here. See main.ts for how a command line is read.
+ */
+import { parseArgs } from 'node:util';
+import { createDispatcher } from '../admin/dispatch.ts';
+import { adminRoutes } from '../admin/routes.ts';
 import type { Config } from '../config/index.ts';
+import { PLATFORM_ADMIN_ROLE, SYSTEM_ACTOR, SYSTEM_TENANT, TENANT_ADMIN_ROLE } from '../contract.ts';
 import { openCore, type Core } from '../core.ts';
-import { createStore } from '../store/index.ts';
 import { AppError } from '../errors.ts';
 import { randomSecret } from '../security/crypto.ts';
-import { GRANT_TYPES, PLATFORM_ADMIN_ROLE, SYSTEM_TENANT, TENANT_ADMIN_ROLE, type GrantType } from '../contract.ts';
+import { createStore } from '../store/index.ts';
+import { adminCommands, commandUsage, overview, parseInvocation, UsageError, type AdminCommand } from './admin-commands.ts';
 
-export class UsageError extends Error {}
+export { UsageError };
 
-export const USAGE = `usage:
-  tessera tenant create <slug> --name <name> [--alg ES256|RS256|EdDSA] [--admin-username <u> --admin-password <p>]
-  tessera user create <tenant> <username> --password <p> [--role <r>]... [--email <e>] [--temporary-password]
-  tessera client create <tenant> --name <name> --grant <grant>... [--role <r>]... [--default-resource <url>] [--redirect-uri <url>]... [--public]
-  tessera keys rotate <tenant>
-  tessera admin reset-password [--username <u>] [--password <p>]
-  tessera admin recover [--username <u>] [--password <p>]
-options: --json (machine-readable output)
-`;
+export const COMMANDS: AdminCommand[] = adminCommands(adminRoutes());
 
-export interface Options {
-  name?: string | undefined;
-  alg?: string | undefined;
-  'admin-username'?: string | undefined;
-  'admin-password'?: string | undefined;
-  password?: string | undefined;
-  email?: string | undefined;
-  role?: string[] | undefined;
-  grant?: string[] | undefined;
-  'default-resource'?: string | undefined;
-  'redirect-uri'?: string[] | undefined;
-  public?: boolean | undefined;
-  username?: string | undefined;
-  'temporary-password'?: boolean | undefined;
-}
+const RECOVERY = [
+  'tessera admin reset-password [--username <u>] [--password <p>]   a new password for a user of system (the bootstrap admin by default)',
+  'tessera admin recover [--username <u>] [--password <p>]          makes <u> a platform admin of system again (bootstrap never re-grants)',
+];
+export const USAGE = overview(COMMANDS, RECOVERY);
 
 export interface CommandResult {
   text: string;
-  data: Record<string, unknown>;
+  data: unknown;
 }
 
-const need = <T>(v: T | undefined, what: string): T => {
-  if (v === undefined || v === '') throw new UsageError(`missing ${what}`);
-  return v;
-};
-const ALGS = ['ES256', 'RS256', 'EdDSA'] as const;
+/** what the command line asks for: help, a recovery command, or an admin call */
+export type Parsed =
+  | { kind: 'help'; text: string }
+  | { kind: 'recovery'; verb: 'reset-password' | 'recover'; username: string | undefined; password: string | undefined; json: boolean }
+  | { kind: 'admin'; command: AdminCommand; invocation: ReturnType<typeof parseInvocation> };
 
-export async function runCommand(config: Config, args: string[], o: Options): Promise<CommandResult> {
-  const [noun, verb, ...rest] = args;
-  const command = `${noun ?? ''} ${verb ?? ''}`;
-  const known = ['tenant create', 'user create', 'client create', 'keys rotate', 'admin reset-password', 'admin recover'];
-  if (!known.includes(command)) throw new UsageError(`unknown command "${args.join(' ')}"`);
+export function parseCommandLine(argv: string[], stdin?: () => string): Parsed {
+  const [noun, verb] = argv;
+  if (noun === undefined || noun === '--help' || noun === '-h') return { kind: 'help', text: USAGE };
+  const wantsHelp = argv.includes('--help') || argv.includes('-h');
+  if (noun === 'admin' && (verb === 'reset-password' || verb === 'recover')) {
+    if (wantsHelp) return { kind: 'help', text: `usage: ${RECOVERY[verb === 'recover' ? 1 : 0]}\n` };
+    try {
+      const { values, positionals } = parseArgs({
+        args: argv.slice(2),
+        options: { username: { type: 'string' }, password: { type: 'string' }, json: { type: 'boolean' } },
+        allowPositionals: true,
+      });
+      if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+      return { kind: 'recovery', verb, username: values.username, password: values.password, json: values.json === true };
+    } catch (err) {
+      throw err instanceof UsageError ? err : new UsageError((err as Error).message);
+    }
+  }
+  const command = COMMANDS.find((c) => c.words[0] === noun && c.words[1] === verb);
+  if (!command) throw new UsageError(`unknown command "${[noun, verb].filter(Boolean).join(' ')}"`);
+  if (wantsHelp) return { kind: 'help', text: commandUsage(command) };
+  return { kind: 'admin', command, invocation: parseInvocation(command, argv.slice(2), stdin) };
+}
 
+/** opens the database (and, with REDIS_URL, the servers' Redis) for one command */
+export async function withCore<T>(config: Config, fn: (core: Core) => Promise<T>, warn: (line: string) => void): Promise<T> {
   // with REDIS_URL, the servers' Redis: invalidations and revocations reach the running servers
   const store = createStore(config.redisUrl, { offlineQueue: true, cluster: config.redisCluster });
   let core: Core;
@@ -60,95 +69,99 @@ export async function runCommand(config: Config, args: string[], o: Options): Pr
     await store.close();
     throw err;
   }
-  const { services } = core;
-  // the tenant acted on, built as a server builds it (its services and repositories)
-  const tenant = async (slug: string | undefined) => {
-    const t = await core.tenant(need(slug, '<tenant>'));
-    if (!t) throw new AppError('not_found', `tenant "${slug}" not found`);
-    return t;
-  };
   try {
-    switch (command) {
-      case 'tenant create': {
-        const alg = o.alg;
-        if (alg !== undefined && !(ALGS as readonly string[]).includes(alg)) throw new UsageError('--alg must be ES256, RS256 or EdDSA');
-        if (!!o['admin-username'] !== !!o['admin-password']) throw new UsageError('--admin-username and --admin-password go together');
-        const t = await services.tenants.create({
-          slug: need(rest[0], '<slug>'),
-          name: need(o.name, '--name'),
-          ...(alg ? { signingAlg: alg as (typeof ALGS)[number] } : {}),
-          ...(o['admin-username'] ? { admin: { username: o['admin-username'], password: o['admin-password']! } } : {}),
-        });
-        return { text: `created tenant ${t.slug} (issuer ${t.issuer})`, data: { slug: t.slug, name: t.name, issuer: t.issuer } };
-      }
-      case 'user create': {
-        const u = await (await tenant(rest[0])).services.users.create({
-          username: need(rest[1], '<username>'),
-          password: need(o.password, '--password'),
-          roles: o.role ?? [],
-          ...(o.email ? { email: o.email } : {}),
-          ...(o['temporary-password'] ? { temporaryPassword: true } : {}),
-        });
-        return { text: `created user ${u.username} (${u.id}) with roles [${u.roles.join(', ')}]`, data: { ...u } };
-      }
-      case 'client create': {
-        const grants = need(o.grant, '--grant');
-        const bad = grants.find((g) => !(GRANT_TYPES as readonly string[]).includes(g));
-        if (bad) throw new UsageError(`unknown grant "${bad}" (one of ${GRANT_TYPES.join(', ')})`);
-        const c = await (await tenant(rest[0])).services.clients.create({
-          name: need(o.name, '--name'),
-          grantTypes: grants as GrantType[],
-          roles: o.role ?? [],
-          ...(o['default-resource'] ? { defaultResource: o['default-resource'] } : {}),
-          ...(o['redirect-uri'] ? { redirectUris: o['redirect-uri'] } : {}),
-          ...(o.public ? { tokenEndpointAuthMethod: 'none' as const } : {}),
-        });
-        const text = c.clientSecret ? `created client ${c.clientId}\nclient secret (shown only now): ${c.clientSecret}` : `created public client ${c.clientId}`;
-        return { text, data: { ...c } };
-      }
-      case 'keys rotate': {
-        const { kid } = await (await tenant(rest[0])).services.keys.rotate();
-        return { text: `tenant ${rest[0]} now signs with ${kid}`, data: { kid } };
-      }
-      case 'admin recover': {
-        // the explicit recovery bootstrap never does on its own: make <username> a platform admin
-        // of `system` (created when missing), enabled, with a new password (its sessions end)
-        const username = o.username ?? config.bootstrapAdminUsername;
-        const password = o.password ?? randomSecret(18);
-        const system = await tenant(SYSTEM_TENANT);
-        const row = await system.repos.users.findByUsername(username);
-        const roles = [...new Set([...(row?.roles ?? []), PLATFORM_ADMIN_ROLE, TENANT_ADMIN_ROLE])];
-        if (row) await system.services.users.update(row.id, { password, disabled: false, roles });
-        else await system.services.users.create({ username, password, roles });
-        const generated = o.password === undefined;
-        const what = `${username} is a platform admin of ${SYSTEM_TENANT}${row ? '' : ' (created)'}`;
-        return {
-          text: generated ? `${what}; new password (shown only now): ${password}` : what,
-          data: { username, created: !row, ...(generated ? { password } : {}) },
-        };
-      }
-      default: {
-        // admin reset-password: a user of `system` (the bootstrap admin by default)
-        const username = o.username ?? config.bootstrapAdminUsername;
-        const password = o.password ?? randomSecret(18);
-        const system = await tenant(SYSTEM_TENANT);
-        const row = await system.repos.users.findByUsername(username);
-        if (!row) throw new AppError('not_found', `no user "${username}" in tenant ${SYSTEM_TENANT}`);
-        await system.services.users.update(row.id, { password, disabled: false });
-        const generated = o.password === undefined;
-        return {
-          text: generated ? `password of ${username} reset; new password (shown only now): ${password}` : `password of ${username} reset`,
-          data: { username, ...(generated ? { password } : {}) },
-        };
-      }
-    }
+    return await fn(core);
   } finally {
     await core.db.close();
     core.revocationMirror.close();
     // running servers learn about the change through Redis pub/sub, as if an instance had made it
     if (!(await core.events.settled())) {
-      process.stderr.write('tessera: warning: running servers were not notified (Redis unreachable); they pick the change up when their cache is rebuilt\n');
+      warn('warning: running servers were not notified (Redis unreachable); they pick the change up when their cache is rebuilt');
     }
     await store.close();
   }
+}
+
+/** one admin call through the admin API's pipeline, as the operator */
+export async function runAdmin(core: Core, command: AdminCommand, invocation: Parsed & { kind: 'admin' } extends { invocation: infer I } ? I : never) {
+  const call = createDispatcher({ services: core.services, tenantFor: (slug) => core.tenant(slug) });
+  const result = await call(command.route, SYSTEM_ACTOR, {
+    params: invocation.params,
+    query: invocation.query,
+    body: async () => invocation.body,
+  });
+  return { text: describe(command, invocation.params, result), data: result ?? null };
+}
+
+export async function runRecovery(core: Core, config: Config, r: Parsed & { kind: 'recovery' }): Promise<CommandResult> {
+  const system = await core.tenant(SYSTEM_TENANT);
+  if (!system) throw new AppError('not_found', `tenant "${SYSTEM_TENANT}" not found`);
+  const username = r.username ?? config.bootstrapAdminUsername;
+  const password = r.password ?? randomSecret(18);
+  const generated = r.password === undefined;
+  const row = await system.repos.users.findByUsername(username);
+  if (r.verb === 'recover') {
+    // the explicit recovery bootstrap never does on its own: make <username> a platform admin
+    // of `system` (created when missing), enabled, with a new password (its sessions end)
+    const roles = [...new Set([...(row?.roles ?? []), PLATFORM_ADMIN_ROLE, TENANT_ADMIN_ROLE])];
+    if (row) await system.services.users.update(row.id, { password, disabled: false, roles });
+    else await system.services.users.create({ username, password, roles });
+    const what = `${username} is a platform admin of ${SYSTEM_TENANT}${row ? '' : ' (created)'}`;
+    return {
+      text: generated ? `${what}; new password (shown only now): ${password}` : what,
+      data: { username, created: !row, ...(generated ? { password } : {}) },
+    };
+  }
+  if (!row) throw new AppError('not_found', `no user "${username}" in tenant ${SYSTEM_TENANT}`);
+  await system.services.users.update(row.id, { password, disabled: false });
+  return {
+    text: generated ? `password of ${username} reset; new password (shown only now): ${password}` : `password of ${username} reset`,
+    data: { username, ...(generated ? { password } : {}) },
+  };
+}
+
+const scalar = (v: unknown): string =>
+  v === null || v === undefined ? '-' : Array.isArray(v) ? v.map(scalar).join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v);
+
+function table(items: Record<string, unknown>[]): string {
+  if (!items.length) return '(none)';
+  const columns = Object.keys(items[0]!).filter((k) => items.every((i) => typeof i[k] !== 'object' || i[k] === null || Array.isArray(i[k])));
+  const rows = [columns, ...items.map((i) => columns.map((c) => scalar(i[c])))];
+  const widths = columns.map((_, n) => Math.max(...rows.map((r) => r[n]!.length)));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, n) => cell.padEnd(widths[n]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** the result for a person: a table for a list, `field: value` lines for an object */
+function describe(c: AdminCommand, params: Record<string, string>, result: unknown): string {
+  const r = (result ?? {}) as Record<string, unknown>;
+  switch (c.route.operation) {
+    case 'tenant.create':
+      return `created tenant ${scalar(r.slug)} (issuer ${scalar(r.issuer)})`;
+    case 'user.create':
+      return `created user ${scalar(r.username)} (${scalar(r.id)}) with roles [${((r.roles as string[]) ?? []).join(', ')}]`;
+    case 'client.create':
+      return r.clientSecret
+        ? `created client ${scalar(r.clientId)}\nclient secret (shown only now): ${scalar(r.clientSecret)}`
+        : `created public client ${scalar(r.clientId)}`;
+    case 'client.rotate_secret':
+      return `client secret (shown only now): ${scalar(r.clientSecret)}\nthe previous secret keeps working until ${scalar(r.previousSecretExpiresAt)}`;
+    case 'keys.rotate':
+      return `tenant ${params.t} now signs with ${scalar(r.kid)}`;
+  }
+  if (result === undefined) return `${c.route.summary}: done`;
+  if (Array.isArray(r.items)) {
+    const more = r.nextCursor ? `\nmore: tessera ${c.words.join(' ')} … --cursor ${scalar(r.nextCursor)}` : '';
+    return `${table(r.items as Record<string, unknown>[])}${more}`;
+  }
+  const width = Math.max(...Object.keys(r).map((k) => k.length));
+  return Object.entries(r)
+    .map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${scalar(v)}`)
+    .join('\n');
 }

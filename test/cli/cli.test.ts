@@ -88,6 +88,30 @@ describe('tessera CLI', () => {
     expect(badConfig.stderr).toContain('DATABASE_URL');
   });
 
+  it('lists every admin call in --help, and explains each command without needing a configuration', async () => {
+    const { COMMANDS } = await import('../../src/cli/commands.ts');
+    const noConfig = { DATABASE_URL: 'mysql://nope' };
+    const all = runCli(noConfig, '--help');
+    expect(all.code, all.stderr).toBe(0);
+    for (const c of COMMANDS) expect(all.stdout).toContain(`tessera ${c.words.join(' ')}`);
+    expect(all.stdout).toContain('tessera admin recover');
+    const one = runCli(noConfig, 'client', 'update', '--help');
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toMatch(/^usage: tessera client update <tenant> <client-id> \[options\]$/m);
+    expect(one.stdout).toMatch(/^ {2}--rate-limit-per-hour +<number\|null>$/m);
+    expect(one.stdout).toMatch(/^ {2}--no-disabled +sets disabled to false$/m);
+    expect(one.stdout).toMatch(/^ {2}--grant-type +<client_credentials\|password\|refresh_token\|authorization_code> \(repeatable\)$/m);
+  });
+
+  it('names the option behind a refusal, in words and in --json', () => {
+    const short = cli('user', 'create', 'cli-dept', 'pia', '--password', 'short');
+    expect(short.code).toBe(1);
+    expect(short.stderr).toMatch(/^tessera: the body is invalid\n {2}--password: .*8/);
+    const asJson = cli('tenant', 'update', 'cli-dept', '--mfa-require', 'sometimes', '--json');
+    expect(asJson.code).toBe(1);
+    expect(JSON.parse(asJson.stderr)).toMatchObject({ error: 'invalid_request', errors: [{ path: 'mfa.require', option: '--mfa-require' }] });
+  });
+
   it('resets the platform admin password, and the server honours all of it', async () => {
     // first server start bootstraps `system` (with a generated password nobody kept)
     let server = await startTessera(loadConfig(env));

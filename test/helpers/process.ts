@@ -3,6 +3,16 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
+/**
+ * How long a test waits for a spawned server to be ready. A start takes 3–6 s on an idle 2-core
+ * machine; in CI, with three test workers and their own servers and browsers on the same two
+ * cores, one took over 60 s (2026-12-04). The wait only ends early: a larger bound costs nothing
+ * when things work, and a start that never comes still fails, with the process's output.
+ */
+export const PROCESS_START_MS = 150_000;
+/** a test timeout that leaves room for one process start and `restMs` of work after it */
+export const withStart = (restMs: number, starts = 1) => starts * PROCESS_START_MS + restMs;
+
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export function freePort(): Promise<number> {

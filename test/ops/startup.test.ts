@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config/index.ts';
 import { privateRedis } from '../helpers/infra.ts';
 import { tokenRequest } from '../helpers/oauth.ts';
 import { startingHandler } from '../../src/observability/starting.ts';
-import { freePort, startProcess, type RunningProcess } from '../helpers/process.ts';
+import { PROCESS_START_MS, freePort, startProcess, withStart, type RunningProcess } from '../helpers/process.ts';
 import { ADMIN_PASSWORD, TEST_ENV, createPgliteDirectory, createPostgresDatabase, requiredUrl, type TestDatabase } from '../helpers/tessera.ts';
 
 const NODE = [process.execPath, '--import', 'tsx', 'src/main.ts'];
@@ -55,26 +55,30 @@ describe('requests during start-up', () => {
     for (const c of cleanups.reverse()) await c().catch(() => {});
   });
 
-  it("keeps a single process's port closed until it is ready: every connection is answered or refused at once", async () => {
-    const db: TestDatabase = await createPgliteDirectory();
-    cleanups.push(() => db.drop());
-    const port = await freePort();
-    const proc = startProcess({ ...TEST_ENV, ...db.env, PORT: String(port) }, NODE);
-    cleanups.push(() => proc.stop());
-    const poll = await pollUntilReady(
-      `http://localhost:${port}`,
-      ['/t/system/.well-known/openid-configuration', '/healthz', '/readyz', '/admin/tenants'],
-      60_000,
-      proc,
-    );
-    // opening and migrating the embedded database blocks the event loop for seconds: an open port
-    // would accept and then say nothing; a closed one refuses at once and the client retries
-    expect(poll.timeouts).toEqual([]);
-    expect(poll.refused).toBeGreaterThan(0);
-    expect(poll.statuses.get('/t/system/.well-known/openid-configuration')).toEqual([200]);
-    for (const s of poll.statuses.get('/healthz') ?? []) expect(s).toBe(200);
-    for (const s of poll.statuses.get('/admin/tenants') ?? []) expect(s).toBe(401);
-  }, 90_000);
+  it(
+    "keeps a single process's port closed until it is ready: every connection is answered or refused at once",
+    async () => {
+      const db: TestDatabase = await createPgliteDirectory();
+      cleanups.push(() => db.drop());
+      const port = await freePort();
+      const proc = startProcess({ ...TEST_ENV, ...db.env, PORT: String(port) }, NODE);
+      cleanups.push(() => proc.stop());
+      const poll = await pollUntilReady(
+        `http://localhost:${port}`,
+        ['/t/system/.well-known/openid-configuration', '/healthz', '/readyz', '/admin/tenants'],
+        PROCESS_START_MS,
+        proc,
+      );
+      // opening and migrating the embedded database blocks the event loop for seconds: an open port
+      // would accept and then say nothing; a closed one refuses at once and the client retries
+      expect(poll.timeouts).toEqual([]);
+      expect(poll.refused).toBeGreaterThan(0);
+      expect(poll.statuses.get('/t/system/.well-known/openid-configuration')).toEqual([200]);
+      for (const s of poll.statuses.get('/healthz') ?? []) expect(s).toBe(200);
+      for (const s of poll.statuses.get('/admin/tenants') ?? []) expect(s).toBe(401);
+    },
+    withStart(30_000),
+  );
 
   it("answers 503 with Retry-After and each surface's body while bound before ready (PORT=0)", async () => {
     const http = createServer(startingHandler());
@@ -106,54 +110,58 @@ describe('requests during start-up', () => {
     });
   });
 
-  it('keeps the port closed until a worker is ready, and a replacement worker takes no request before it is', async () => {
-    const db = await createPostgresDatabase();
-    cleanups.push(() => db.drop());
-    const port = await freePort();
-    const proc = startProcess(
-      { ...TEST_ENV, ...db.env, PORT: String(port), REDIS_URL: requiredUrl('TEST_REDIS_URL'), WEB_CONCURRENCY: '2', LOG_LEVEL: 'info' },
-      NODE,
-    );
-    cleanups.push(() => proc.stop());
-    const base = `http://localhost:${port}`;
-    const poll = await pollUntilReady(base, ['/t/system/.well-known/openid-configuration'], 90_000, proc);
-    expect(poll.timeouts).toEqual([]);
-    // cluster workers bind when ready: before that the port is closed, never a hanging accept
-    expect(poll.statuses.get('/t/system/.well-known/openid-configuration')).toEqual([200]);
-    // both workers serve before one is stopped (on a loaded machine the second can still be
-    // starting when the first answers: stopping the only one would close the port)
-    const listening = () => (proc.output().match(/"msg":"tessera listening"/g) ?? []).length;
-    await expect.poll(listening, { timeout: 60_000, interval: 50 }).toBe(2);
-    // a worker dies: the primary starts another, which binds only once it is ready
-    const worker = (await fetch(`${base}/healthz`)).headers.get('x-tessera-worker');
-    expect(worker).toMatch(/^\d+$/);
-    // stopped (SIGTERM): it finishes what it holds and exits, and the primary starts another.
-    // (A worker killed outright can take with it a connection the primary was handing it at that
-    // instant: node:cluster's round-robin hand-off, not start-up.)
-    process.kill(Number(worker), 'SIGTERM');
-    // from the moment the primary starts the replacement until it serves, and a while after
-    await expect.poll(() => (proc.output().match(/worker died; starting a new one/g) ?? []).length, { timeout: 30_000, interval: 20 }).toBe(1);
-    const answers: number[] = [];
-    const timeouts: number[] = [];
-    // until the replacement is serving, and a while after
-    let until = Date.now() + 30_000;
-    while (Date.now() < until) {
-      if (listening() === 3 && until - Date.now() > 2000) until = Date.now() + 2000;
-      try {
-        const res = await fetch(`${base}/t/system/.well-known/openid-configuration`, { signal: AbortSignal.timeout(2000), headers: { connection: 'close' } });
-        answers.push(res.status);
-        await res.arrayBuffer();
-      } catch (err) {
-        const e = err as Error;
-        if (e.name === 'TimeoutError') timeouts.push(Date.now());
-        else throw err;
+  it(
+    'keeps the port closed until a worker is ready, and a replacement worker takes no request before it is',
+    async () => {
+      const db = await createPostgresDatabase();
+      cleanups.push(() => db.drop());
+      const port = await freePort();
+      const proc = startProcess(
+        { ...TEST_ENV, ...db.env, PORT: String(port), REDIS_URL: requiredUrl('TEST_REDIS_URL'), WEB_CONCURRENCY: '2', LOG_LEVEL: 'info' },
+        NODE,
+      );
+      cleanups.push(() => proc.stop());
+      const base = `http://localhost:${port}`;
+      const poll = await pollUntilReady(base, ['/t/system/.well-known/openid-configuration'], PROCESS_START_MS, proc);
+      expect(poll.timeouts).toEqual([]);
+      // cluster workers bind when ready: before that the port is closed, never a hanging accept
+      expect(poll.statuses.get('/t/system/.well-known/openid-configuration')).toEqual([200]);
+      // both workers serve before one is stopped (on a loaded machine the second can still be
+      // starting when the first answers: stopping the only one would close the port)
+      const listening = () => (proc.output().match(/"msg":"tessera listening"/g) ?? []).length;
+      await expect.poll(listening, { timeout: 60_000, interval: 50 }).toBe(2);
+      // a worker dies: the primary starts another, which binds only once it is ready
+      const worker = (await fetch(`${base}/healthz`)).headers.get('x-tessera-worker');
+      expect(worker).toMatch(/^\d+$/);
+      // stopped (SIGTERM): it finishes what it holds and exits, and the primary starts another.
+      // (A worker killed outright can take with it a connection the primary was handing it at that
+      // instant: node:cluster's round-robin hand-off, not start-up.)
+      process.kill(Number(worker), 'SIGTERM');
+      // from the moment the primary starts the replacement until it serves, and a while after
+      await expect.poll(() => (proc.output().match(/worker died; starting a new one/g) ?? []).length, { timeout: 30_000, interval: 20 }).toBe(1);
+      const answers: number[] = [];
+      const timeouts: number[] = [];
+      // until the replacement is serving, and a while after
+      let until = Date.now() + 30_000;
+      while (Date.now() < until) {
+        if (listening() === 3 && until - Date.now() > 2000) until = Date.now() + 2000;
+        try {
+          const res = await fetch(`${base}/t/system/.well-known/openid-configuration`, { signal: AbortSignal.timeout(2000), headers: { connection: 'close' } });
+          answers.push(res.status);
+          await res.arrayBuffer();
+        } catch (err) {
+          const e = err as Error;
+          if (e.name === 'TimeoutError') timeouts.push(Date.now());
+          else throw err;
+        }
       }
-    }
-    expect(timeouts).toEqual([]);
-    expect(listening()).toBe(3);
-    expect(new Set(answers)).toEqual(new Set([200]));
-    expect(answers.length).toBeGreaterThan(10);
-  }, 150_000);
+      expect(timeouts).toEqual([]);
+      expect(listening()).toBe(3);
+      expect(new Set(answers)).toEqual(new Set([200]));
+      expect(answers.length).toBeGreaterThan(10);
+    },
+    withStart(60_000),
+  );
 
   // found by the README-promise tests: a worker could open its port before its Redis connection
   // was up, and its first sign-ins answered 503 (no offline queue)

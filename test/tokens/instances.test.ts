@@ -10,7 +10,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, adminToken } from '../admin/helpers.ts';
 import { privateRedis, tcpProxy, type PrivateRedis, type TcpProxy } from '../helpers/infra.ts';
-import { freePort, startProcess, waitFor, type RunningProcess } from '../helpers/process.ts';
+import { PROCESS_START_MS, freePort, startProcess, waitFor, withStart, type RunningProcess } from '../helpers/process.ts';
 import { tokenRequest } from '../helpers/oauth.ts';
 import { ADMIN_PASSWORD, createPostgresDatabase, requiredUrl, type TestDatabase } from '../helpers/tessera.ts';
 
@@ -53,7 +53,7 @@ describe('two instances on one PostgreSQL and one Redis', () => {
   const signIn = async (i: number) => (await token(i, { grant_type: 'password', username: 'nina', password: 'nina-password-1' }, webapp)).body;
   const start = (i: number) => {
     procs[i] = startProcess({ ...env, PORT: String(ports[i]) }, NODE);
-    return waitFor(`http://localhost:${ports[i]}/t/system/jwks`, 60_000, procs[i]);
+    return waitFor(`http://localhost:${ports[i]}/t/system/jwks`, PROCESS_START_MS, procs[i]);
   };
   const stopAll = () => Promise.all(procs.map((p) => p.stop()));
 
@@ -84,27 +84,31 @@ describe('two instances on one PostgreSQL and one Redis', () => {
     await db?.drop();
   });
 
-  it('bootstraps exactly once when both start at once on an empty database', async () => {
-    await Promise.all([start(0), start(1)]);
-    const c = new pg.Client({ connectionString: db.env.DATABASE_URL });
-    await c.connect();
-    const { rows } = await c.query<{ tenants: string; users: string }>(
-      "SELECT (SELECT count(*) FROM tenants WHERE slug = 'system') AS tenants, (SELECT count(*) FROM users) AS users",
-    );
-    await c.end();
-    expect(rows[0]).toEqual({ tenants: '1', users: '1' });
+  it(
+    'bootstraps exactly once when both start at once on an empty database',
+    async () => {
+      await Promise.all([start(0), start(1)]);
+      const c = new pg.Client({ connectionString: db.env.DATABASE_URL });
+      await c.connect();
+      const { rows } = await c.query<{ tenants: string; users: string }>(
+        "SELECT (SELECT count(*) FROM tenants WHERE slug = 'system') AS tenants, (SELECT count(*) FROM users) AS users",
+      );
+      await c.end();
+      expect(rows[0]).toEqual({ tenants: '1', users: '1' });
 
-    // set up a department through instance 0's admin API
-    const admin = adminClient(`http://localhost:${ports[0]}`, await adminToken(publicUrl, 'system', 'admin', ADMIN_PASSWORD));
-    expect((await admin('POST', '/tenants', { slug: 'multi', name: 'Multi' })).status).toBe(201);
-    await admin('POST', '/tenants/multi/resources', { audience: API, name: 'api', scopes: ['read'] });
-    await admin('POST', '/tenants/multi/roles', { name: 'reader', permissions: [{ resource: API, scope: 'read' }] });
-    await admin('POST', '/tenants/multi/users', { username: 'nina', password: 'nina-password-1', roles: ['reader'] });
-    machine = (await admin('POST', '/tenants/multi/clients', { name: 'm', grantTypes: ['client_credentials'], roles: ['reader'], defaultResource: API }))
-      .body as typeof machine;
-    webapp = (await admin('POST', '/tenants/multi/clients', { name: 'w', grantTypes: ['password', 'refresh_token'], defaultResource: API }))
-      .body as typeof webapp;
-  });
+      // set up a department through instance 0's admin API
+      const admin = adminClient(`http://localhost:${ports[0]}`, await adminToken(publicUrl, 'system', 'admin', ADMIN_PASSWORD));
+      expect((await admin('POST', '/tenants', { slug: 'multi', name: 'Multi' })).status).toBe(201);
+      await admin('POST', '/tenants/multi/resources', { audience: API, name: 'api', scopes: ['read'] });
+      await admin('POST', '/tenants/multi/roles', { name: 'reader', permissions: [{ resource: API, scope: 'read' }] });
+      await admin('POST', '/tenants/multi/users', { username: 'nina', password: 'nina-password-1', roles: ['reader'] });
+      machine = (await admin('POST', '/tenants/multi/clients', { name: 'm', grantTypes: ['client_credentials'], roles: ['reader'], defaultResource: API }))
+        .body as typeof machine;
+      webapp = (await admin('POST', '/tenants/multi/clients', { name: 'w', grantTypes: ['password', 'refresh_token'], defaultResource: API }))
+        .body as typeof webapp;
+    },
+    withStart(60_000),
+  );
 
   it('introspects at one instance a token issued by the other', async () => {
     const at = (await token(0, { grant_type: 'client_credentials' }, machine)).body.access_token as string;
@@ -163,24 +167,28 @@ describe('two instances on one PostgreSQL and one Redis', () => {
     for (const i of [0, 1]) await expect.poll(() => kidOf(i), { timeout: 2000, interval: 50 }).toBe(kid);
   });
 
-  it('keeps refresh tokens, revocations, clients and keys across a restart with Redis flushed', async () => {
-    const session = await signIn(0);
-    const revoked = (await token(0, { grant_type: 'client_credentials' }, machine)).body.access_token as string;
-    await revoke(0, revoked, machine);
-    const kids = ((await (await fetch(`${base(0)}/jwks`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
-    await stopAll();
-    const r = new Redis(redis.url);
-    await r.flushall();
-    r.disconnect();
-    await Promise.all([start(0), start(1)]);
-    const refreshed = await token(1, { grant_type: 'refresh_token', refresh_token: session.refresh_token as string }, webapp);
-    expect(refreshed.status).toBe(200);
-    expect(decodeJwt(refreshed.body.access_token as string).sub).toBeTruthy();
-    expect((await introspect(0, revoked)).body).toEqual({ active: false });
-    expect((await token(1, { grant_type: 'client_credentials' }, machine)).status).toBe(200);
-    const after = ((await (await fetch(`${base(1)}/jwks`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
-    expect(after.sort()).toEqual(kids.sort());
-  });
+  it(
+    'keeps refresh tokens, revocations, clients and keys across a restart with Redis flushed',
+    async () => {
+      const session = await signIn(0);
+      const revoked = (await token(0, { grant_type: 'client_credentials' }, machine)).body.access_token as string;
+      await revoke(0, revoked, machine);
+      const kids = ((await (await fetch(`${base(0)}/jwks`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+      await stopAll();
+      const r = new Redis(redis.url);
+      await r.flushall();
+      r.disconnect();
+      await Promise.all([start(0), start(1)]);
+      const refreshed = await token(1, { grant_type: 'refresh_token', refresh_token: session.refresh_token as string }, webapp);
+      expect(refreshed.status).toBe(200);
+      expect(decodeJwt(refreshed.body.access_token as string).sub).toBeTruthy();
+      expect((await introspect(0, revoked)).body).toEqual({ active: false });
+      expect((await token(1, { grant_type: 'client_credentials' }, machine)).status).toBe(200);
+      const after = ((await (await fetch(`${base(1)}/jwks`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+      expect(after.sort()).toEqual(kids.sort());
+    },
+    withStart(60_000),
+  );
 
   it('with Redis stopped: revocations still hold (SQL), sign-ins answer 503, then recover', async () => {
     const revoked = (await token(0, { grant_type: 'client_credentials' }, machine)).body.access_token as string;
