@@ -4,7 +4,7 @@
  * Each layer may import its own and the layers below it, never one above:
  *
  *   7 composition   app.ts server.ts main.ts core.ts bootstrap.ts cli/
- *   6 surfaces      admin/ observability/
+ *   6 surfaces      admin/ console/ observability/
  *   5 tenants       tenants/          (a tenant's context, its pool, its events)
  *   4 protocol      oidc/             (oidc-provider, grants, pages, token endpoints)
  *   3 rules         services/         (admin business rules, policy, revocations)
@@ -22,7 +22,7 @@ const layers = [
   ['rules', '^src/services/'],
   ['protocol', '^src/oidc/'],
   ['tenants', '^src/tenants/'],
-  ['surfaces', '^src/(admin|observability)/'],
+  ['surfaces', '^src/(admin|console|observability)/'],
   ['composition', '^src/(app|server|main|core|bootstrap)\\.ts$|^src/cli/'],
 ];
 

@@ -5,6 +5,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdminRouter } from './admin/index.ts';
+import { createConsole } from './console/index.ts';
 import { bootstrap, type BootstrapResult } from './bootstrap.ts';
 import type { Config } from './config/index.ts';
 import { createHealth } from './observability/health.ts';
@@ -162,6 +163,14 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       databaseUp: dbMonitor.isUp,
       log: adminLog,
     });
+    const adminConsole = createConsole({
+      publicUrl,
+      pool,
+      services,
+      store,
+      cookieKey: cookieKeys[0]!,
+      onServerError: (err: Error) => adminLog.error({ err: { name: err.name, message: err.message } }, 'console error'),
+    });
     metrics.observePool(pool.stats);
     const health = createHealth({ db, store, metrics });
     const server = createServer({
@@ -171,6 +180,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       trustProxy: config.trustProxy,
       trustProxyHops: config.trustProxyHops,
       admin,
+      console: adminConsole,
       metrics,
       health,
       metricsToken: config.metricsToken,

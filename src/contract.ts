@@ -13,6 +13,10 @@ export const PLATFORM_ADMIN_ROLE = 'platform-admin';
 export const ADMIN_CLI_CLIENT = 'admin-cli';
 /** the account page's built-in client (every tenant has it; it has no row: oidc/adapters/clients.ts) */
 export const ACCOUNT_CLIENT = 'tessera-account';
+/** the admin console's built-in client (every tenant has it; no row either) */
+export const CONSOLE_CLIENT = 'tessera-console';
+/** client ids of built-in clients without a row: nobody can create a client with one */
+export const VIRTUAL_CLIENTS: readonly string[] = [ACCOUNT_CLIENT, CONSOLE_CLIENT];
 /** the scope the admin API requires */
 export const ADMIN_SCOPE = 'admin';
 

@@ -25,6 +25,8 @@ import type { TenantPool } from './tenants/pool.ts';
 export interface ServerDeps {
   /** the admin API router (mounted at /admin) */
   admin: Router;
+  /** the admin console (`/t/<tenant>/console/…`), served by this app rather than the tenant's provider */
+  console: Koa.Middleware;
   publicUrl: string;
   /** take the client address from X-Forwarded-For (TRUST_PROXY), `trustProxyHops` entries from the right */
   trustProxy: boolean;
@@ -39,6 +41,9 @@ export interface ServerDeps {
 
 /** `/t/<slug><rest>?<query>` of a request target in origin form */
 const TENANT_URL = /^\/t\/([^/?]+)([^?]*)(?:\?(.*))?$/s;
+
+/** the rest of a tenant URL that is the console's, not the provider's */
+const CONSOLE_PATH = /^\/console(\/|$)/;
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -111,6 +116,8 @@ export function createServer(deps: ServerDeps): { handle: (req: IncomingMessage,
     await next();
   });
 
+  app.use(deps.console);
+
   // tenants that are not in memory yet (or unknown, or unreachable)
   app.use(async (ctx, next) => {
     const m = /^\/t\/([^/]+)(\/.*)?$/.exec(ctx.path);
@@ -143,7 +150,7 @@ export function createServer(deps: ServerDeps): { handle: (req: IncomingMessage,
       req.headers['x-forwarded-host'] = base.host;
       req.headers['x-forwarded-proto'] = forwardedProto;
       const m = req.url?.startsWith('/t/') ? TENANT_URL.exec(req.url) : null;
-      const tenant = m ? deps.pool.peek(m[1]!) : undefined;
+      const tenant = m && !CONSOLE_PATH.test(m[2]!) ? deps.pool.peek(m[1]!) : undefined;
       if (!tenant) return void callback(req, res);
       void forward(tenant, m![1]!, m![2]!, m![3], req, res);
     },

@@ -179,10 +179,10 @@ export function adminRoutes(): AdminRoute[] {
       path: '/tenants/{t}/users',
       summary: 'List users',
       operation: 'user.list',
-      query: S.PageQuery,
+      query: S.UserQuery,
       status: 200,
       response: S.pageOf(S.User),
-      handler: async (c, { query }) => scoped(c).users.list(query),
+      handler: async (c, { query }) => scoped(c).users.list(query, { username: query.username }),
     }),
     route({
       method: 'get',

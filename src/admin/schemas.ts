@@ -154,6 +154,13 @@ export const Key = z.object({
 export const RotatedKey = z.object({ kid: z.string() });
 
 export const PageQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).optional(), cursor: z.string().max(200).optional() }).strict();
+export const UserQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(200).optional(),
+    cursor: z.string().max(200).optional(),
+    username: z.string().max(200).optional().meta({ description: 'only users whose username contains this text (any case)' }),
+  })
+  .strict();
 export const pageOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 
 export const Problem = z.object({

@@ -157,8 +157,11 @@ export function createUserRepository(db: Db, tenantId: string) {
     async updatePasswordHash(userId: string, hash: string, previous: string): Promise<void> {
       await db.user.updateMany({ where: { tenantId, id: userId, passwordHash: previous }, data: { passwordHash: hash } });
     },
-    async page(opts: Page): Promise<UserRow[]> {
-      const rows = await db.user.findMany({ where: { tenantId, ...after(opts) }, select, orderBy: { id: 'asc' }, take: opts.limit });
+    async page(opts: Page, filter: { username?: string | undefined } = {}): Promise<UserRow[]> {
+      // Prisma puts the text into ILIKE as it is: its wildcards are escaped to mean themselves
+      const text = filter.username?.replace(/[\\%_]/g, (c) => `\\${c}`);
+      const username = text ? { username: { contains: text, mode: 'insensitive' as const } } : {};
+      const rows = await db.user.findMany({ where: { tenantId, ...after(opts), ...username }, select, orderBy: { id: 'asc' }, take: opts.limit });
       return rows.map(toRow);
     },
     delete: async (id: string): Promise<boolean> => isUuid(id) && (await db.user.deleteMany({ where: { tenantId, id } })).count === 1,

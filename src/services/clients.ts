@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ACCOUNT_CLIENT, ADMIN_CLI_CLIENT, SYSTEM_ACTOR, type Actor, type GrantType } from '../contract.ts';
+import { VIRTUAL_CLIENTS, ADMIN_CLI_CLIENT, SYSTEM_ACTOR, type Actor, type GrantType } from '../contract.ts';
 import { AppError } from '../errors.ts';
 import type { TokenEndpointAuthMethod } from '../generated/prisma/enums.ts';
 import { randomSecret } from '../security/crypto.ts';
@@ -209,7 +209,7 @@ export function createClientService({ deps, tenant, repos: r, change }: TenantSc
       const defaultResourceId = input.defaultResource !== undefined ? await resourceId(input.defaultResource) : null;
       const roleIds = await resolveRoleIds(r, input.roles ?? []);
       const clientId = input.clientId ?? randomBytes(12).toString('base64url');
-      if (clientId === ACCOUNT_CLIENT) throw new AppError('conflict', `client id "${ACCOUNT_CLIENT}" is reserved`);
+      if (VIRTUAL_CLIENTS.includes(clientId)) throw new AppError('conflict', `client id "${clientId}" is reserved`);
       const clientSecret = method === 'none' ? undefined : randomSecret(32);
       const audit = { type: 'client.created', target: clientId, invalidates: true, conflict: `client "${clientId}" already exists` };
       await change(actor, audit, (t) =>

@@ -85,7 +85,8 @@ export function createUserService({ deps, tenant, repos: r, change }: TenantScop
         ),
       );
     },
-    list: (page: PageInput = {}) => paginate(page, (o) => r.users.page(o), view),
+    /** `username`: only users whose username contains it, in any case */
+    list: (page: PageInput = {}, filter: { username?: string | undefined } = {}) => paginate(page, (o) => r.users.page(o, filter), view),
     async delete(id: string, actor: Actor = SYSTEM_ACTOR): Promise<void> {
       const revoked = await change(actor, { type: 'user.deleted', target: id }, async (t) => {
         const user = await t.users.lockForUpdate(id);

@@ -7,7 +7,7 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Adapter, ClientMetadata } from 'oidc-provider';
-import { ACCOUNT_CLIENT } from '../../contract.ts';
+import { ACCOUNT_CLIENT, CONSOLE_CLIENT } from '../../contract.ts';
 import type { ClientRepository, ClientRow } from '../../repositories/clients.ts';
 import type { SecretBox } from '../../security/crypto.ts';
 import type { TenantModel } from '../model.ts';
@@ -32,13 +32,13 @@ export function createClientDirectory(repo: ClientRepository, model: TenantModel
   // the directory dies with the tenant (rebuilt on every change), so positive entries need no TTL;
   // unknown ids are remembered briefly so a flood of random ids does not become a flood of queries
   const cache = new LRUCache<string, { row: ClientRow | undefined }>({ max: 10_000, ttl: 0 });
-  // the account page signs in through the tenant's own login like any first-party app
-  const accountClient: ClientRow = {
-    id: ACCOUNT_CLIENT,
-    clientId: ACCOUNT_CLIENT,
-    name: 'Your account',
+  // the account page and the console sign in through the tenant's own login like any first-party app
+  const virtualClient = (clientId: string, name: string, page: string): ClientRow => ({
+    id: clientId,
+    clientId,
+    name,
     grantTypes: ['authorization_code'],
-    redirectUris: [`${model.issuer}/account/callback`],
+    redirectUris: [`${model.issuer}/${page}/callback`],
     postLogoutRedirectUris: [],
     tokenEndpointAuthMethod: 'none',
     defaultResourceId: null,
@@ -50,11 +50,16 @@ export function createClientDirectory(repo: ClientRepository, model: TenantModel
     rateLimitPerHour: null,
     roles: [],
     secrets: [],
-  };
+  });
+  const virtual = new Map([
+    [ACCOUNT_CLIENT, virtualClient(ACCOUNT_CLIENT, 'Your account', 'account')],
+    [CONSOLE_CLIENT, virtualClient(CONSOLE_CLIENT, 'Admin console', 'console')],
+  ]);
   const get = async (clientId: string) => {
     // no client has such an id: answered without a query (and never a database error)
     if (typeof clientId !== 'string' || !VALID_CLIENT_ID.test(clientId)) return undefined;
-    if (clientId === ACCOUNT_CLIENT) return accountClient;
+    const builtIn = virtual.get(clientId);
+    if (builtIn) return builtIn;
     const hit = cache.get(clientId);
     if (hit) return hit.row;
     const row = (await repo.findByClientId(clientId)) ?? undefined;
@@ -83,7 +88,7 @@ export function createClientDirectory(repo: ClientRepository, model: TenantModel
 
   return {
     get,
-    peek: (clientId) => (clientId === ACCOUNT_CLIENT ? accountClient : cache.peek(clientId)?.row),
+    peek: (clientId) => virtual.get(clientId) ?? cache.peek(clientId)?.row,
     async defaultResource(clientId) {
       const id = (await get(clientId))?.defaultResourceId;
       return id ? model.resourcesById.get(id)?.audience : undefined;

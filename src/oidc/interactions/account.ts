@@ -9,18 +9,17 @@
  * changing the password ask for the current password again (counted by the brute-force guard like
  * a sign-in), so a session left open cannot be turned into lasting access of someone else's.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type Provider from 'oidc-provider';
 import { ACCOUNT_CLIENT } from '../../contract.ts';
 import { AppError } from '../../errors.ts';
 import type { UserRow } from '../../repositories/users.ts';
-import { digest, randomSecret } from '../../security/crypto.ts';
 import { generateTotpSecret } from '../../security/totp.ts';
 import { confirmPassword, lacksSecondFactor, waitPastPasswordChange } from '../sign-in.ts';
 import { readForm } from '../tokens/form.ts';
 import { passkeyAmr } from '../webauthn.ts';
 import type { Csrf } from './csrf.ts';
+import { firstPartySignIn } from './first-party.ts';
 import { alertOf, passkeyForm, recoveryCodesContent, totpEnrolContent } from './factor-pages.ts';
 import { signInProblem } from './messages.ts';
 import { sendPage } from './page.ts';
@@ -49,52 +48,29 @@ export interface AccountDeps extends InteractionDeps {
   secureCookies: boolean;
 }
 
-const same = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
-
 export function accountRoutes(deps: AccountDeps) {
   const { provider, basePath } = deps;
   const home = `${basePath}/account`;
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure: deps.secureCookies, path: home, signed: true, overwrite: true };
 
+  const signIn = firstPartySignIn({
+    provider,
+    clientId: ACCOUNT_CLIENT,
+    issuer: deps.model.issuer,
+    basePath,
+    page: home,
+    cookie: LOGIN_COOKIE,
+    cookieOptions,
+    ttlSeconds: deps.interactionTtl,
+  });
   /** no account session: sign in through the tenant's login (authorization code + PKCE) */
-  function startSignIn(ctx: Context, again = false) {
-    const state = randomSecret(16);
-    const verifier = randomSecret(32);
-    ctx.cookies.set(LOGIN_COOKIE, `${state}.${verifier}`, { ...cookieOptions, maxAge: deps.interactionTtl * 1000 });
-    const query = new URLSearchParams({
-      client_id: ACCOUNT_CLIENT,
-      response_type: 'code',
-      scope: 'openid',
-      redirect_uri: `${deps.model.issuer}/account/callback`,
-      state,
-      code_challenge: digest(verifier),
-      code_challenge_method: 'S256',
-      // a session without the second factor now needed: the login page, whatever the session says
-      ...(again ? { prompt: 'login' } : {}),
-    });
-    ctx.set('Cache-Control', 'no-store');
-    ctx.redirect(`${basePath}/auth?${query}`);
-  }
+  const startSignIn = (ctx: Context, again = false) => signIn.start(ctx, again);
 
   /** the code is redeemed here: it must be ours (client, PKCE verifier, state of this browser) */
   async function callback(ctx: Context) {
-    const [state, verifier] = (ctx.cookies.get(LOGIN_COOKIE, { signed: true }) ?? '').split('.');
-    ctx.cookies.set(LOGIN_COOKIE, null, cookieOptions);
-    const q = ctx.query;
-    if (typeof q.error === 'string') return message(ctx, 400, 'Sign-in was cancelled', 'You are not signed in to your account page.');
-    if (!state || !verifier || typeof q.state !== 'string' || !same(q.state, state) || typeof q.code !== 'string')
-      throw new AppError('invalid_request', 'expired');
-    const code = await provider.AuthorizationCode.find(q.code);
-    if (
-      !code ||
-      code.clientId !== ACCOUNT_CLIENT ||
-      (code as unknown as { consumed?: number }).consumed ||
-      !code.codeChallenge ||
-      !same(code.codeChallenge, digest(verifier))
-    ) {
-      throw new AppError('invalid_request', 'expired');
-    }
-    await code.consume();
+    const redeemed = await signIn.redeem(ctx);
+    if (redeemed === 'cancelled') return message(ctx, 400, 'Sign-in was cancelled', 'You are not signed in to your account page.');
+    if (!redeemed) throw new AppError('invalid_request', 'expired');
     ctx.set('Cache-Control', 'no-store');
     ctx.redirect(home);
   }

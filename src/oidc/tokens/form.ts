@@ -4,7 +4,8 @@ import { errors } from 'oidc-provider';
 import { BODY_LIMIT } from '../../contract.ts';
 import { readLimited } from '../../http/read-body.ts';
 
-export async function readForm(ctx: Context): Promise<URLSearchParams> {
+/** `repeatable`: parameters a form may send more than once (a group of checkboxes) */
+export async function readForm(ctx: Context, repeatable: readonly string[] = []): Promise<URLSearchParams> {
   if (!ctx.is('application/x-www-form-urlencoded')) {
     throw new errors.InvalidRequest('only application/x-www-form-urlencoded content-type bodies are supported');
   }
@@ -12,7 +13,7 @@ export async function readForm(ctx: Context): Promise<URLSearchParams> {
   if (raw === null) throw new errors.InvalidRequest('request body too large');
   const form = new URLSearchParams(raw.toString('utf8'));
   for (const key of new Set(form.keys())) {
-    if (form.getAll(key).length > 1) throw new errors.InvalidRequest(`parameter ${key} must not be provided twice`);
+    if (form.getAll(key).length > 1 && !repeatable.includes(key)) throw new errors.InvalidRequest(`parameter ${key} must not be provided twice`);
   }
   return form;
 }

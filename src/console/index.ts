@@ -1,0 +1,222 @@
+/**
+ * The admin console at `${issuer}/console/` (issue 18): server-rendered pages a department admin
+ * runs their tenant from. It signs in through the tenant's own login (the built-in
+ * `tessera-console` client, code + PKCE, second factor per the tenant's policy), keeps its own
+ * session (session.ts), and does everything through the admin API's pipeline (admin/dispatch.ts)
+ * as the signed-in admin: the same validation, the same policy decisions (a tenant admin acts on
+ * their tenant only, protected principals stay protected), the same audit events with the admin
+ * as the actor. It never gets a power the API would not grant. Someone without an admin role gets
+ * a polite 403 page.
+ *
+ * Security: the pages' CSP allows no script and no inline style (the tenant's stylesheet only),
+ * no framing; every form carries a CSRF token bound to the session (HMAC of its id) and the
+ * session cookie is HttpOnly, SameSite=Strict, scoped to the console's path; a post from another
+ * origin is refused; destructive actions are confirmed (reset second factors: a checkbox; delete:
+ * the username typed again). Secrets are never rendered twice.
+ */
+import type { Context, Next } from 'koa';
+import { createDispatcher } from '../admin/dispatch.ts';
+import type { AdminRoute } from '../admin/route.ts';
+import { adminRoutes } from '../admin/routes.ts';
+import { CONSOLE_CLIENT, PLATFORM_ADMIN_ROLE, SLUG_PATTERN, SYSTEM_TENANT, TENANT_ADMIN_ROLE, type Actor, type Authority } from '../contract.ts';
+import { AppError } from '../errors.ts';
+import { firstPartySignIn } from '../oidc/interactions/first-party.ts';
+import { securityHeaders, STYLESHEET_PATH } from '../oidc/interactions/page.ts';
+import { EMPTY, join, render, SafeHtml } from '../oidc/interactions/views.ts';
+import { lacksSecondFactor } from '../oidc/sign-in.ts';
+import { readForm } from '../oidc/tokens/form.ts';
+import type { UserRow } from '../repositories/users.ts';
+import type { Services } from '../services/index.ts';
+import type { Store } from '../store/index.ts';
+import type { TenantPool } from '../tenants/pool.ts';
+import type { ServedTenant } from '../tenants/serve.ts';
+import { auditCsv, auditPage, NOTICES, userPage, usersPage } from './pages.ts';
+import type { ConsolePage, ConsoleRequest } from './types.ts';
+import { createConsoleSessions } from './session.ts';
+
+export interface ConsoleDeps {
+  publicUrl: string;
+  pool: TenantPool;
+  services: Services;
+  store: Store;
+  /** signs the CSRF tokens (derived from the key encryption key) */
+  cookieKey: string;
+  onServerError(err: Error): void;
+}
+
+const PATH = /^\/t\/([^/]+)\/console(?:\/(.*))?$/;
+const LOGIN_COOKIE = 'tessera.console-login';
+/** seconds a sign-in through the login page may take */
+const SIGN_IN_SECONDS = 15 * 60;
+
+const authorityOf = (slug: string, tenant: ServedTenant, user: UserRow): Authority =>
+  slug === SYSTEM_TENANT && user.roles.includes(PLATFORM_ADMIN_ROLE)
+    ? { kind: 'platform-admin' }
+    : user.roles.includes(TENANT_ADMIN_ROLE)
+      ? { kind: 'tenant-admin', tenant: slug, tenantId: tenant.id }
+      : { kind: 'none' };
+
+export function createConsole(deps: ConsoleDeps) {
+  const routes = new Map<string, AdminRoute>(adminRoutes().map((r) => [r.operation, r]));
+  const call = createDispatcher({ services: deps.services, tenantFor: (slug) => deps.pool.get(slug) });
+  const origin = new URL(deps.publicUrl).origin;
+
+  function layout(ctx: Context, tenant: ServedTenant, home: string, page: ConsolePage & { username: string; csrf: string; nav: SafeHtml }, status = 200) {
+    securityHeaders(ctx);
+    ctx.status = status;
+    ctx.type = 'text/html; charset=utf-8';
+    const basePath = home.slice(0, -'/console'.length);
+    const notice = typeof ctx.query.done === 'string' && NOTICES[ctx.query.done] ? render('notice.html', { message: NOTICES[ctx.query.done]! }) : undefined;
+    ctx.body = render('console-layout.html', {
+      title: page.title,
+      tenant: tenant.name,
+      stylesheet: `${basePath}${STYLESHEET_PATH}`,
+      nav: page.nav,
+      username: page.username,
+      csrf: page.csrf,
+      signOut: `${home}/sign-out`,
+      notice: notice ?? EMPTY,
+      content: page.content,
+    }).html;
+  }
+
+  /** a page outside the signed-in console (signed out, no access, errors): the sign-in card */
+  function plain(ctx: Context, tenant: ServedTenant | null, status: number, title: string, text: string, link?: { href: string; label: string }) {
+    securityHeaders(ctx);
+    ctx.status = status;
+    ctx.type = 'text/html; charset=utf-8';
+    const basePath = tenant ? new URL(tenant.issuer).pathname : '';
+    ctx.body = render('layout.html', {
+      title,
+      tenant: tenant?.name ?? 'Tessera',
+      stylesheet: `${basePath}${STYLESHEET_PATH}`,
+      scripts: EMPTY,
+      cardClass: 'card',
+      content: render('console-message.html', { text, action: link ? render('console-link.html', link) : EMPTY }),
+    }).html;
+  }
+
+  function navOf(home: string, current: string): SafeHtml {
+    const links: [string, string][] = [
+      ['users', 'Users'],
+      ['audit', 'Audit log'],
+    ];
+    return join(
+      links.map(([path, label]) =>
+        render('console-nav-link.html', { href: `${home}/${path}`, label, current: path === current ? new SafeHtml(' aria-current="page"') : EMPTY }),
+      ),
+    );
+  }
+
+  async function serve(ctx: Context, slug: string, rest: string) {
+    const tenant = SLUG_PATTERN.test(slug) ? await deps.pool.get(slug) : null;
+    if (!tenant) return plain(ctx, null, 404, 'Not found', 'There is no such tenant.');
+    const basePath = new URL(tenant.issuer).pathname;
+    const home = `${basePath}/console`;
+    const secure = tenant.settings.secureCookies;
+    const sessions = createConsoleSessions({ store: deps.store, tenantId: tenant.id, cookiePath: `${home}/`, secure, key: deps.cookieKey });
+    const signIn = firstPartySignIn({
+      provider: tenant.provider,
+      clientId: CONSOLE_CLIENT,
+      issuer: tenant.issuer,
+      basePath,
+      page: home,
+      cookie: LOGIN_COOKIE,
+      cookieOptions: { httpOnly: true, sameSite: 'lax', secure, path: `${home}/`, signed: false, overwrite: true },
+      ttlSeconds: SIGN_IN_SECONDS,
+    });
+
+    if (rest === 'callback' && ctx.method === 'GET') {
+      const redeemed = await signIn.redeem(ctx);
+      if (redeemed === 'cancelled')
+        return plain(ctx, tenant, 400, 'Sign-in was cancelled', 'You are not signed in to the console.', { href: `${home}/`, label: 'Sign in' });
+      if (!redeemed)
+        return plain(ctx, tenant, 400, 'Sign-in expired', 'This sign-in has expired or was already used.', { href: `${home}/`, label: 'Sign in again' });
+      const user = await tenant.repos.users.findById(redeemed.accountId);
+      if (!user || user.disabled) return plain(ctx, tenant, 403, 'No access', 'This account cannot use the console.');
+      // a browser session from before a factor was needed: the login page again, whatever it says
+      if (lacksSecondFactor(user, redeemed.amr, tenant.settings.mfa)) return signIn.start(ctx, true);
+      await sessions.begin(ctx, { userId: user.id, version: user.securityVersion, createdAt: Date.now(), sessionUid: redeemed.sessionUid });
+      ctx.set('Cache-Control', 'no-store');
+      return ctx.redirect(`${home}/users`);
+    }
+
+    const current = await sessions.current(ctx);
+    const user = current ? await tenant.repos.users.findById(current.session.userId) : null;
+    // the account changed since the sign-in (password, disabled, factors): that session is over
+    if (!current || !user || user.disabled || user.securityVersion !== current.session.version) {
+      if (current) await sessions.end(ctx);
+      if (ctx.method === 'GET' || ctx.method === 'HEAD') return signIn.start(ctx);
+      return plain(ctx, tenant, 401, 'Your session has ended', 'Sign in again to go on.', { href: `${home}/`, label: 'Sign in' });
+    }
+
+    let form: URLSearchParams | undefined;
+    if (ctx.method === 'POST') {
+      // a form from anywhere but this origin, or without this session's token, does nothing
+      const from = ctx.get('origin');
+      form = await readForm(ctx, ['roles']).catch(() => undefined);
+      if ((from && from !== origin) || !form || !sessions.verifyCsrf(current.id, form.get('csrf'))) {
+        return plain(ctx, tenant, 403, 'Not accepted', 'This form could not be verified. Reload the page and try again.', {
+          href: `${home}/users`,
+          label: 'Back to the console',
+        });
+      }
+      if (rest === 'sign-out') {
+        const ended = await sessions.end(ctx);
+        // the browser's sign-in at the tenant ends too: "Sign in" on a shared computer asks again
+        if (ended?.sessionUid) await (await tenant.provider.Session.findByUid(ended.sessionUid))?.destroy();
+        return plain(ctx, tenant, 200, 'Signed out', 'You have signed out of the console.', { href: `${home}/`, label: 'Sign in again' });
+      }
+    } else if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+      return plain(ctx, tenant, 405, 'Not allowed', 'This page cannot be used that way.');
+    }
+
+    const authority = authorityOf(slug, tenant, user);
+    if (authority.kind === 'none') {
+      return plain(
+        ctx,
+        tenant,
+        403,
+        'No access to the console',
+        `You are signed in as ${user.username}, who is not an administrator of ${tenant.name}. Ask an administrator if you need access.`,
+      );
+    }
+    const actor: Actor = { actor: `user:${user.id}@${slug}`, authority };
+    const section = rest.split('/')[0] ?? '';
+    const request: ConsoleRequest = {
+      ctx,
+      tenant,
+      home,
+      user,
+      actor,
+      csrf: current.csrf,
+      call: (operation, input) =>
+        call(routes.get(operation)!, actor, { params: { t: slug, ...input.params }, query: input.query ?? {}, body: async () => input.body }),
+      send: (page, status) => layout(ctx, tenant, home, { ...page, username: user.username, csrf: current.csrf, nav: navOf(home, section) }, status),
+    };
+
+    const m = /^users\/([\w-]{1,64})(?:\/(roles|state|password|mfa|delete))?$/.exec(rest);
+    if (rest === '' || rest === '/') return ctx.redirect(`${home}/users`);
+    if (rest === 'users') return usersPage(request, form);
+    if (m) return userPage(request, m[1]!, m[2], form);
+    if (rest === 'audit' && !form) return auditPage(request);
+    if (rest === 'audit.csv' && !form) return auditCsv(request);
+    return plain(ctx, tenant, 404, 'Not found', 'There is no such console page.', { href: `${home}/users`, label: 'Back to the console' });
+  }
+
+  return async function consoleMiddleware(ctx: Context, next: Next) {
+    const m = PATH.exec(ctx.path);
+    if (!m) return next();
+    try {
+      await serve(ctx, m[1]!, m[2] ?? '');
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'unavailable') {
+        ctx.set('Retry-After', '1');
+        return plain(ctx, null, 503, 'Temporarily unavailable', 'The service is temporarily unavailable. Try again in a moment.');
+      }
+      if (err instanceof AppError && err.code === 'not_found') return plain(ctx, null, 404, 'Not found', 'There is no such page.');
+      deps.onServerError(err as Error);
+      return plain(ctx, null, 500, 'Something went wrong', 'The console could not do this. Try again; if it keeps happening, tell your operator.');
+    }
+  };
+}
