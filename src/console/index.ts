@@ -63,6 +63,8 @@ export function createConsole(deps: ConsoleDeps) {
 
   function layout(ctx: Context, tenant: ServedTenant, home: string, page: ConsolePage & { username: string; csrf: string; nav: SafeHtml }, status = 200) {
     securityHeaders(ctx);
+    // the console's forms then carry their true Origin (with no-referrer a browser sends `null`)
+    ctx.set('Referrer-Policy', 'same-origin');
     ctx.status = status;
     ctx.type = 'text/html; charset=utf-8';
     const basePath = home.slice(0, -'/console'.length);
