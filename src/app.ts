@@ -181,6 +181,7 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       trustProxyHops: config.trustProxyHops,
       admin,
       console: adminConsole,
+      cookieKeys,
       metrics,
       health,
       metricsToken: config.metricsToken,

@@ -27,6 +27,8 @@ export interface ServerDeps {
   admin: Router;
   /** the admin console (`/t/<tenant>/console/…`), served by this app rather than the tenant's provider */
   console: Koa.Middleware;
+  /** keys that sign this app's cookies (the console's sign-in cookie), derived from the key encryption key */
+  cookieKeys: string[];
   publicUrl: string;
   /** take the client address from X-Forwarded-For (TRUST_PROXY), `trustProxyHops` entries from the right */
   trustProxy: boolean;
@@ -77,6 +79,7 @@ function bearerMatches(header: string, expected: Buffer): boolean {
 export function createServer(deps: ServerDeps): { handle: (req: IncomingMessage, res: ServerResponse) => void } {
   // the forwarded headers are Tessera's own by the time Koa reads them (see `handle`)
   const app = new Koa({ proxy: true });
+  app.keys = deps.cookieKeys;
   const base = new URL(deps.publicUrl);
   const basePath = base.pathname.replace(/\/$/, '');
   const forwardedProto = base.protocol.slice(0, -1);

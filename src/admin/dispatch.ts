@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import { SLUG_PATTERN, type Actor } from '../contract.ts';
-import { AppError } from '../errors.ts';
+import { AppError, fromDatabaseError } from '../errors.ts';
 import type { Services } from '../services/index.ts';
 import { authorize } from '../services/policy.ts';
 import type { TenantContext } from '../tenants/context.ts';
@@ -57,7 +57,13 @@ export function createDispatcher(deps: DispatchDeps) {
     // the tenant acted on, from the pool: built once, not per call
     const tenant = params.t !== undefined ? await deps.tenantFor(params.t) : undefined;
     if (tenant === null) throw new AppError('not_found', `tenant "${params.t}" not found`);
-    return route.handler({ actor, tenant, services: deps.services }, { params, query, body });
+    try {
+      return await route.handler({ actor, tenant, services: deps.services }, { params, query, body });
+    } catch (err) {
+      // a database error that is the caller's doing (a duplicate, input refused, e.g. a forged
+      // cursor) is a refusal for every caller, not only for the HTTP router's error writer
+      throw fromDatabaseError(err) ?? err;
+    }
   };
 }
 export type Dispatch = ReturnType<typeof createDispatcher>;

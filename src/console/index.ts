@@ -22,7 +22,7 @@ import { CONSOLE_CLIENT, PLATFORM_ADMIN_ROLE, SLUG_PATTERN, SYSTEM_TENANT, TENAN
 import { AppError } from '../errors.ts';
 import { firstPartySignIn } from '../oidc/interactions/first-party.ts';
 import { securityHeaders, STYLESHEET_PATH } from '../oidc/interactions/page.ts';
-import { EMPTY, join, render, SafeHtml } from '../oidc/interactions/views.ts';
+import { consoleScript, EMPTY, html, join, render, SafeHtml } from '../oidc/interactions/views.ts';
 import { lacksSecondFactor } from '../oidc/sign-in.ts';
 import { readForm } from '../oidc/tokens/form.ts';
 import type { UserRow } from '../repositories/users.ts';
@@ -30,7 +30,10 @@ import type { Services } from '../services/index.ts';
 import type { Store } from '../store/index.ts';
 import type { TenantPool } from '../tenants/pool.ts';
 import type { ServedTenant } from '../tenants/serve.ts';
+import { apiPage, apisPage, rolePage, rolesPage } from './catalog.ts';
+import { clientPage, clientsPage } from './clients.ts';
 import { auditCsv, auditPage, NOTICES, userPage, usersPage } from './pages.ts';
+import { keysPage, settingsPage, tenantsPage } from './tenant-pages.ts';
 import type { ConsolePage, ConsoleRequest } from './types.ts';
 import { createConsoleSessions } from './session.ts';
 
@@ -45,6 +48,28 @@ export interface ConsoleDeps {
 }
 
 const PATH = /^\/t\/([^/]+)\/console(?:\/(.*))?$/;
+
+const decoded = (segment: string) => {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+};
+
+type ListPage = (r: ConsoleRequest, form?: URLSearchParams) => Promise<void>;
+type OnePage = (r: ConsoleRequest, id: string, action: string | undefined, form?: URLSearchParams) => Promise<void>;
+/** the console's sections: a list (GET, and POST to create) and one item's page with its actions */
+const PAGES: Record<string, { list: ListPage; one?: OnePage; actions?: readonly string[]; platform?: boolean; readOnly?: boolean }> = {
+  users: { list: usersPage, one: userPage, actions: ['roles', 'state', 'password', 'mfa', 'delete'] },
+  roles: { list: rolesPage, one: rolePage, actions: ['edit', 'delete'] },
+  apis: { list: apisPage, one: apiPage, actions: ['edit', 'delete'] },
+  clients: { list: clientsPage, one: clientPage, actions: ['edit', 'secret', 'state', 'delete'] },
+  keys: { list: keysPage },
+  audit: { list: auditPage, readOnly: true },
+  settings: { list: settingsPage },
+  tenants: { list: tenantsPage, platform: true },
+};
 const LOGIN_COOKIE = 'tessera.console-login';
 /** seconds a sign-in through the login page may take */
 const SIGN_IN_SECONDS = 15 * 60;
@@ -62,13 +87,14 @@ export function createConsole(deps: ConsoleDeps) {
   const origin = new URL(deps.publicUrl).origin;
 
   function layout(ctx: Context, tenant: ServedTenant, home: string, page: ConsolePage & { username: string; csrf: string; nav: SafeHtml }, status = 200) {
-    securityHeaders(ctx);
+    securityHeaders(ctx, [], page.script === true);
     // the console's forms then carry their true Origin (with no-referrer a browser sends `null`)
     ctx.set('Referrer-Policy', 'same-origin');
     ctx.status = status;
     ctx.type = 'text/html; charset=utf-8';
     const basePath = home.slice(0, -'/console'.length);
-    const notice = typeof ctx.query.done === 'string' && NOTICES[ctx.query.done] ? render('notice.html', { message: NOTICES[ctx.query.done]! }) : undefined;
+    const done = ctx.query.done;
+    const notice = typeof done === 'string' && Object.hasOwn(NOTICES, done) ? render('notice.html', { message: NOTICES[done]! }) : undefined;
     ctx.body = render('console-layout.html', {
       title: page.title,
       tenant: tenant.name,
@@ -79,6 +105,7 @@ export function createConsole(deps: ConsoleDeps) {
       signOut: `${home}/sign-out`,
       notice: notice ?? EMPTY,
       content: page.content,
+      script: page.script ? html`<script type="module" src="${home}/console.js"></script>` : EMPTY,
     }).html;
   }
 
@@ -98,10 +125,26 @@ export function createConsole(deps: ConsoleDeps) {
     }).html;
   }
 
-  function navOf(home: string, current: string): SafeHtml {
+  function noAccess(ctx: Context, tenant: ServedTenant, user: UserRow) {
+    plain(
+      ctx,
+      tenant,
+      403,
+      'No access to the console',
+      `You are signed in as ${user.username}, who is not an administrator of ${tenant.name}. Ask an administrator if you need access.`,
+    );
+  }
+
+  function navOf(home: string, current: string, platform: boolean): SafeHtml {
     const links: [string, string][] = [
       ['users', 'Users'],
+      ['roles', 'Roles'],
+      ['apis', 'APIs'],
+      ['clients', 'Clients'],
+      ['keys', 'Keys'],
       ['audit', 'Audit log'],
+      ['settings', 'Settings'],
+      ...(platform ? ([['tenants', 'Tenants']] as [string, string][]) : []),
     ];
     return join(
       links.map(([path, label]) =>
@@ -124,10 +167,17 @@ export function createConsole(deps: ConsoleDeps) {
       basePath,
       page: home,
       cookie: LOGIN_COOKIE,
-      cookieOptions: { httpOnly: true, sameSite: 'lax', secure, path: `${home}/`, signed: false, overwrite: true },
+      cookieOptions: { httpOnly: true, sameSite: 'lax', secure, path: `${home}/`, signed: true, overwrite: true },
       ttlSeconds: SIGN_IN_SECONDS,
     });
 
+    if (rest === 'console.js' && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+      ctx.set('Cache-Control', 'public, max-age=3600');
+      ctx.set('X-Content-Type-Options', 'nosniff');
+      ctx.type = 'text/javascript; charset=utf-8';
+      ctx.body = consoleScript();
+      return;
+    }
     if (rest === 'callback' && ctx.method === 'GET') {
       const redeemed = await signIn.redeem(ctx);
       if (redeemed === 'cancelled')
@@ -137,18 +187,28 @@ export function createConsole(deps: ConsoleDeps) {
       const user = await tenant.repos.users.findById(redeemed.accountId);
       if (!user || user.disabled) return plain(ctx, tenant, 403, 'No access', 'This account cannot use the console.');
       // a browser session from before a factor was needed: the login page again, whatever it says
-      if (lacksSecondFactor(user, redeemed.amr, tenant.settings.mfa)) return signIn.start(ctx, true);
-      await sessions.begin(ctx, { userId: user.id, version: user.securityVersion, createdAt: Date.now(), sessionUid: redeemed.sessionUid });
+      if (lacksSecondFactor(user, redeemed.amr, tenant.settings.mfa)) return signIn.start(ctx, true, redeemed.returnTo);
+      // no session at all for someone who is no admin (a later promotion must not upgrade it)
+      if (authorityOf(slug, tenant, user).kind === 'none') return noAccess(ctx, tenant, user);
+      await sessions.begin(ctx, {
+        userId: user.id,
+        version: user.securityVersion,
+        createdAt: Date.now(),
+        amr: [...redeemed.amr],
+        sessionUid: redeemed.sessionUid,
+      });
       ctx.set('Cache-Control', 'no-store');
-      return ctx.redirect(`${home}/users`);
+      return ctx.redirect(redeemed.returnTo ?? `${home}/users`);
     }
 
     const current = await sessions.current(ctx);
     const user = current ? await tenant.repos.users.findById(current.session.userId) : null;
-    // the account changed since the sign-in (password, disabled, factors): that session is over
-    if (!current || !user || user.disabled || user.securityVersion !== current.session.version) {
+    // the account changed since the sign-in (password, disabled, factors), or the tenant's policy
+    // (or a new role) now asks for a factor this sign-in did not have: that session is over
+    const weak = current && user ? lacksSecondFactor(user, current.session.amr, tenant.settings.mfa) : false;
+    if (!current || !user || user.disabled || user.securityVersion !== current.session.version || weak) {
       if (current) await sessions.end(ctx);
-      if (ctx.method === 'GET' || ctx.method === 'HEAD') return signIn.start(ctx);
+      if (ctx.method === 'GET' || ctx.method === 'HEAD') return signIn.start(ctx, weak, ctx.path.startsWith(`${home}/`) ? ctx.path : undefined);
       return plain(ctx, tenant, 401, 'Your session has ended', 'Sign in again to go on.', { href: `${home}/`, label: 'Sign in' });
     }
 
@@ -156,7 +216,7 @@ export function createConsole(deps: ConsoleDeps) {
     if (ctx.method === 'POST') {
       // a form from anywhere but this origin, or without this session's token, does nothing
       const from = ctx.get('origin');
-      form = await readForm(ctx, ['roles']).catch(() => undefined);
+      form = await readForm(ctx, ['roles', 'permission', 'mfaRoles']).catch(() => undefined);
       if ((from && from !== origin) || !form || !sessions.verifyCsrf(current.id, form.get('csrf'))) {
         return plain(ctx, tenant, 403, 'Not accepted', 'This form could not be verified. Reload the page and try again.', {
           href: `${home}/users`,
@@ -175,13 +235,9 @@ export function createConsole(deps: ConsoleDeps) {
 
     const authority = authorityOf(slug, tenant, user);
     if (authority.kind === 'none') {
-      return plain(
-        ctx,
-        tenant,
-        403,
-        'No access to the console',
-        `You are signed in as ${user.username}, who is not an administrator of ${tenant.name}. Ask an administrator if you need access.`,
-      );
+      // an admin who lost the role: the session ends with it
+      await sessions.end(ctx);
+      return noAccess(ctx, tenant, user);
     }
     const actor: Actor = { actor: `user:${user.id}@${slug}`, authority };
     const section = rest.split('/')[0] ?? '';
@@ -192,16 +248,30 @@ export function createConsole(deps: ConsoleDeps) {
       user,
       actor,
       csrf: current.csrf,
-      call: (operation, input) =>
-        call(routes.get(operation)!, actor, { params: { t: slug, ...input.params }, query: input.query ?? {}, body: async () => input.body }),
-      send: (page, status) => layout(ctx, tenant, home, { ...page, username: user.username, csrf: current.csrf, nav: navOf(home, section) }, status),
+      call: (operation, input) => {
+        const route = routes.get(operation)!;
+        // a tenant route acts on this tenant; a platform route (tenant.create, tenant.list) on none
+        const params = route.path.includes('{t}') ? { t: slug, ...input.params } : { ...input.params };
+        return call(route, actor, { params, query: input.query ?? {}, body: async () => input.body });
+      },
+      send: (page, status) =>
+        layout(
+          ctx,
+          tenant,
+          home,
+          { ...page, username: user.username, csrf: current.csrf, nav: navOf(home, section, authority.kind === 'platform-admin') },
+          status,
+        ),
     };
 
-    const m = /^users\/([\w-]{1,64})(?:\/(roles|state|password|mfa|delete))?$/.exec(rest);
     if (rest === '' || rest === '/') return ctx.redirect(`${home}/users`);
-    if (rest === 'users') return usersPage(request, form);
-    if (m) return userPage(request, m[1]!, m[2], form);
-    if (rest === 'audit' && !form) return auditPage(request);
+    const page = PAGES[section];
+    const [, id, action] = rest.split('/');
+    if (page && (!page.platform || authority.kind === 'platform-admin') && !(form && page.readOnly) && (form || !action)) {
+      if (id === undefined) return page.list(request, form);
+      const item = decoded(id);
+      if (page.one && item && (!form || (action && page.actions?.includes(action)))) return page.one(request, item, action, form);
+    }
     if (rest === 'audit.csv' && !form) return auditCsv(request);
     return plain(ctx, tenant, 404, 'Not found', 'There is no such console page.', { href: `${home}/users`, label: 'Back to the console' });
   }
@@ -217,6 +287,10 @@ export function createConsole(deps: ConsoleDeps) {
         return plain(ctx, null, 503, 'Temporarily unavailable', 'The service is temporarily unavailable. Try again in a moment.');
       }
       if (err instanceof AppError && err.code === 'not_found') return plain(ctx, null, 404, 'Not found', 'There is no such page.');
+      // a refusal of a request no form shows (a forged cursor, a filter no page offers): words, not a 500
+      if (err instanceof AppError && (err.code === 'invalid_request' || err.code === 'forbidden')) {
+        return plain(ctx, null, err.status, 'Not accepted', `${err.message.charAt(0).toUpperCase()}${err.message.slice(1)}.`);
+      }
       deps.onServerError(err as Error);
       return plain(ctx, null, 500, 'Something went wrong', 'The console could not do this. Try again; if it keeps happening, tell your operator.');
     }

@@ -5,6 +5,7 @@
  */
 import { AppError } from '../errors.ts';
 import { EMPTY, join, render, SafeHtml } from '../oidc/interactions/views.ts';
+import { refusal } from './forms.ts';
 import type { ConsoleRequest } from './types.ts';
 
 /** the notices a redirect after a change may name (`?done=…`): fixed texts, nothing reflected */
@@ -16,6 +17,20 @@ export const NOTICES: Record<string, string> = {
   password: 'The password was reset: the user’s sessions and tokens have ended.',
   mfa: 'The second factors were reset.',
   deleted: 'The user was deleted.',
+  'client-created': 'The client was created.',
+  'client-saved': 'The client was saved.',
+  'client-disabled': 'The client was disabled: it gets no new tokens.',
+  'client-enabled': 'The client was enabled.',
+  'client-deleted': 'The client was deleted.',
+  'api-created': 'The API was added.',
+  'api-saved': 'The API was saved.',
+  'api-deleted': 'The API was deleted.',
+  'role-created': 'The role was created: choose its permissions below.',
+  'role-saved': 'The role was saved.',
+  'role-deleted': 'The role was deleted.',
+  'keys-rotated': 'The signing key was rotated.',
+  'settings-saved': 'The settings were saved.',
+  'tenant-created': 'The tenant was created.',
 };
 
 interface UserView {
@@ -41,15 +56,12 @@ const field = (errors: Map<string, string>, name: string) =>
     : { error: EMPTY, invalid: EMPTY };
 
 /** a refusal as words per field (`errors`) or for the whole form (`general`) */
-function refusal(err: unknown): { errors: Map<string, string>; general?: string } {
-  if (!(err instanceof AppError) || err.code === 'unavailable' || err.code === 'not_found') throw err;
-  const errors = new Map<string, string>();
-  for (const e of (err.details?.errors ?? []) as { path: string; message: string }[]) {
-    const name = e.path.split('.')[0]!;
-    if (!errors.has(name)) errors.set(name, explain(name, e.message));
+function userRefusal(err: unknown) {
+  const r = refusal(err, explain);
+  if (err instanceof AppError && err.code === 'conflict' && /^username .* already taken$/.test(err.message)) {
+    return { errors: new Map([['username', 'A user with this username already exists.']]) };
   }
-  if (err.code === 'conflict' && /^username .* already taken$/.test(err.message)) errors.set('username', 'A user with this username already exists.');
-  return errors.size ? { errors } : { errors, general: err.message.charAt(0).toUpperCase() + err.message.slice(1) };
+  return r;
 }
 
 const explain = (name: string, message: string) =>
@@ -101,7 +113,7 @@ export async function usersPage(r: ConsoleRequest, form?: URLSearchParams): Prom
       ctx.status = 303;
       return ctx.redirect(`${home}/users/${created.id}?done=created`);
     } catch (err) {
-      ({ errors, general } = refusal(err));
+      ({ errors, general } = userRefusal(err));
     }
   }
   const username = typeof ctx.query.username === 'string' ? ctx.query.username.slice(0, 200) : '';
@@ -188,7 +200,7 @@ export async function userPage(r: ConsoleRequest, id: string, action: string | u
       await r.call('user.delete', { params: { id } });
       return done('deleted', `${home}/users`);
     } catch (err) {
-      const { errors, general } = refusal(err);
+      const { errors, general } = userRefusal(err);
       alerts[action] = general ?? [...errors.values()].join(' ');
     }
   }
@@ -260,7 +272,7 @@ export async function auditPage(r: ConsoleRequest): Promise<void> {
   try {
     page = (await r.call('audit.list', { query: { ...filters, limit: '50', ...(cursor ? { cursor } : {}) } })) as Page<AuditEvent>;
   } catch (err) {
-    const { errors, general } = refusal(err);
+    const { errors, general } = userRefusal(err);
     error = general ?? `Check the filters: ${[...errors.keys()].join(', ')}.`;
   }
   const rows = page.items.map((e) =>
@@ -294,11 +306,12 @@ export async function auditPage(r: ConsoleRequest): Promise<void> {
 /** the CSV export's limit: a larger trail is exported in time slices (`from`/`to`) */
 export const CSV_MAX_EVENTS = 10_000;
 
-/** a CSV cell; one a spreadsheet would run as a formula is prefixed with `'` */
-export const csvCell = (v: string) => {
-  const safe = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
-  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-};
+/**
+ * A CSV cell: always quoted (a `;` or a tab cannot split it in a locale that uses those as
+ * separators), quotes doubled, and one a spreadsheet would run as a formula prefixed with `'`
+ * (CWE-1236; found in review).
+ */
+export const csvCell = (v: string) => `"${(/^[=+\-@\t\r]/.test(v) ? `'${v}` : v).replace(/"/g, '""')}"`;
 
 export async function auditCsv(r: ConsoleRequest): Promise<void> {
   const { filters } = auditQuery(r);

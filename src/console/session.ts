@@ -22,6 +22,8 @@ export interface ConsoleSession {
   version: number;
   /** epoch ms of the sign-in */
   createdAt: number;
+  /** how the admin signed in (RFC 8176), checked against the tenant's policy at every request */
+  amr: string[];
   /** uid of the tenant's browser session the sign-in came from (ended at sign-out) */
   sessionUid?: string | undefined;
 }
@@ -55,8 +57,9 @@ export function createConsoleSessions(opts: { store: Store; tenantId: string; co
         await opts.store.delete(keyOf(id));
         return null;
       }
-      // another 15 minutes, never past the 8 hours
-      await opts.store.set(keyOf(id), raw, Math.min(CONSOLE_IDLE_SECONDS * 1000, CONSOLE_MAX_SECONDS * 1000 - age));
+      // another 15 minutes, never past the 8 hours; only if it still exists (a sign-out meanwhile
+      // is not undone by this request: found in review)
+      if (!(await opts.store.touch(keyOf(id), Math.min(CONSOLE_IDLE_SECONDS * 1000, CONSOLE_MAX_SECONDS * 1000 - age)))) return null;
       return { id, session, csrf: csrfOf(id) };
     },
     async begin(ctx, session) {

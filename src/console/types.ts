@@ -8,6 +8,8 @@ import type { ServedTenant } from '../tenants/serve.ts';
 export interface ConsolePage {
   title: string;
   content: SafeHtml;
+  /** the page runs the console's one script (a copy button): CSP `script-src 'self'` */
+  script?: boolean;
 }
 
 /** one request of a signed-in admin */

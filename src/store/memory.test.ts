@@ -83,6 +83,18 @@ describe('the in-process store', () => {
     expect(await store.take('late')).toBeNull();
   });
 
+  it('touches only a key that exists: a new time to live, never a re-created key', async () => {
+    await store.set('t', 'v', 1_000);
+    at(900);
+    expect(await store.touch('t', 1_000)).toBe(true);
+    at(1_800);
+    expect(await store.get('t')).toBe('v');
+    at(1_900);
+    expect(await store.get('t')).toBeNull();
+    expect(await store.touch('t', 1_000)).toBe(false);
+    expect(await store.get('t')).toBeNull();
+  });
+
   it('deletes every key it is given', async () => {
     await store.set('a', '1', 1_000);
     await store.set('b', '2', 1_000);

@@ -79,6 +79,12 @@ export function createMemoryStore(): Store {
     async get(key) {
       return live(key)?.value ?? null;
     },
+    async touch(key, ttlMs) {
+      const e = live(key);
+      if (!e) return false;
+      e.expiresAt = Date.now() + ttlMs;
+      return true;
+    },
     async take(key) {
       const value = live(key)?.value ?? null;
       data.delete(key);

@@ -170,6 +170,7 @@ export function createRedisStore(url: string, opts: RedisStoreOptions = {}): Sto
       }),
     get: (key) => wrap(() => redis.get(key)),
     take: (key) => wrap(() => redis.getdel(key)),
+    touch: (key, ttlMs) => wrap(async () => (await redis.pexpire(key, Math.max(1, Math.ceil(ttlMs)))) === 1),
     ttl: (key) =>
       wrap(async () => {
         const ms = await redis.pttl(key);

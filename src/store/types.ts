@@ -62,6 +62,8 @@ export interface Store {
    */
   settleAttempt(key: string, attemptId: string, outcome: 'failure' | 'refund' | 'clear', policy: AttemptPolicy): Promise<number>;
   get(key: string): Promise<string | null>;
+  /** sets the time to live of `key` if it exists (never re-creates it); false when it does not */
+  touch(key: string, ttlMs: number): Promise<boolean>;
   /** reads and deletes `key` in one atomic step: of parallel callers, exactly one gets the value */
   take(key: string): Promise<string | null>;
   /** milliseconds until `key` expires; 0 when it does not exist */

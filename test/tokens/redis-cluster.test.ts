@@ -43,6 +43,12 @@ describe('Redis Cluster', () => {
     const taken = await Promise.all(Array.from({ length: 40 }, () => store.take('test:once')));
     expect(taken.filter((v) => v === 'v')).toHaveLength(1);
     expect(await store.get('test:once')).toBeNull();
+    // touch renews an existing key only (PEXPIRE)
+    expect(await store.touch('test:once', 60_000)).toBe(false);
+    expect(await store.get('test:once')).toBeNull();
+    await store.set('test:touched', 'v', 1_000);
+    expect(await store.touch('test:touched', 60_000)).toBe(true);
+    expect(await store.ttl('test:touched')).toBeGreaterThan(50_000);
     const got: string[] = [];
     await store.subscribe('test-channel', (m) => got.push(m));
     await store.publish('test-channel', 'hello');

@@ -3,9 +3,13 @@
  * the code. oidc-provider checks PKCE before it consumes the code, so a code could be tried with
  * one verifier after another; here a PKCE failure consumes it (a later redemption, even with the
  * right verifier, is refused and revokes what was issued from it, as for any replayed code).
+ * The built-in clients of Tessera's own pages (the account page, the console) redeem their codes
+ * in process: at the token endpoint they are refused (found in review: a user could otherwise turn
+ * a code of theirs into an admin API token issued to the console's client).
  */
 import { createHash } from 'node:crypto';
 import { errors, type KoaContextWithOIDC, type Provider } from 'oidc-provider';
+import { VIRTUAL_CLIENTS } from '../../contract.ts';
 import { grantTypeHandlers } from '../internals.ts';
 
 export const grantType = 'authorization_code';
@@ -28,6 +32,9 @@ export function burnCodeOnWrongVerifier(provider: Provider): void {
   }
 
   handlers.set(grantType, async (ctx) => {
+    if (VIRTUAL_CLIENTS.includes(ctx.oidc.client?.clientId ?? '')) {
+      throw new errors.UnauthorizedClient('this client redeems its codes in process only');
+    }
     try {
       await exchange(ctx);
     } catch (err) {

@@ -31,16 +31,25 @@ export interface RedeemedCode {
   amr: readonly string[];
   /** the browser session the code came from (its uid) */
   sessionUid: string | undefined;
+  /** the page asked for before the sign-in (a path under the page, nothing else) */
+  returnTo: string | undefined;
 }
 
 export function firstPartySignIn(o: FirstPartyOptions) {
   const suffix = o.page.slice(o.basePath.length);
+  /** a path under the page and nothing else: no other host, no other page, no odd characters */
+  const safeReturn = (path: string) =>
+    path.startsWith(`${o.page}/`) && path.length <= 300 && /^\/[\w\-./%]*$/.test(path) && !path.includes('//') && !path.includes('/../');
   return {
-    /** to the tenant's login; `again`: whatever the browser session says (a factor now needed) */
-    start(ctx: Context, again = false) {
+    /**
+     * to the tenant's login; `again`: whatever the browser session says (a factor now needed);
+     * `returnTo`: the page to come back to (a path under the page)
+     */
+    start(ctx: Context, again = false, returnTo?: string) {
       const state = randomSecret(16);
       const verifier = randomSecret(32);
-      ctx.cookies.set(o.cookie, `${state}.${verifier}`, { ...o.cookieOptions, maxAge: o.ttlSeconds * 1000 });
+      const back = returnTo && safeReturn(returnTo) ? `.${Buffer.from(returnTo).toString('base64url')}` : '';
+      ctx.cookies.set(o.cookie, `${state}.${verifier}${back}`, { ...o.cookieOptions, maxAge: o.ttlSeconds * 1000 });
       const query = new URLSearchParams({
         client_id: o.clientId,
         response_type: 'code',
@@ -56,7 +65,7 @@ export function firstPartySignIn(o: FirstPartyOptions) {
     },
     /** the callback's code, consumed; 'cancelled' when the user went back; null when anything is wrong */
     async redeem(ctx: Context): Promise<RedeemedCode | 'cancelled' | null> {
-      const [state, verifier] = (ctx.cookies.get(o.cookie, { signed: o.cookieOptions.signed }) ?? '').split('.');
+      const [state, verifier, back] = (ctx.cookies.get(o.cookie, { signed: o.cookieOptions.signed }) ?? '').split('.');
       ctx.cookies.set(o.cookie, null, o.cookieOptions);
       const q = ctx.query;
       if (typeof q.error === 'string') return 'cancelled';
@@ -73,7 +82,13 @@ export function firstPartySignIn(o: FirstPartyOptions) {
         return null;
       }
       await code.consume();
-      return { accountId: code.accountId, amr: (code.amr as string[] | undefined) ?? [], sessionUid: code.sessionUid };
+      const returnTo = back ? Buffer.from(back, 'base64url').toString('utf8') : undefined;
+      return {
+        accountId: code.accountId,
+        amr: (code.amr as string[] | undefined) ?? [],
+        sessionUid: code.sessionUid,
+        returnTo: returnTo && safeReturn(returnTo) ? returnTo : undefined,
+      };
     },
   };
 }

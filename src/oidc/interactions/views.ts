@@ -38,10 +38,30 @@ export function render(name: string, values: Record<string, ViewValue>): SafeHtm
 }
 
 export const EMPTY = new SafeHtml('');
+
+type HtmlValue = ViewValue | number | boolean | null | undefined | readonly HtmlValue[];
+const piece = (v: HtmlValue): string =>
+  v === null || v === undefined || v === false ? '' : v instanceof SafeHtml ? v.html : Array.isArray(v) ? v.map(piece).join('') : escapeHtml(String(v));
+
+/**
+ * Markup written in place, with the renderer's rule: every interpolated value is HTML-escaped
+ * unless it is SafeHtml (arrays are joined; null, undefined and false are nothing). For the
+ * console's pages, where a template file per table cell would hide more than it shows.
+ */
+export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): SafeHtml {
+  let out = strings[0]!;
+  values.forEach((v, i) => {
+    out += piece(v) + strings[i + 1]!;
+  });
+  return new SafeHtml(out);
+}
 export const join = (parts: SafeHtml[]) => new SafeHtml(parts.map((p) => p.html).join('\n'));
 
 /** the stylesheet, served same-origin so the CSP can stay `style-src 'self'` */
 export const stylesheet = () => template('styles.css');
+
+/** the console's copy button (views/console.js), served same-origin like the passkey module */
+export const consoleScript = () => template('console.js');
 
 /** the passkey module (views/webauthn.js), served same-origin so the CSP can stay `script-src 'self'` */
 export const webauthnScript = () => template('webauthn.js');
