@@ -4,28 +4,12 @@
  */
 import { EMPTY, html } from '../oidc/interactions/views.ts';
 import { alertOf, confirmed, csrfField, deleteSection, done, input, listOf, refusal } from './forms.ts';
+import type { ResourceRow as Resource } from '../repositories/resources.ts';
+import type { PageOf } from '../services/page.ts';
+import type { RoleView as Role } from '../services/roles.ts';
 import type { ConsoleRequest } from './types.ts';
 
-interface Resource {
-  id: string;
-  audience: string;
-  name: string;
-  scopes: string[];
-  accessTokenTtl: number;
-  builtIn: boolean;
-}
-interface Role {
-  name: string;
-  description: string | null;
-  builtIn: boolean;
-  permissions: { resource: string; scope: string }[];
-}
-interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
-
-const resources = async (r: ConsoleRequest) => ((await r.call('resource.list', { query: { limit: '200' } })) as Page<Resource>).items;
+const resources = async (r: ConsoleRequest) => ((await r.call('resource.list', { query: { limit: '200' } })) as PageOf<Resource>).items;
 const SCOPE_SPLIT = /[\s,]+/;
 
 export async function apisPage(r: ConsoleRequest, form?: URLSearchParams): Promise<void> {
@@ -128,7 +112,7 @@ export async function rolesPage(r: ConsoleRequest, form?: URLSearchParams): Prom
       if (!errors.size && /already exists|taken/.test(general ?? '')) errors.set('name', 'A role with this name already exists.');
     }
   }
-  const roles = ((await r.call('role.list', { query: { limit: '200' } })) as Page<Role>).items;
+  const roles = ((await r.call('role.list', { query: { limit: '200' } })) as PageOf<Role>).items;
   r.send(
     {
       title: 'Roles',

@@ -7,24 +7,9 @@
  */
 import { EMPTY, html, type SafeHtml } from '../oidc/interactions/views.ts';
 import { alertOf, checks, confirmed, csrfField, deleteSection, done, input, lines, listOf, refusal } from './forms.ts';
+import type { ClientView } from '../services/clients.ts';
+import type { PageOf } from '../services/page.ts';
 import type { ConsoleRequest } from './types.ts';
-
-interface ClientView {
-  clientId: string;
-  name: string;
-  grantTypes: string[];
-  roles: string[];
-  defaultResource: string | null;
-  redirectUris: string[];
-  postLogoutRedirectUris: string[];
-  tokenEndpointAuthMethod: string;
-  builtIn: boolean;
-  disabled: boolean;
-}
-interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
 
 /** the kinds of client the console creates, and what each means for the admin API */
 export const CLIENT_TYPES = {
@@ -64,8 +49,8 @@ const typeOf = (c: ClientView): string => {
 
 async function catalog(r: ConsoleRequest) {
   const [resources, roles] = await Promise.all([
-    r.call('resource.list', { query: { limit: '200' } }) as Promise<Page<{ audience: string; name: string }>>,
-    r.call('role.list', { query: { limit: '200' } }) as Promise<Page<{ name: string }>>,
+    r.call('resource.list', { query: { limit: '200' } }) as Promise<PageOf<{ audience: string; name: string }>>,
+    r.call('role.list', { query: { limit: '200' } }) as Promise<PageOf<{ name: string }>>,
   ]);
   return { resources: resources.items, roles: roles.items.map((x) => x.name) };
 }
@@ -127,7 +112,7 @@ export async function clientsPage(r: ConsoleRequest, form?: URLSearchParams): Pr
   }
   const cursor = typeof r.ctx.query.cursor === 'string' ? r.ctx.query.cursor : undefined;
   const [clients, { resources, roles }] = await Promise.all([
-    r.call('client.list', { query: { limit: '50', ...(cursor ? { cursor } : {}) } }) as Promise<Page<ClientView>>,
+    r.call('client.list', { query: { limit: '50', ...(cursor ? { cursor } : {}) } }) as Promise<PageOf<ClientView>>,
     catalog(r),
   ]);
   r.send(

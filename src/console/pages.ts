@@ -6,6 +6,9 @@
 import { AppError } from '../errors.ts';
 import { EMPTY, join, render, SafeHtml } from '../oidc/interactions/views.ts';
 import { refusal } from './forms.ts';
+import type { AuditEventView as AuditEvent } from '../services/audit.ts';
+import type { PageOf } from '../services/page.ts';
+import type { UserView } from '../services/users.ts';
 import type { ConsoleRequest } from './types.ts';
 
 /** the notices a redirect after a change may name (`?done=…`): fixed texts, nothing reflected */
@@ -32,20 +35,6 @@ export const NOTICES: Record<string, string> = {
   'settings-saved': 'The settings were saved.',
   'tenant-created': 'The tenant was created.',
 };
-
-interface UserView {
-  id: string;
-  username: string;
-  email: string | null;
-  roles: string[];
-  disabled: boolean;
-  temporaryPassword: boolean;
-  mfa: { totp: boolean; passkeys: number; recoveryCodesLeft: number };
-}
-interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
 
 const field = (errors: Map<string, string>, name: string) =>
   errors.has(name)
@@ -83,7 +72,7 @@ const mfaText = (u: UserView) =>
 const statusText = (u: UserView) => (u.disabled ? 'Disabled' : u.temporaryPassword ? 'Must choose a password' : 'Active');
 
 async function roleNames(r: ConsoleRequest): Promise<string[]> {
-  const roles = (await r.call('role.list', { query: { limit: '200' } })) as Page<{ name: string }>;
+  const roles = (await r.call('role.list', { query: { limit: '200' } })) as PageOf<{ name: string }>;
   return roles.items.map((x) => x.name);
 }
 
@@ -119,7 +108,7 @@ export async function usersPage(r: ConsoleRequest, form?: URLSearchParams): Prom
   const username = typeof ctx.query.username === 'string' ? ctx.query.username.slice(0, 200) : '';
   const cursor = typeof ctx.query.cursor === 'string' ? ctx.query.cursor : undefined;
   const [users, roles] = await Promise.all([
-    r.call('user.list', { query: { limit: '25', ...(username ? { username } : {}), ...(cursor ? { cursor } : {}) } }) as Promise<Page<UserView>>,
+    r.call('user.list', { query: { limit: '25', ...(username ? { username } : {}), ...(cursor ? { cursor } : {}) } }) as Promise<PageOf<UserView>>,
     roleNames(r),
   ]);
   const rows = users.items.map((u) =>
@@ -232,16 +221,8 @@ export async function userPage(r: ConsoleRequest, id: string, action: string | u
   );
 }
 
-interface AuditEvent {
-  id: string;
-  type: string;
-  actor: string;
-  target: string | null;
-  requestId: string | null;
-  address: string | null;
-  data: Record<string, unknown>;
-  createdAt: string;
-}
+/** an event's data as one line of JSON; nothing when it has none */
+const detailsOf = (data: unknown) => (data && typeof data === 'object' && Object.keys(data).length ? JSON.stringify(data) : '');
 
 /** the audit filters of the request, as the API's query (a `datetime-local` value is UTC) */
 function auditQuery(r: ConsoleRequest) {
@@ -267,10 +248,10 @@ export async function auditPage(r: ConsoleRequest): Promise<void> {
   const { ctx, home } = r;
   const { filters, shown } = auditQuery(r);
   const cursor = typeof ctx.query.cursor === 'string' ? ctx.query.cursor : undefined;
-  let page: Page<AuditEvent> = { items: [], nextCursor: null };
+  let page: PageOf<AuditEvent> = { items: [], nextCursor: null };
   let error: string | undefined;
   try {
-    page = (await r.call('audit.list', { query: { ...filters, limit: '50', ...(cursor ? { cursor } : {}) } })) as Page<AuditEvent>;
+    page = (await r.call('audit.list', { query: { ...filters, limit: '50', ...(cursor ? { cursor } : {}) } })) as PageOf<AuditEvent>;
   } catch (err) {
     const { errors, general } = userRefusal(err);
     error = general ?? `Check the filters: ${[...errors.keys()].join(', ')}.`;
@@ -282,7 +263,7 @@ export async function auditPage(r: ConsoleRequest): Promise<void> {
       actor: e.actor,
       target: e.target ?? '',
       address: e.address ?? '',
-      data: Object.keys(e.data).length ? JSON.stringify(e.data) : '',
+      data: detailsOf(e.data),
     }),
   );
   const params = new URLSearchParams(Object.entries(shown).filter(([, v]) => v));
@@ -319,13 +300,9 @@ export async function auditCsv(r: ConsoleRequest): Promise<void> {
   let cursor: string | null = null;
   let count = 0;
   do {
-    const page = (await r.call('audit.list', { query: { ...filters, limit: '200', ...(cursor ? { cursor } : {}) } })) as Page<AuditEvent>;
+    const page = (await r.call('audit.list', { query: { ...filters, limit: '200', ...(cursor ? { cursor } : {}) } })) as PageOf<AuditEvent>;
     for (const e of page.items) {
-      lines.push(
-        [e.createdAt, e.type, e.actor, e.target ?? '', e.address ?? '', e.requestId ?? '', Object.keys(e.data).length ? JSON.stringify(e.data) : '']
-          .map(csvCell)
-          .join(','),
-      );
+      lines.push([e.createdAt, e.type, e.actor, e.target ?? '', e.address ?? '', e.requestId ?? '', detailsOf(e.data)].map(csvCell).join(','));
     }
     count += page.items.length;
     cursor = page.nextCursor;

@@ -3,16 +3,10 @@
  */
 import { EMPTY, html } from '../oidc/interactions/views.ts';
 import { alertOf, checks, csrfField, done, input, refusal } from './forms.ts';
+import type { KeyView } from '../services/keys.ts';
+import type { PageOf } from '../services/page.ts';
 import type { ConsoleRequest } from './types.ts';
 
-interface Key {
-  kid: string;
-  alg: string;
-  state: 'next' | 'active' | 'retired';
-  createdAt: string;
-  activatedAt: string | null;
-  publishedUntil: string | null;
-}
 interface Tenant {
   slug: string;
   name: string;
@@ -20,10 +14,6 @@ interface Tenant {
   signingAlg: string;
   mfa: { require: 'none' | 'all' | 'roles'; roles: string[] };
   createdAt: string;
-}
-interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
 }
 
 const when = (iso: string | null) => (iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : '—');
@@ -39,7 +29,7 @@ export async function keysPage(r: ConsoleRequest, form?: URLSearchParams): Promi
       error = refusal(err).general;
     }
   }
-  const keys = ((await r.call('keys.list', {})) as Page<Key>).items;
+  const keys = ((await r.call('keys.list', {})) as PageOf<KeyView>).items;
   r.send(
     {
       title: 'Keys',
@@ -72,7 +62,7 @@ export async function settingsPage(r: ConsoleRequest, form?: URLSearchParams): P
   }
   const [t, roles] = await Promise.all([
     r.call('tenant.read', {}) as Promise<Tenant>,
-    r.call('role.list', { query: { limit: '200' } }) as Promise<Page<{ name: string }>>,
+    r.call('role.list', { query: { limit: '200' } }) as Promise<PageOf<{ name: string }>>,
   ]);
   const require = (form?.get('mfaRequire') ?? t.mfa.require) as Tenant['mfa']['require'];
   const options = [
@@ -125,7 +115,7 @@ export async function tenantsPage(r: ConsoleRequest, form?: URLSearchParams): Pr
     }
   }
   const cursor = typeof r.ctx.query.cursor === 'string' ? r.ctx.query.cursor : undefined;
-  const tenants = (await r.call('tenant.list', { query: { limit: '50', ...(cursor ? { cursor } : {}) } })) as Page<Tenant>;
+  const tenants = (await r.call('tenant.list', { query: { limit: '50', ...(cursor ? { cursor } : {}) } })) as PageOf<Tenant>;
   r.send(
     {
       title: 'Tenants',
