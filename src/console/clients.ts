@@ -168,10 +168,12 @@ export async function clientPage(r: ConsoleRequest, clientId: string, action: st
         return done(r, `${home}/clients`, 'client-deleted');
       }
       const current = (await r.call('client.read', { params: { clientId } })) as ClientView;
+      const limit = form.get('rateLimitPerHour')?.trim() ?? '';
       await r.call('client.update', {
         params: { clientId },
         body: {
           name: form.get('name') ?? '',
+          rateLimitPerHour: limit === '' ? null : /^\d+$/.test(limit) ? Number(limit) : limit,
           defaultResource: form.get('defaultResource') || null,
           ...(current.grantTypes.includes('authorization_code') ? { redirectUris: listOf(form.get('redirectUris')) } : {}),
           ...(current.grantTypes.includes('client_credentials') ? { roles: form.getAll('roles') } : {}),
@@ -199,6 +201,7 @@ ${input({ id: 'edit-name', name: 'name', label: 'Name', value: c.name, required:
 ${apiSelect(resources, c.defaultResource)}
 ${code ? lines({ id: 'edit-redirects', name: 'redirectUris', label: 'Redirect URIs', hint: 'One per line, exactly as the app sends them.', value: c.redirectUris.join('\n') }) : EMPTY}
 ${machine ? checks({ legend: 'Roles of its tokens', name: 'roles', values: roles, checked: new Set(c.roles) }) : EMPTY}
+${input({ id: 'edit-rate', name: 'rateLimitPerHour', label: 'Token requests per hour', hint: 'Its own rate limit; empty: the server’s default.', value: c.rateLimitPerHour === null ? '' : String(c.rateLimitPerHour) })}
 <button type="submit" class="secondary">Save</button></form></section>
 ${
   c.tokenEndpointAuthMethod === 'none'

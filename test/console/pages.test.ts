@@ -149,8 +149,24 @@ describe.each(BACKENDS)('the console pages (%s)', (backend) => {
       name: 'Dashboard',
       defaultResource: NEW_API,
       redirectUris: 'https://dash.example.org/cb',
+      rateLimitPerHour: '500',
     });
-    expect(await tenant().clients.get(clientId)).toMatchObject({ name: 'Dashboard', defaultResource: NEW_API, redirectUris: ['https://dash.example.org/cb'] });
+    expect(await tenant().clients.get(clientId)).toMatchObject({
+      name: 'Dashboard',
+      defaultResource: NEW_API,
+      redirectUris: ['https://dash.example.org/cb'],
+      rateLimitPerHour: 500,
+    });
+    const badLimit = await post(jar, `${home}/clients/${encodeURIComponent(clientId)}/edit`, { csrf, name: 'Dashboard', rateLimitPerHour: 'lots' });
+    expect(badLimit.status).toBe(400);
+    await post(jar, `${home}/clients/${encodeURIComponent(clientId)}/edit`, {
+      csrf,
+      name: 'Dashboard',
+      defaultResource: NEW_API,
+      redirectUris: 'https://dash.example.org/cb',
+      rateLimitPerHour: '',
+    });
+    expect((await tenant().clients.get(clientId)).rateLimitPerHour).toBeNull();
     const unknownType = await post(jar, `${home}/clients`, { csrf, type: 'robot', name: 'x' });
     expect(await unknownType.text()).toContain('Choose a type of client.');
   });
