@@ -3,13 +3,12 @@
  * and its roles, each role a matrix of the APIs × their scopes with a checkbox per pair.
  */
 import { EMPTY, html } from '../oidc/interactions/views.ts';
-import { alertOf, confirmed, csrfField, deleteSection, done, input, listOf, refusal } from './forms.ts';
+import { alertOf, changes, confirmed, csrfField, deleteSection, done, everything, input, listOf, refusal } from './forms.ts';
 import type { ResourceRow as Resource } from '../repositories/resources.ts';
-import type { PageOf } from '../services/page.ts';
 import type { RoleView as Role } from '../services/roles.ts';
 import type { ConsoleRequest } from './types.ts';
 
-const resources = async (r: ConsoleRequest) => ((await r.call('resource.list', { query: { limit: '200' } })) as PageOf<Resource>).items;
+const resources = (r: ConsoleRequest) => everything<Resource>(r, 'resource.list');
 const SCOPE_SPLIT = /[\s,]+/;
 
 export async function apisPage(r: ConsoleRequest, form?: URLSearchParams): Promise<void> {
@@ -69,10 +68,13 @@ export async function apiPage(r: ConsoleRequest, id: string, action: string | un
         return done(r, `${home}/apis`, 'api-deleted');
       }
       const ttl = form.get('accessTokenTtl')?.trim() ?? '';
-      await r.call('resource.update', {
-        params: { id },
-        body: { name: form.get('name') ?? '', scopes: listOf(form.get('scopes'), SCOPE_SPLIT), accessTokenTtl: /^\d+$/.test(ttl) ? Number(ttl) : ttl },
+      const current = (await r.call('resource.read', { params: { id } })) as Resource;
+      const body = changes(current as unknown as Record<string, unknown>, {
+        name: form.get('name') ?? '',
+        scopes: listOf(form.get('scopes'), SCOPE_SPLIT),
+        accessTokenTtl: /^\d+$/.test(ttl) ? Number(ttl) : ttl,
       });
+      if (Object.keys(body).length) await r.call('resource.update', { params: { id }, body });
       return done(r, base, 'api-saved');
     } catch (err) {
       const { errors, general } = refusal(err);
@@ -112,7 +114,7 @@ export async function rolesPage(r: ConsoleRequest, form?: URLSearchParams): Prom
       if (!errors.size && /already exists|taken/.test(general ?? '')) errors.set('name', 'A role with this name already exists.');
     }
   }
-  const roles = ((await r.call('role.list', { query: { limit: '200' } })) as PageOf<Role>).items;
+  const roles = await everything<Role>(r, 'role.list');
   r.send(
     {
       title: 'Roles',
@@ -150,7 +152,9 @@ export async function rolePage(r: ConsoleRequest, name: string, action: string |
         return i > 0 ? [{ resource: v.slice(0, i), scope: v.slice(i + 1) }] : [];
       });
       const description = form.get('description')?.trim() ?? '';
-      await r.call('role.update', { params: { name }, body: { permissions, description } });
+      const current = (await r.call('role.read', { params: { name } })) as Role;
+      const body = changes({ permissions: current.permissions, description: current.description ?? '' }, { permissions, description });
+      if (Object.keys(body).length) await r.call('role.update', { params: { name }, body });
       return done(r, base, 'role-saved');
     } catch (err) {
       const { errors, general } = refusal(err);
@@ -165,6 +169,7 @@ export async function rolePage(r: ConsoleRequest, name: string, action: string |
       title: `Role ${role.name}`,
       content: html`<p class="lead"><a href="${home}/roles">← All roles</a></p>
 ${role.builtIn ? html`<p class="hint">A built-in role: what it may do is fixed.</p>` : EMPTY}
+${role.builtIn && alert?.where === 'delete' ? alertOf(alert.message) : EMPTY}
 <form method="post" action="${base}/edit" novalidate>${csrfField(r)}${alertOf(alert?.where === 'edit' ? alert.message : undefined)}
 ${input({ id: 'role-description', name: 'description', label: 'Description', value: role.description ?? '' })}
 <h2>Permissions</h2><p class="hint">A holder of this role may get tokens for the checked scopes of each API.</p>

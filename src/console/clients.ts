@@ -6,7 +6,7 @@
  * stored), with a copy button and a warning.
  */
 import { EMPTY, html, type SafeHtml } from '../oidc/interactions/views.ts';
-import { alertOf, checks, confirmed, csrfField, deleteSection, done, input, lines, listOf, refusal } from './forms.ts';
+import { alertOf, changes, checks, confirmed, csrfField, deleteSection, done, everything, input, lines, listOf, refusal } from './forms.ts';
 import type { ClientView } from '../services/clients.ts';
 import type { PageOf } from '../services/page.ts';
 import type { ConsoleRequest } from './types.ts';
@@ -49,10 +49,10 @@ const typeOf = (c: ClientView): string => {
 
 async function catalog(r: ConsoleRequest) {
   const [resources, roles] = await Promise.all([
-    r.call('resource.list', { query: { limit: '200' } }) as Promise<PageOf<{ audience: string; name: string }>>,
-    r.call('role.list', { query: { limit: '200' } }) as Promise<PageOf<{ name: string }>>,
+    everything<{ audience: string; name: string }>(r, 'resource.list'),
+    everything<{ name: string }>(r, 'role.list'),
   ]);
-  return { resources: resources.items, roles: roles.items.map((x) => x.name) };
+  return { resources, roles: roles.map((x) => x.name) };
 }
 
 function apiSelect(resources: { audience: string; name: string }[], selected: string | null | undefined, error?: string): SafeHtml {
@@ -84,7 +84,7 @@ export async function clientsPage(r: ConsoleRequest, form?: URLSearchParams): Pr
   let general: string | undefined;
   const chosen = (form?.get('type') ?? 'machine') as ClientType;
   if (form) {
-    const type = CLIENT_TYPES[chosen as ClientType] ? CLIENT_TYPES[chosen] : undefined;
+    const type = Object.hasOwn(CLIENT_TYPES, chosen) ? CLIENT_TYPES[chosen] : undefined;
     try {
       if (!type) throw Object.assign(new Error('type'), { field: true });
       const redirectUris = listOf(form.get('redirectUris'));
@@ -169,16 +169,14 @@ export async function clientPage(r: ConsoleRequest, clientId: string, action: st
       }
       const current = (await r.call('client.read', { params: { clientId } })) as ClientView;
       const limit = form.get('rateLimitPerHour')?.trim() ?? '';
-      await r.call('client.update', {
-        params: { clientId },
-        body: {
-          name: form.get('name') ?? '',
-          rateLimitPerHour: limit === '' ? null : /^\d+$/.test(limit) ? Number(limit) : limit,
-          defaultResource: form.get('defaultResource') || null,
-          ...(current.grantTypes.includes('authorization_code') ? { redirectUris: listOf(form.get('redirectUris')) } : {}),
-          ...(current.grantTypes.includes('client_credentials') ? { roles: form.getAll('roles') } : {}),
-        },
+      const body = changes(current as unknown as Record<string, unknown>, {
+        name: form.get('name') ?? '',
+        defaultResource: form.get('defaultResource') || null,
+        rateLimitPerHour: limit === '' ? null : /^\d+$/.test(limit) ? Number(limit) : limit,
+        ...(current.grantTypes.includes('authorization_code') ? { redirectUris: listOf(form.get('redirectUris')) } : {}),
+        ...(current.grantTypes.includes('client_credentials') ? { roles: form.getAll('roles') } : {}),
       });
+      if (Object.keys(body).length) await r.call('client.update', { params: { clientId }, body });
       return done(r, base, 'client-saved');
     } catch (err) {
       const { errors, general } = refusal(err);
@@ -195,6 +193,7 @@ export async function clientPage(r: ConsoleRequest, clientId: string, action: st
 <dl class="facts"><dt>Client ID</dt><dd><code>${c.clientId}</code></dd><dt>Type</dt><dd>${typeOf(c)}</dd><dt>Grants</dt><dd>${c.grantTypes.join(', ')}</dd>
 <dt>Secret</dt><dd>${c.tokenEndpointAuthMethod === 'none' ? 'none (public client)' : 'set (never shown again)'}</dd><dt>Status</dt><dd>${c.disabled ? 'Disabled' : 'Active'}</dd></dl>
 ${c.builtIn ? html`<p class="hint">A built-in client: only a platform admin may change it.</p>` : EMPTY}
+${c.tokenEndpointAuthMethod === 'none' ? alertOf(alerts.secret) : EMPTY}
 <section class="section" aria-labelledby="edit-title"><h2 id="edit-title">Settings</h2>
 <form method="post" action="${base}/edit" novalidate>${csrfField(r)}${alertOf(alerts.edit)}
 ${input({ id: 'edit-name', name: 'name', label: 'Name', value: c.name, required: true })}

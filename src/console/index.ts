@@ -265,7 +265,7 @@ export function createConsole(deps: ConsoleDeps) {
     };
 
     if (rest === '' || rest === '/') return ctx.redirect(`${home}/users`);
-    const page = PAGES[section];
+    const page = Object.hasOwn(PAGES, section) ? PAGES[section] : undefined;
     const [, id, action] = rest.split('/');
     if (page && (!page.platform || authority.kind === 'platform-admin') && !(form && page.readOnly) && (form || !action)) {
       if (id === undefined) return page.list(request, form);

@@ -5,7 +5,7 @@
  */
 import { AppError } from '../errors.ts';
 import { EMPTY, join, render, SafeHtml } from '../oidc/interactions/views.ts';
-import { refusal } from './forms.ts';
+import { everything, refusal } from './forms.ts';
 import type { AuditEventView as AuditEvent } from '../services/audit.ts';
 import type { PageOf } from '../services/page.ts';
 import type { UserView } from '../services/users.ts';
@@ -72,8 +72,7 @@ const mfaText = (u: UserView) =>
 const statusText = (u: UserView) => (u.disabled ? 'Disabled' : u.temporaryPassword ? 'Must choose a password' : 'Active');
 
 async function roleNames(r: ConsoleRequest): Promise<string[]> {
-  const roles = (await r.call('role.list', { query: { limit: '200' } })) as PageOf<{ name: string }>;
-  return roles.items.map((x) => x.name);
+  return (await everything<{ name: string }>(r, 'role.list')).map((x) => x.name);
 }
 
 const roleChecks = (names: string[], checked: Set<string>) =>

@@ -2,7 +2,7 @@
  * The console's Keys, Settings and (for platform admins) Tenants pages.
  */
 import { EMPTY, html } from '../oidc/interactions/views.ts';
-import { alertOf, checks, csrfField, done, input, refusal } from './forms.ts';
+import { alertOf, changes, checks, csrfField, done, everything, input, refusal } from './forms.ts';
 import type { KeyView } from '../services/keys.ts';
 import type { PageOf } from '../services/page.ts';
 import type { ConsoleRequest } from './types.ts';
@@ -26,7 +26,8 @@ export async function keysPage(r: ConsoleRequest, form?: URLSearchParams): Promi
       await r.call('keys.rotate', {});
       return done(r, `${r.home}/keys`, 'keys-rotated');
     } catch (err) {
-      error = refusal(err).general;
+      const refused = refusal(err);
+      error = refused.general ?? [...refused.errors.values()].join(' ');
     }
   }
   const keys = ((await r.call('keys.list', {})) as PageOf<KeyView>).items;
@@ -52,18 +53,19 @@ export async function settingsPage(r: ConsoleRequest, form?: URLSearchParams): P
   if (form) {
     try {
       const require = form.get('mfaRequire') ?? 'none';
-      await r.call('tenant.update', {
-        body: { name: form.get('name') ?? '', mfa: { require, ...(require === 'roles' ? { roles: form.getAll('mfaRoles') } : {}) } },
-      });
+      const current = (await r.call('tenant.read', {})) as Tenant;
+      const body = changes(
+        { name: current.name, mfa: current.mfa },
+        { name: form.get('name') ?? '', mfa: { require, roles: require === 'roles' ? form.getAll('mfaRoles') : [] } },
+      );
+      if (body.mfa) body.mfa = { require, ...(require === 'roles' ? { roles: form.getAll('mfaRoles') } : {}) };
+      if (Object.keys(body).length) await r.call('tenant.update', { body });
       return done(r, `${r.home}/settings`, 'settings-saved');
     } catch (err) {
       ({ errors, general } = refusal(err));
     }
   }
-  const [t, roles] = await Promise.all([
-    r.call('tenant.read', {}) as Promise<Tenant>,
-    r.call('role.list', { query: { limit: '200' } }) as Promise<PageOf<{ name: string }>>,
-  ]);
+  const [t, roles] = await Promise.all([r.call('tenant.read', {}) as Promise<Tenant>, everything<{ name: string }>(r, 'role.list')]);
   const require = (form?.get('mfaRequire') ?? t.mfa.require) as Tenant['mfa']['require'];
   const options = [
     ['none', 'Nobody is required to use a second factor (users may still set one up)'],
@@ -80,7 +82,7 @@ ${input({ id: 'tenant-name', name: 'name', label: 'Name', value: form?.get('name
         ([v, label]) =>
           html`<label class="check"><input type="radio" name="mfaRequire" value="${v}"${require === v ? html` checked` : EMPTY}> ${label}</label>`,
       )}
-${checks({ legend: 'Roles', name: 'mfaRoles', values: roles.items.map((x) => x.name), checked: new Set(form ? form.getAll('mfaRoles') : t.mfa.roles) })}</fieldset>
+${checks({ legend: 'Roles', name: 'mfaRoles', values: roles.map((x) => x.name), checked: new Set(form ? form.getAll('mfaRoles') : t.mfa.roles) })}</fieldset>
 ${errors.has('mfa') ? html`<p class="field-error">${errors.get('mfa')}</p>` : EMPTY}
 <p class="hint">A user the policy covers who has no second factor sets one up at the next browser sign-in, and cannot use the password grant until then.</p>
 <button type="submit" class="primary">Save settings</button></form>`,

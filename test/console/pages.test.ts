@@ -190,6 +190,47 @@ describe.each(BACKENDS)('the console pages (%s)', (backend) => {
     await post(jar, `${home}/settings`, { csrf, name: 'Dept of Health', mfaRequire: 'none' });
   });
 
+  it('saves only what changed, and sees every role however many there are (found in review)', async () => {
+    // 205 more roles: more than one page of the API's lists
+    const s = tenant();
+    for (let i = 0; i < 205; i += 25) {
+      await Promise.all(
+        Array.from({ length: Math.min(25, 205 - i) }, (_, k) => s.roles.create({ name: `bulk-${String(i + k).padStart(3, '0')}`, permissions: [] })),
+      );
+    }
+    const all = (await s.roles.list({ limit: 200 })).items.map((x) => x.name);
+    const policy = ['bulk-000', 'bulk-204', 'lab-tech'];
+    await d.server.tessera.services.tenants.update('dept', { mfa: { require: 'roles', roles: policy } });
+    try {
+      const page = await browse(jar, `${home}/settings`);
+      for (const name of ['bulk-000', 'bulk-204', 'tenant-admin']) expect(page.html).toContain(`value="${name}"`);
+      expect(all.length).toBe(200);
+      // renaming sends the name alone: the policy stays exactly as it was
+      expect((await post(jar, `${home}/settings`, { csrf, name: 'Dept of Health 2', mfaRequire: 'roles', mfaRoles: policy })).status).toBe(303);
+      const t = await d.server.tessera.services.tenants.get('dept');
+      expect(t.name).toBe('Dept of Health 2');
+      expect([...t.mfaRoles].sort()).toEqual([...policy].sort());
+    } finally {
+      await d.server.tessera.services.tenants.update('dept', { name: 'Dept of Health', mfa: { require: 'none' } });
+    }
+    // a platform admin renames the built-in admin-cli: only the name is sent, so it is accepted
+    const sys = new CookieJar();
+    const sysPage = await browse(sys, `${base}/t/system/console/clients/admin-cli`, { username: 'admin', password: ADMIN_PASSWORD });
+    expect(sysPage.res.status).toBe(200);
+    const renamed = await post(sys, `${base}/t/system/console/clients/admin-cli/edit`, {
+      csrf: hidden(sysPage.html),
+      name: 'Admin CLI',
+      defaultResource: `${base}/admin`,
+    });
+    expect(renamed.status).toBe(303);
+    // odd section and type names are pages, not server errors
+    expect((await browse(jar, `${home}/__proto__`)).res.status).toBe(404);
+    expect((await browse(jar, `${home}/constructor`)).res.status).toBe(404);
+    const oddType = await post(jar, `${home}/clients`, { csrf, type: 'constructor', name: 'x' });
+    expect(oddType.status).toBe(400);
+    expect(await oddType.text()).toContain('Choose a type of client.');
+  });
+
   it('Tenants: a platform admin creates a tenant with its first admin, who signs in to that tenant’s console', async () => {
     const sys = new CookieJar();
     const page = await browse(sys, `${base}/t/system/console/tenants`, { username: 'admin', password: ADMIN_PASSWORD });
