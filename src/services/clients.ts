@@ -59,10 +59,16 @@ export interface ClientView {
   rateLimitPerHour: number | null;
 }
 
+/**
+ * schemes that run or read something in the browser rather than reach an app: never a redirect
+ * target (RFC 8252's private-use schemes of native apps, `com.example.app:/cb`, stay allowed)
+ */
+const UNSAFE_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:', 'filesystem:']);
+
 function checkRedirectUris(uris: string[]) {
   for (const uri of uris) {
     const u = URL.parse(uri);
-    if (!u || u.hash) throw new AppError('invalid_request', `invalid redirect URI "${uri}"`);
+    if (!u || u.hash || UNSAFE_SCHEMES.has(u.protocol)) throw new AppError('invalid_request', `invalid redirect URI "${uri}"`);
   }
 }
 

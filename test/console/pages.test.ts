@@ -131,6 +131,13 @@ describe.each(BACKENDS)('the console pages (%s)', (backend) => {
     const bad = await post(jar, `${home}/clients`, { csrf, type: 'spa', name: 'dashboard', redirectUris: 'not a url' });
     expect(bad.status).toBe(400);
     expect(await bad.text()).toContain('value="dashboard"');
+    // a scheme that runs something in the browser is no redirect target (the API's rule)
+    for (const uri of ['javascript:alert(1)//', 'data:text/html,hi', 'file:///etc/passwd']) {
+      const res = await post(jar, `${home}/clients`, { csrf, type: 'spa', name: 'dashboard', redirectUris: uri });
+      expect(res.status, uri).toBe(400);
+    }
+    const native = await post(jar, `${home}/clients`, { csrf, type: 'spa', name: 'phone app', redirectUris: 'org.example.epi:/callback' });
+    expect(native.status).toBe(303);
     const ok = await post(jar, `${home}/clients`, {
       csrf,
       type: 'spa',
