@@ -5,11 +5,15 @@
  * rotation (never a page a reload or the history can show again: the answer to a POST, not
  * stored), with a copy button and a warning.
  */
+import { AppError } from '../errors.ts';
 import { EMPTY, html, type SafeHtml } from '../oidc/interactions/views.ts';
 import { alertOf, changes, checks, confirmed, csrfField, deleteSection, done, everything, input, lines, listOf, refusal } from './forms.ts';
 import type { ClientView } from '../services/clients.ts';
 import type { PageOf } from '../services/page.ts';
 import type { ConsoleRequest } from './types.ts';
+
+/** a form whose answer showed a secret, sent again (a reload): it does nothing */
+const ALREADY_SENT = 'This form was already sent (the page was reloaded?): nothing was done again. The secret it showed is not shown again.';
 
 /** the kinds of client the console creates, and what each means for the admin API */
 export const CLIENT_TYPES = {
@@ -87,6 +91,7 @@ export async function clientsPage(r: ConsoleRequest, form?: URLSearchParams): Pr
     const type = Object.hasOwn(CLIENT_TYPES, chosen) ? CLIENT_TYPES[chosen] : undefined;
     try {
       if (!type) throw Object.assign(new Error('type'), { field: true });
+      if (!(await r.once.use(form.get('once')))) throw new AppError('conflict', ALREADY_SENT);
       const redirectUris = listOf(form.get('redirectUris'));
       const created = (await r.call('client.create', {
         body: {
@@ -126,7 +131,7 @@ export async function clientsPage(r: ConsoleRequest, form?: URLSearchParams): Pr
       )}</tbody></table></div>
 ${clients.nextCursor ? html`<p><a href="${home}/clients?cursor=${clients.nextCursor}">Next page</a></p>` : EMPTY}
 <section class="section" aria-labelledby="create-client"><h2 id="create-client">Create a client</h2>
-<form method="post" action="${home}/clients" novalidate>${csrfField(r)}${alertOf(general)}
+<form method="post" action="${home}/clients" novalidate>${csrfField(r)}<input type="hidden" name="once" value="${await r.once.issue()}">${alertOf(general)}
 <fieldset class="checks"><legend>Type</legend>${(Object.keys(CLIENT_TYPES) as ClientType[]).map(
         (k) =>
           html`<label class="check"><input type="radio" name="type" value="${k}"${k === chosen ? html` checked` : EMPTY} aria-describedby="type-${k}-hint"> ${CLIENT_TYPES[k].label}</label><p class="hint radio-hint" id="type-${k}-hint">${CLIENT_TYPES[k].hint}</p>`,
@@ -148,6 +153,7 @@ export async function clientPage(r: ConsoleRequest, clientId: string, action: st
   if (form && action) {
     try {
       if (action === 'secret') {
+        if (!(await r.once.use(form.get('once')))) throw new AppError('conflict', ALREADY_SENT);
         const rotated = (await r.call('client.rotate_secret', { params: { clientId } })) as { clientSecret: string; previousSecretExpiresAt: string };
         return secretShown(r, {
           title: 'New client secret',
@@ -206,7 +212,7 @@ ${
   c.tokenEndpointAuthMethod === 'none'
     ? EMPTY
     : html`<section class="section" aria-labelledby="secret-title"><h2 id="secret-title">Rotate the secret</h2>
-<form method="post" action="${base}/secret">${csrfField(r)}${alertOf(alerts.secret)}
+<form method="post" action="${base}/secret">${csrfField(r)}<input type="hidden" name="once" value="${await r.once.issue()}">${alertOf(alerts.secret)}
 <p class="hint">A new secret is shown once. The current one keeps working for a grace period (24 hours by default), so the app can switch without downtime; after that only the new one works.</p>
 <button type="submit" class="secondary">Rotate secret</button></form></section>`
 }

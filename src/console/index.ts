@@ -35,7 +35,8 @@ import { clientPage, clientsPage } from './clients.ts';
 import { auditCsv, auditPage, NOTICES, userPage, usersPage } from './pages.ts';
 import { keysPage, settingsPage, tenantsPage } from './tenant-pages.ts';
 import type { ConsolePage, ConsoleRequest } from './types.ts';
-import { createConsoleSessions } from './session.ts';
+import { CONSOLE_MAX_SECONDS, createConsoleSessions } from './session.ts';
+import { digest, randomSecret } from '../security/crypto.ts';
 
 export interface ConsoleDeps {
   publicUrl: string;
@@ -253,6 +254,14 @@ export function createConsole(deps: ConsoleDeps) {
         // a tenant route acts on this tenant; a platform route (tenant.create, tenant.list) on none
         const params = route.path.includes('{t}') ? { t: slug, ...input.params } : { ...input.params };
         return call(route, actor, { params, query: input.query ?? {}, body: async () => input.body });
+      },
+      once: {
+        async issue() {
+          const token = randomSecret(24);
+          await deps.store.set(`tessera:console-once:${tenant.id}:${digest(token)}`, '1', CONSOLE_MAX_SECONDS * 1000);
+          return token;
+        },
+        use: async (token) => !!token && /^[\w-]{32}$/.test(token) && (await deps.store.take(`tessera:console-once:${tenant.id}:${digest(token)}`)) !== null,
       },
       send: (page, status) =>
         layout(

@@ -24,4 +24,9 @@ export interface ConsoleRequest {
   /** one admin API call, as this admin */
   call(operation: string, input: { params?: Record<string, string>; query?: Record<string, string>; body?: unknown }): Promise<unknown>;
   send(page: ConsolePage, status?: number): void;
+  /**
+   * single-use form tokens, for the forms whose answer shows a secret: sent again (a reload of the
+   * answer), such a form does nothing instead of creating or rotating once more
+   */
+  once: { issue(): Promise<string>; use(token: string | null): Promise<boolean> };
 }

@@ -23,6 +23,8 @@ describe.each(BACKENDS)('the console pages (%s)', (backend) => {
   let csrf: string;
   const boss = { username: 'chief', password: 'chief-console-password' };
   const tenant = () => d.server.tessera.services.forTenant(d.tenantId);
+  /** the single-use token of the secret-showing form on `url` */
+  const onceOf = async (url: string) => /name="once" value="([^"]+)"/.exec((await browse(jar, url)).html)![1]!;
 
   beforeAll(async () => {
     d = await startDepartment(backend);
@@ -93,13 +95,22 @@ describe.each(BACKENDS)('the console pages (%s)', (backend) => {
   });
 
   it('Clients: a machine client’s secret is shown once and gets a token; rotation keeps the old one for the grace period; disabling stops it', async () => {
-    const created = await post(jar, `${home}/clients`, { csrf, type: 'machine', name: 'sampler', defaultResource: NEW_API, roles: 'lab-tech' });
+    const createOnce = await onceOf(`${home}/clients`);
+    const form = { csrf, once: createOnce, type: 'machine', name: 'sampler', defaultResource: NEW_API, roles: 'lab-tech' };
+    const created = await post(jar, `${home}/clients`, form);
     expect(created.status).toBe(201);
     expect(created.headers.get('content-security-policy')).toContain("script-src 'self'");
     const html = await created.text();
     expect(html).toContain('Copy the secret now: it is shown only this once.');
     expect(html).toContain('data-copy="client-secret" hidden');
     const clientId = /id="client-id" value="([^"]+)"/.exec(html)![1]!;
+    // the answer reloaded: no second client, no secret
+    const count = async () => (await tenant().clients.list({ limit: 200 })).items.filter((c) => c.name === 'sampler').length;
+    expect(await count()).toBe(1);
+    const reloaded = await post(jar, `${home}/clients`, form);
+    expect(reloaded.status).toBe(400);
+    expect(await reloaded.text()).toContain('This form was already sent');
+    expect(await count()).toBe(1);
     const secret = /id="client-secret" value="([^"]+)"/.exec(html)![1]!;
     const cc = await tokenRequest(d.token, { grant_type: 'client_credentials' }, { clientId, clientSecret: secret });
     expect(cc.status).toBe(200);
@@ -111,12 +122,19 @@ describe.each(BACKENDS)('the console pages (%s)', (backend) => {
     const script = await get(jar, `${home}/console.js`);
     expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
 
-    const rotated = await post(jar, `${home}/clients/${clientId}/secret`, { csrf });
+    const rotateOnce = await onceOf(`${home}/clients/${clientId}`);
+    const rotated = await post(jar, `${home}/clients/${clientId}/secret`, { csrf, once: rotateOnce });
     expect(rotated.status).toBe(201);
     const rotatedHtml = await rotated.text();
     const second = /id="client-secret" value="([^"]+)"/.exec(rotatedHtml)![1]!;
     expect(second).not.toBe(secret);
     expect(rotatedHtml).toMatch(/The previous secret keeps working until \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
+    // the answer reloaded (the same form sent again): nothing is rotated, no secret shown
+    const again = await post(jar, `${home}/clients/${clientId}/secret`, { csrf, once: rotateOnce });
+    expect(again.status).toBe(400);
+    const againHtml = await again.text();
+    expect(againHtml).toContain('This form was already sent');
+    expect(againHtml).not.toMatch(/id="client-secret" value=/);
     for (const s of [secret, second])
       expect((await tokenRequest(d.token, { grant_type: 'client_credentials' }, { clientId, clientSecret: s })).status).toBe(200);
 
@@ -128,18 +146,25 @@ describe.each(BACKENDS)('the console pages (%s)', (backend) => {
   });
 
   it('Clients: a single-page app gets no secret and needs a valid redirect URI; its settings are saved', async () => {
-    const bad = await post(jar, `${home}/clients`, { csrf, type: 'spa', name: 'dashboard', redirectUris: 'not a url' });
+    const bad = await post(jar, `${home}/clients`, { csrf, once: await onceOf(`${home}/clients`), type: 'spa', name: 'dashboard', redirectUris: 'not a url' });
     expect(bad.status).toBe(400);
     expect(await bad.text()).toContain('value="dashboard"');
     // a scheme that runs something in the browser is no redirect target (the API's rule)
     for (const uri of ['javascript:alert(1)//', 'data:text/html,hi', 'file:///etc/passwd']) {
-      const res = await post(jar, `${home}/clients`, { csrf, type: 'spa', name: 'dashboard', redirectUris: uri });
+      const res = await post(jar, `${home}/clients`, { csrf, once: await onceOf(`${home}/clients`), type: 'spa', name: 'dashboard', redirectUris: uri });
       expect(res.status, uri).toBe(400);
     }
-    const native = await post(jar, `${home}/clients`, { csrf, type: 'spa', name: 'phone app', redirectUris: 'org.example.epi:/callback' });
+    const native = await post(jar, `${home}/clients`, {
+      csrf,
+      once: await onceOf(`${home}/clients`),
+      type: 'spa',
+      name: 'phone app',
+      redirectUris: 'org.example.epi:/callback',
+    });
     expect(native.status).toBe(303);
     const ok = await post(jar, `${home}/clients`, {
       csrf,
+      once: await onceOf(`${home}/clients`),
       type: 'spa',
       name: 'dashboard',
       redirectUris: 'https://dash.example.org/cb\nhttps://dash.example.org/cb2',
@@ -174,7 +199,7 @@ describe.each(BACKENDS)('the console pages (%s)', (backend) => {
       rateLimitPerHour: '',
     });
     expect((await tenant().clients.get(clientId)).rateLimitPerHour).toBeNull();
-    const unknownType = await post(jar, `${home}/clients`, { csrf, type: 'robot', name: 'x' });
+    const unknownType = await post(jar, `${home}/clients`, { csrf, once: await onceOf(`${home}/clients`), type: 'robot', name: 'x' });
     expect(await unknownType.text()).toContain('Choose a type of client.');
   });
 
@@ -233,7 +258,7 @@ describe.each(BACKENDS)('the console pages (%s)', (backend) => {
     // odd section and type names are pages, not server errors
     expect((await browse(jar, `${home}/__proto__`)).res.status).toBe(404);
     expect((await browse(jar, `${home}/constructor`)).res.status).toBe(404);
-    const oddType = await post(jar, `${home}/clients`, { csrf, type: 'constructor', name: 'x' });
+    const oddType = await post(jar, `${home}/clients`, { csrf, once: await onceOf(`${home}/clients`), type: 'constructor', name: 'x' });
     expect(oddType.status).toBe(400);
     expect(await oddType.text()).toContain('Choose a type of client.');
   });
