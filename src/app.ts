@@ -169,6 +169,8 @@ export async function startTessera(config: Config, opts: { log?: Logger } = {}):
       services,
       store,
       cookieKey: cookieKeys[0]!,
+      idleSeconds: config.consoleIdleTimeout,
+      maxSeconds: config.consoleSessionMax,
       onServerError: (err: Error) => adminLog.error({ err: { name: err.name, message: err.message } }, 'console error'),
     });
     metrics.observePool(pool.stats);

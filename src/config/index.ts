@@ -120,6 +120,10 @@ const schema = z.object({
   SESSION_TTL: intString(60, 365 * 86400).default(8 * 3600),
   /** Seconds a user may take on the login and consent pages of one sign-in. */
   INTERACTION_TTL: intString(60, 86400).default(600),
+  /** Seconds without a request after which an admin console session ends. */
+  CONSOLE_IDLE_TIMEOUT: intString(60, 86400).default(15 * 60),
+  /** Seconds after the sign-in at which an admin console session ends, whatever happens. */
+  CONSOLE_SESSION_MAX: intString(300, 7 * 86400).default(8 * 3600),
   /** Token requests per hour per tenant (all clients together); unset → no tenant-wide limit. */
   TENANT_RATE_LIMIT_PER_HOUR: intString(1, 1_000_000_000).optional(),
   /** Seconds an old client secret keeps working after a rotation. */
@@ -161,6 +165,9 @@ export type Config = Readonly<{
   refreshTokenIdleTtl: number;
   refreshTokenReuseInterval: number;
   sessionTtl: number;
+  /** console sessions: idle and absolute timeouts (seconds) */
+  consoleIdleTimeout: number;
+  consoleSessionMax: number;
   interactionTtl: number;
   metricsToken: string | undefined;
   auditRetentionDays: number;
@@ -223,6 +230,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     refreshTokenIdleTtl: e.REFRESH_TOKEN_IDLE_TTL,
     refreshTokenReuseInterval: e.REFRESH_TOKEN_REUSE_INTERVAL,
     sessionTtl: e.SESSION_TTL,
+    consoleIdleTimeout: e.CONSOLE_IDLE_TIMEOUT,
+    consoleSessionMax: e.CONSOLE_SESSION_MAX,
     interactionTtl: e.INTERACTION_TTL,
     metricsToken: e.METRICS_TOKEN,
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,

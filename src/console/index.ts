@@ -35,7 +35,7 @@ import { clientPage, clientsPage } from './clients.ts';
 import { auditCsv, auditPage, NOTICES, userPage, usersPage } from './pages.ts';
 import { keysPage, settingsPage, tenantsPage } from './tenant-pages.ts';
 import type { ConsolePage, ConsoleRequest } from './types.ts';
-import { CONSOLE_MAX_SECONDS, createConsoleSessions } from './session.ts';
+import { createConsoleSessions } from './session.ts';
 import { digest, randomSecret } from '../security/crypto.ts';
 
 export interface ConsoleDeps {
@@ -45,6 +45,9 @@ export interface ConsoleDeps {
   store: Store;
   /** signs the CSRF tokens (derived from the key encryption key) */
   cookieKey: string;
+  /** CONSOLE_IDLE_TIMEOUT and CONSOLE_SESSION_MAX (seconds) */
+  idleSeconds: number;
+  maxSeconds: number;
   onServerError(err: Error): void;
 }
 
@@ -160,7 +163,15 @@ export function createConsole(deps: ConsoleDeps) {
     const basePath = new URL(tenant.issuer).pathname;
     const home = `${basePath}/console`;
     const secure = tenant.settings.secureCookies;
-    const sessions = createConsoleSessions({ store: deps.store, tenantId: tenant.id, cookiePath: `${home}/`, secure, key: deps.cookieKey });
+    const sessions = createConsoleSessions({
+      store: deps.store,
+      tenantId: tenant.id,
+      cookiePath: `${home}/`,
+      secure,
+      key: deps.cookieKey,
+      idleSeconds: deps.idleSeconds,
+      maxSeconds: deps.maxSeconds,
+    });
     const signIn = firstPartySignIn({
       provider: tenant.provider,
       clientId: CONSOLE_CLIENT,
@@ -258,7 +269,7 @@ export function createConsole(deps: ConsoleDeps) {
       once: {
         async issue() {
           const token = randomSecret(24);
-          await deps.store.set(`tessera:console-once:${tenant.id}:${digest(token)}`, '1', CONSOLE_MAX_SECONDS * 1000);
+          await deps.store.set(`tessera:console-once:${tenant.id}:${digest(token)}`, '1', deps.maxSeconds * 1000);
           return token;
         },
         use: async (token) => !!token && /^[\w-]{32}$/.test(token) && (await deps.store.take(`tessera:console-once:${tenant.id}:${digest(token)}`)) !== null,

@@ -1,10 +1,11 @@
 /**
  * Console sessions (issue 18): one per sign-in, in the store (Redis when configured, so every
  * instance knows it), under a digest of the cookie's random id — the store never holds a value
- * that opens a session. A session ends after 15 minutes without a request (the store's time to
- * live, renewed by each request), 8 hours after the sign-in whatever happens, at sign-out, and as
- * soon as the user's security version changes (a password change or reset, a disable, a change of
- * second factors: services raise it) — so an admin whose account changed is signed out at once.
+ * that opens a session. A session ends after CONSOLE_IDLE_TIMEOUT without a request (15 minutes:
+ * the store's time to live, renewed by each request), CONSOLE_SESSION_MAX after the sign-in
+ * whatever happens (8 hours), at sign-out, and (index.ts) as soon as the user's security version
+ * changes — a password change or reset, a disable, a change of second factors — or the tenant's
+ * second-factor policy covers the user and the sign-in lacked the factor.
  */
 import { createHmac } from 'node:crypto';
 import type { Context } from 'koa';
@@ -12,8 +13,6 @@ import { digest, randomSecret } from '../security/crypto.ts';
 import type { Store } from '../store/index.ts';
 import { sameSecret } from '../oidc/interactions/first-party.ts';
 
-export const CONSOLE_IDLE_SECONDS = 15 * 60;
-export const CONSOLE_MAX_SECONDS = 8 * 60 * 60;
 const COOKIE = 'tessera.console';
 
 export interface ConsoleSession {
@@ -36,7 +35,19 @@ export interface ConsoleSessions {
   verifyCsrf(id: string, token: string | null): boolean;
 }
 
-export function createConsoleSessions(opts: { store: Store; tenantId: string; cookiePath: string; secure: boolean; key: string }): ConsoleSessions {
+export interface ConsoleSessionOptions {
+  store: Store;
+  tenantId: string;
+  cookiePath: string;
+  secure: boolean;
+  /** signs the CSRF tokens */
+  key: string;
+  /** CONSOLE_IDLE_TIMEOUT and CONSOLE_SESSION_MAX, in seconds */
+  idleSeconds: number;
+  maxSeconds: number;
+}
+
+export function createConsoleSessions(opts: ConsoleSessionOptions): ConsoleSessions {
   const keyOf = (id: string) => `tessera:console:${opts.tenantId}:${digest(id)}`;
   const cookie = { httpOnly: true, sameSite: 'strict' as const, secure: opts.secure, path: opts.cookiePath, signed: false, overwrite: true };
   const csrfOf = (id: string) => createHmac('sha256', opts.key).update(`console-csrf\0${id}`).digest('base64url');
@@ -53,13 +64,13 @@ export function createConsoleSessions(opts: { store: Store; tenantId: string; co
       if (!raw) return null;
       const session = JSON.parse(raw) as ConsoleSession;
       const age = Date.now() - session.createdAt;
-      if (age >= CONSOLE_MAX_SECONDS * 1000) {
+      if (age >= opts.maxSeconds * 1000) {
         await opts.store.delete(keyOf(id));
         return null;
       }
       // another 15 minutes, never past the 8 hours; only if it still exists (a sign-out meanwhile
       // is not undone by this request: found in review)
-      if (!(await opts.store.touch(keyOf(id), Math.min(CONSOLE_IDLE_SECONDS * 1000, CONSOLE_MAX_SECONDS * 1000 - age)))) return null;
+      if (!(await opts.store.touch(keyOf(id), Math.min(opts.idleSeconds * 1000, opts.maxSeconds * 1000 - age)))) return null;
       return { id, session, csrf: csrfOf(id) };
     },
     async begin(ctx, session) {
@@ -67,7 +78,7 @@ export function createConsoleSessions(opts: { store: Store; tenantId: string; co
       const old = idOf(ctx);
       if (old) await opts.store.delete(keyOf(old));
       const id = randomSecret(32);
-      await opts.store.set(keyOf(id), JSON.stringify(session), CONSOLE_IDLE_SECONDS * 1000);
+      await opts.store.set(keyOf(id), JSON.stringify(session), opts.idleSeconds * 1000);
       ctx.cookies.set(COOKIE, id, cookie);
     },
     async end(ctx) {

@@ -13,6 +13,8 @@ describe('loadConfig', () => {
     expect(c.databaseUrl).toBeUndefined();
     expect(c.redisUrl).toBeUndefined();
     expect(Object.isFrozen(c)).toBe(true);
+    expect(c).toMatchObject({ consoleIdleTimeout: 900, consoleSessionMax: 28_800 });
+    expect(loadConfig({ CONSOLE_IDLE_TIMEOUT: '120', CONSOLE_SESSION_MAX: '3600' })).toMatchObject({ consoleIdleTimeout: 120, consoleSessionMax: 3600 });
   });
 
   it('derives PUBLIC_URL from PORT and strips a trailing slash', () => {
@@ -34,6 +36,8 @@ describe('loadConfig', () => {
     [{ BOOTSTRAP_ADMIN_USERNAME: 'ad\u0000min' }, 'BOOTSTRAP_ADMIN_USERNAME'],
     [{ TRUST_PROXY_HOPS: '0' }, 'TRUST_PROXY_HOPS'],
     [{ REFRESH_TOKEN_REUSE_INTERVAL: '61' }, 'REFRESH_TOKEN_REUSE_INTERVAL'],
+    [{ CONSOLE_IDLE_TIMEOUT: '59' }, 'CONSOLE_IDLE_TIMEOUT'],
+    [{ CONSOLE_SESSION_MAX: 'forever' }, 'CONSOLE_SESSION_MAX'],
   ])('rejects %j naming %s', (env, variable) => {
     let error: unknown;
     try {
