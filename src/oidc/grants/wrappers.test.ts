@@ -120,6 +120,19 @@ describe('the code grant, burning a code presented with the wrong verifier', () 
     }
   });
 
+  it('refuses the built-in clients of the account page and the console: they redeem in process only', async () => {
+    for (const client of ['tessera-account', 'tessera-console']) {
+      let ran = false;
+      const { wrapped, consumed } = withCode({ ...goodCode, clientId: client }, async () => {
+        ran = true;
+      });
+      const err = await wrapped(ctx({ code: 'c', code_verifier: verifier }, client)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(errors.UnauthorizedClient);
+      expect(ran).toBe(false);
+      expect(consumed).toEqual([]);
+    }
+  });
+
   it("needs oidc-provider's code grant to wrap", () => {
     const provider = new Provider('http://localhost:1/t/z', {});
     grantTypeHandlers(provider).delete('authorization_code');
