@@ -4,7 +4,8 @@
  * tenant's console, adds an API, a role (the matrix), a user (labelled fields, a checkbox per
  * role; a refused form keeps what was typed with the error at its field) and a machine client,
  * copies the secret with the copy button, gets a token with it over HTTP, disables the user and
- * reads the audit log; a staff member without an admin role gets the 403 page; a keyboard alone
+ * reads the audit log, and at another tenant's console gets that tenant's sign-in page, never its
+ * pages; a staff member without an admin role gets the 403 page; a keyboard alone
  * reaches the navigation. axe-core on every page (no serious or critical violation) and
  * screenshots of each at 1440 and 360 px to test-output/console/ (no page wider than 360 px).
  * Runs once, on the last backend (PostgreSQL + Redis when configured).
@@ -155,7 +156,13 @@ describe('the admin console in chromium', () => {
     await clickButton(page, 'Disable user');
     await expect(page.getByRole('status').textContent()).resolves.toContain('The user was disabled');
 
-    await go(page, 'Keys');
+    // the same browser, at another tenant's console: that tenant does not know ines, so its
+    // sign-in page, never its console (her session is scoped to lab-c's path and tenant)
+    await page.goto(`${base}/t/dept/console/users`);
+    await heading(page, 'Sign in');
+    expect(new URL(page.url()).pathname).toMatch(/^\/t\/dept\/interaction\//);
+    await page.goto(`${base}/t/lab-c/console/keys`);
+    await heading(page, 'Keys');
     await visit(page, '09-keys');
     await go(page, 'Settings');
     await visit(page, '10-settings');
