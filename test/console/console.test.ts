@@ -16,9 +16,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digest } from '../../src/security/crypto.ts';
-import { authorize, CookieJar, get, pkcePair } from '../browser/http-flow.ts';
+import { authorize, CookieJar, pkcePair } from '../browser/http-flow.ts';
 import { tokenRequest } from '../helpers/oauth.ts';
-import { browse, hidden, post } from './http.ts';
+import { browse, get, hidden, post } from './http.ts';
 import { BACKENDS, ADMIN_PASSWORD } from '../helpers/tessera.ts';
 import { API, startDepartment, type Department } from '../signin/fixture.ts';
 

@@ -1,5 +1,16 @@
-/** The console over plain HTTP: a cookie jar, redirects followed by hand, sign-in at the login page. */
-import { type CookieJar, get } from '../browser/http-flow.ts';
+/**
+ * The console over plain HTTP: a cookie jar, redirects followed by hand, sign-in at the login page.
+ * Every request on a new connection (`connection: close`): a test that is busy for a few seconds
+ * between two requests otherwise reuses a keep-alive connection the server closes at that very
+ * moment (its 5 s keep-alive timeout), and fetch fails with ECONNRESET (seen once in CI).
+ */
+import type { CookieJar } from '../browser/http-flow.ts';
+
+export async function get(jar: CookieJar, url: string): Promise<Response> {
+  const res = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header(), accept: 'text/html', connection: 'close' } });
+  jar.store(res);
+  return res;
+}
 
 export const hidden = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
 
@@ -9,7 +20,7 @@ export async function post(jar: CookieJar, url: string, form: Record<string, str
   const res = await fetch(url, {
     method: 'POST',
     redirect: 'manual',
-    headers: { cookie: jar.header(), accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    headers: { cookie: jar.header(), accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded', connection: 'close', ...headers },
     body,
   });
   jar.store(res);

@@ -7,11 +7,11 @@
  */
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CookieJar, get } from '../browser/http-flow.ts';
+import { CookieJar } from '../browser/http-flow.ts';
 import { tokenRequest } from '../helpers/oauth.ts';
 import { ADMIN_PASSWORD, BACKENDS } from '../helpers/tessera.ts';
 import { startDepartment, type Department } from '../signin/fixture.ts';
-import { browse, hidden, post } from './http.ts';
+import { browse, get, hidden, post } from './http.ts';
 
 const NEW_API = 'https://lab.example.org/api';
 
