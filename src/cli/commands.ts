@@ -157,7 +157,7 @@ function describe(c: AdminCommand, params: Record<string, string>, result: unkno
   }
   if (result === undefined) return `${c.route.summary}: done`;
   if (Array.isArray(r.items)) {
-    const more = r.nextCursor ? `\nmore: tessera ${c.words.join(' ')} … --cursor ${scalar(r.nextCursor)}` : '';
+    const more = r.nextCursor ? `\nmore: tessera ${c.words.join(' ')} … --cursor=${scalar(r.nextCursor)}` : '';
     return `${table(r.items as Record<string, unknown>[])}${more}`;
   }
   const width = Math.max(...Object.keys(r).map((k) => k.length));

@@ -121,8 +121,8 @@ describe.each(BACKENDS)('every admin call from the CLI (%s)', (backend) => {
     await run('user', 'create', T, 'bob', '--password', 'bob-password-1');
     const firstPage = await run('user', 'list', T, '--limit', '1');
     expect(items(firstPage)).toHaveLength(1);
-    expect(firstPage.text).toContain(`more: tessera user list … --cursor ${firstPage.data.nextCursor as string}`);
-    const secondPage = await run('user', 'list', T, '--limit', '1', '--cursor', firstPage.data.nextCursor as string);
+    expect(firstPage.text).toContain(`more: tessera user list … --cursor=${firstPage.data.nextCursor as string}`);
+    const secondPage = await run('user', 'list', T, '--limit', '1', `--cursor=${firstPage.data.nextCursor as string}`);
     expect(items(secondPage)[0]!.id).not.toBe(items(firstPage)[0]!.id);
     expect((await run('user', 'update', T, userId, '--disabled')).data).toMatchObject({ disabled: true });
     expect((await run('user', 'update', T, userId, '--no-disabled', '--role', 'analyst', '--role', 'viewer')).data).toMatchObject({
