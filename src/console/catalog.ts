@@ -3,7 +3,7 @@
  * and its roles, each role a matrix of the APIs × their scopes with a checkbox per pair.
  */
 import { EMPTY, html } from '../oidc/interactions/views.ts';
-import { alertOf, changes, confirmed, csrfField, deleteSection, done, everything, input, listOf, refusal } from './forms.ts';
+import { alertOf, changes, confirmed, csrfField, deleteSection, done, everything, input, listOf, refusal, refusalText } from './forms.ts';
 import type { ResourceRow as Resource } from '../repositories/resources.ts';
 import type { RoleView as Role } from '../services/roles.ts';
 import type { ConsoleRequest } from './types.ts';
@@ -77,8 +77,7 @@ export async function apiPage(r: ConsoleRequest, id: string, action: string | un
       if (Object.keys(body).length) await r.call('resource.update', { params: { id }, body });
       return done(r, base, 'api-saved');
     } catch (err) {
-      const { errors, general } = refusal(err);
-      alert = { where: action, message: general ?? [...errors.entries()].map(([f, m]) => `${f}: ${m}`).join(' ') };
+      alert = { where: action, message: refusalText(err, undefined, true) };
     }
   }
   const x = (await r.call('resource.read', { params: { id } })) as Resource;
@@ -157,8 +156,7 @@ export async function rolePage(r: ConsoleRequest, name: string, action: string |
       if (Object.keys(body).length) await r.call('role.update', { params: { name }, body });
       return done(r, base, 'role-saved');
     } catch (err) {
-      const { errors, general } = refusal(err);
-      alert = { where: action, message: general ?? [...errors.values()].join(' ') };
+      alert = { where: action, message: refusalText(err) };
     }
   }
   const [role, apis] = await Promise.all([r.call('role.read', { params: { name } }) as Promise<Role>, resources(r)]);

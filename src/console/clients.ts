@@ -7,7 +7,7 @@
  */
 import { AppError } from '../errors.ts';
 import { EMPTY, html, type SafeHtml } from '../oidc/interactions/views.ts';
-import { alertOf, changes, checks, confirmed, csrfField, deleteSection, done, everything, input, lines, listOf, refusal } from './forms.ts';
+import { alertOf, changes, checks, confirmed, csrfField, deleteSection, done, everything, input, lines, listOf, refusal, refusalText } from './forms.ts';
 import type { ClientView } from '../services/clients.ts';
 import type { PageOf } from '../services/page.ts';
 import type { ConsoleRequest } from './types.ts';
@@ -185,8 +185,7 @@ export async function clientPage(r: ConsoleRequest, clientId: string, action: st
       if (Object.keys(body).length) await r.call('client.update', { params: { clientId }, body });
       return done(r, base, 'client-saved');
     } catch (err) {
-      const { errors, general } = refusal(err);
-      alerts[action] = general ?? [...errors.values()].join(' ');
+      alerts[action] = refusalText(err);
     }
   }
   const [c, { resources, roles }] = await Promise.all([r.call('client.read', { params: { clientId } }) as Promise<ClientView>, catalog(r)]);

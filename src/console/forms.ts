@@ -28,6 +28,12 @@ export function refusal(err: unknown, explain: (field: string, message: string) 
   return errors.size ? { errors } : { errors, general: sentence(err.message) };
 }
 
+/** a refusal in one line, for an alert: the form's message, or the fields' (`named`: each with its field) */
+export function refusalText(err: unknown, explain?: (field: string, message: string) => string, named = false): string {
+  const { errors, general } = refusal(err, explain);
+  return general ?? [...errors.entries()].map(([f, m]) => (named ? `${f}: ${m}` : m)).join(' ');
+}
+
 export const alertOf = (message: string | undefined): SafeHtml => (message ? render('alert.html', { message }) : EMPTY);
 
 /** a labelled input; its error (if any) right after it, announced with it */
@@ -52,6 +58,10 @@ export function lines(o: { id: string; name: string; label: string; value?: stri
   return html`<label for="${o.id}">${o.label}</label>${o.hint ? html`<p class="hint" id="${o.id}-hint">${o.hint}</p>` : EMPTY}<textarea id="${o.id}" name="${o.name}" rows="3"${o.error ? html` aria-invalid="true"` : EMPTY}${described ? html` aria-describedby="${described}"` : EMPTY}>${o.value ?? ''}</textarea>${o.error ? html`<p class="field-error" id="${o.id}-error">${o.error}</p>` : EMPTY}`;
 }
 
+/** one checkbox per value, labelled with it */
+export const checkboxes = (name: string, values: readonly string[], checked: ReadonlySet<string>): SafeHtml =>
+  html`${values.map((v) => html`<label class="check"><input type="checkbox" name="${name}" value="${v}"${checked.has(v) ? html` checked` : EMPTY}> ${v}</label>`)}`;
+
 /** a fieldset of checkboxes, one per value, labelled with it */
 export function checks(o: {
   legend: string;
@@ -62,11 +72,7 @@ export function checks(o: {
   empty?: string;
 }): SafeHtml {
   return html`<fieldset class="checks"><legend>${o.legend}</legend>${
-    o.values.length
-      ? o.values.map(
-          (v) => html`<label class="check"><input type="checkbox" name="${o.name}" value="${v}"${o.checked.has(v) ? html` checked` : EMPTY}> ${v}</label>`,
-        )
-      : html`<p class="hint">${o.empty ?? 'None yet.'}</p>`
+    o.values.length ? checkboxes(o.name, o.values, o.checked) : html`<p class="hint">${o.empty ?? 'None yet.'}</p>`
   }</fieldset>${o.error ? html`<p class="field-error">${o.error}</p>` : EMPTY}`;
 }
 

@@ -5,7 +5,7 @@
  */
 import { AppError } from '../errors.ts';
 import { EMPTY, join, render, SafeHtml } from '../oidc/interactions/views.ts';
-import { everything, refusal } from './forms.ts';
+import { alertOf, checkboxes, confirmed, done, everything, refusal } from './forms.ts';
 import type { AuditEventView as AuditEvent } from '../services/audit.ts';
 import type { PageOf } from '../services/page.ts';
 import type { UserView } from '../services/users.ts';
@@ -75,13 +75,6 @@ async function roleNames(r: ConsoleRequest): Promise<string[]> {
   return (await everything<{ name: string }>(r, 'role.list')).map((x) => x.name);
 }
 
-const roleChecks = (names: string[], checked: Set<string>) =>
-  join(
-    names.map((name) =>
-      render('console-check.html', { name: 'roles', value: name, label: name, checked: checked.has(name) ? new SafeHtml(' checked') : EMPTY }),
-    ),
-  );
-
 export async function usersPage(r: ConsoleRequest, form?: URLSearchParams): Promise<void> {
   const { ctx, home } = r;
   let errors = new Map<string, string>();
@@ -98,8 +91,7 @@ export async function usersPage(r: ConsoleRequest, form?: URLSearchParams): Prom
           ...(form.get('temporaryPassword') ? { temporaryPassword: true } : {}),
         },
       })) as UserView;
-      ctx.status = 303;
-      return ctx.redirect(`${home}/users/${created.id}?done=created`);
+      return done(r, `${home}/users/${created.id}`, 'created');
     } catch (err) {
       ({ errors, general } = userRefusal(err));
     }
@@ -133,7 +125,7 @@ export async function usersPage(r: ConsoleRequest, form?: URLSearchParams): Prom
         form: render('console-user-form.html', {
           action: `${home}/users`,
           csrf: r.csrf,
-          alert: general ? render('alert.html', { message: general }) : EMPTY,
+          alert: alertOf(general),
           username: form?.get('username') ?? '',
           usernameInvalid: f('username').invalid,
           usernameError: f('username').error,
@@ -142,7 +134,7 @@ export async function usersPage(r: ConsoleRequest, form?: URLSearchParams): Prom
           emailError: f('email').error,
           passwordInvalid: f('password').invalid,
           passwordError: f('password').error,
-          roles: roleChecks(roles, new Set(form?.getAll('roles') ?? [])),
+          roles: checkboxes('roles', roles, new Set(form?.getAll('roles') ?? [])),
           rolesError: f('roles').error,
           temporary: form?.get('temporaryPassword') || !form ? new SafeHtml(' checked') : EMPTY,
         }),
@@ -153,47 +145,41 @@ export async function usersPage(r: ConsoleRequest, form?: URLSearchParams): Prom
 }
 
 export async function userPage(r: ConsoleRequest, id: string, action: string | undefined, form?: URLSearchParams): Promise<void> {
-  const { ctx, home } = r;
+  const { home } = r;
   const base = `${home}/users/${id}`;
   const alerts: Record<string, string> = {};
   if (form && action) {
-    const done = (notice: string, to = base) => {
-      ctx.status = 303;
-      ctx.redirect(`${to}?done=${notice}`);
-    };
     try {
       if (action === 'roles') {
         await r.call('user.update', { params: { id }, body: { roles: form.getAll('roles') } });
-        return done('roles');
+        return done(r, base, 'roles');
       }
       if (action === 'state') {
         const disabled = form.get('disabled') === 'true';
         await r.call('user.update', { params: { id }, body: { disabled } });
-        return done(disabled ? 'disabled' : 'enabled');
+        return done(r, base, disabled ? 'disabled' : 'enabled');
       }
       if (action === 'password') {
         await r.call('user.update', {
           params: { id },
           body: { password: form.get('password') ?? '', ...(form.get('temporaryPassword') ? { temporaryPassword: true } : {}) },
         });
-        return done('password');
+        return done(r, base, 'password');
       }
       if (action === 'mfa') {
         if (form.get('confirm') !== '1') throw new AppError('invalid_request', 'Tick the box to confirm the reset.');
         await r.call('user.mfa_reset', { params: { id } });
-        return done('mfa');
+        return done(r, base, 'mfa');
       }
-      const user = (await r.call('user.read', { params: { id } })) as UserView;
-      if (form.get('confirm') !== user.username) throw new AppError('invalid_request', `Type ${user.username} exactly to confirm the deletion.`);
+      confirmed(form, ((await r.call('user.read', { params: { id } })) as UserView).username);
       await r.call('user.delete', { params: { id } });
-      return done('deleted', `${home}/users`);
+      return done(r, `${home}/users`, 'deleted');
     } catch (err) {
       const { errors, general } = userRefusal(err);
       alerts[action] = general ?? [...errors.values()].join(' ');
     }
   }
   const [user, roles] = await Promise.all([r.call('user.read', { params: { id } }) as Promise<UserView>, roleNames(r)]);
-  const alertOf = (name: string) => (alerts[name] ? render('alert.html', { message: alerts[name] }) : EMPTY);
   r.send(
     {
       title: user.username,
@@ -205,15 +191,15 @@ export async function userPage(r: ConsoleRequest, id: string, action: string | u
         email: user.email ?? '—',
         status: statusText(user),
         mfa: mfaText(user),
-        roles: roleChecks(roles, new Set(user.roles)),
-        rolesAlert: alertOf('roles'),
-        stateAlert: alertOf('state'),
+        roles: checkboxes('roles', roles, new Set(user.roles)),
+        rolesAlert: alertOf(alerts.roles),
+        stateAlert: alertOf(alerts.state),
         nextDisabled: user.disabled ? 'false' : 'true',
         stateHint: user.disabled ? 'The user cannot sign in.' : 'Disabling ends the user’s sessions and tokens at once.',
         stateButton: user.disabled ? 'Enable user' : 'Disable user',
-        passwordAlert: alertOf('password'),
-        mfaAlert: alertOf('mfa'),
-        deleteAlert: alertOf('delete'),
+        passwordAlert: alertOf(alerts.password),
+        mfaAlert: alertOf(alerts.mfa),
+        deleteAlert: alertOf(alerts.delete),
       }),
     },
     Object.keys(alerts).length ? 400 : 200,

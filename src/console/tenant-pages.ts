@@ -2,7 +2,7 @@
  * The console's Keys, Settings and (for platform admins) Tenants pages.
  */
 import { EMPTY, html } from '../oidc/interactions/views.ts';
-import { alertOf, changes, checks, csrfField, done, everything, input, refusal } from './forms.ts';
+import { alertOf, changes, checks, csrfField, done, everything, input, refusal, refusalText } from './forms.ts';
 import type { KeyView } from '../services/keys.ts';
 import type { PageOf } from '../services/page.ts';
 import type { ConsoleRequest } from './types.ts';
@@ -26,8 +26,7 @@ export async function keysPage(r: ConsoleRequest, form?: URLSearchParams): Promi
       await r.call('keys.rotate', {});
       return done(r, `${r.home}/keys`, 'keys-rotated');
     } catch (err) {
-      const refused = refusal(err);
-      error = refused.general ?? [...refused.errors.values()].join(' ');
+      error = refusalText(err);
     }
   }
   const keys = ((await r.call('keys.list', {})) as PageOf<KeyView>).items;
