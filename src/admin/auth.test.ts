@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors.ts';
 import type { RevocationQuery } from '../repositories/revocations.ts';
 import type { TenantPool } from '../tenants/pool.ts';
-import { actorOf, createAuthenticator } from './auth.ts';
+import { actorOf, authorityOf, createAuthenticator } from './auth.ts';
 
 const URL_ = 'https://id.example';
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -185,5 +185,25 @@ describe('the admin API authenticator', () => {
       authority: { kind: 'tenant-admin', tenant: 'dept', tenantId: 'id-dept' },
     });
     expect(seen.revocationQueries).toEqual([{ jti: 'j', grantId: undefined, subjects: [], iat: 1 }]);
+  });
+});
+
+describe("the authority a principal's roles give (the admin API and the console)", () => {
+  it.each([
+    // [tenant, roles, kind]
+    ['system', ['platform-admin'], 'platform-admin'],
+    ['system', ['platform-admin', 'tenant-admin'], 'platform-admin'],
+    ['system', ['tenant-admin'], 'tenant-admin'],
+    ['dept', ['tenant-admin'], 'tenant-admin'],
+    // every principal that may not administer: no admin role, or platform-admin outside `system`
+    ['dept', ['platform-admin'], 'none'],
+    ['dept', ['analyst', 'viewer'], 'none'],
+    ['dept', [], 'none'],
+    ['system', ['analyst'], 'none'],
+    ['system', [], 'none'],
+  ] as const)('%s with %j → %s', (slug, roles, kind) => {
+    const a = authorityOf(slug, 'tid', roles);
+    expect(a.kind).toBe(kind);
+    if (a.kind === 'tenant-admin') expect(a).toEqual({ kind: 'tenant-admin', tenant: slug, tenantId: 'tid' });
   });
 });

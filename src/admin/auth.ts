@@ -84,14 +84,16 @@ export function createAuthenticator(deps: AuthDeps) {
       roles = user.roles;
       subject = `user:${sub}`;
     }
-    const authority: Authority =
-      slug === SYSTEM_TENANT && roles.includes(PLATFORM_ADMIN_ROLE)
-        ? { kind: 'platform-admin' }
-        : roles.includes(TENANT_ADMIN_ROLE)
-          ? { kind: 'tenant-admin', tenant: slug, tenantId: tenant.model.id }
-          : { kind: 'none' };
-    return { tenant: slug, subject, authority };
+    return { tenant: slug, subject, authority: authorityOf(slug, tenant.model.id, roles) };
   };
 }
+
+/** what a principal of tenant `slug` holding `roles` may administer (the admin API and the console) */
+export const authorityOf = (slug: string, tenantId: string, roles: readonly string[]): Authority =>
+  slug === SYSTEM_TENANT && roles.includes(PLATFORM_ADMIN_ROLE)
+    ? { kind: 'platform-admin' }
+    : roles.includes(TENANT_ADMIN_ROLE)
+      ? { kind: 'tenant-admin', tenant: slug, tenantId }
+      : { kind: 'none' };
 
 export const actorOf = (p: Principal): Actor => ({ actor: `${p.subject}@${p.tenant}`, authority: p.authority });

@@ -18,7 +18,8 @@ import type { Context, Next } from 'koa';
 import { createDispatcher } from '../admin/dispatch.ts';
 import type { AdminRoute } from '../admin/route.ts';
 import { adminRoutes } from '../admin/routes.ts';
-import { CONSOLE_CLIENT, PLATFORM_ADMIN_ROLE, SLUG_PATTERN, SYSTEM_TENANT, TENANT_ADMIN_ROLE, type Actor, type Authority } from '../contract.ts';
+import { authorityOf } from '../admin/auth.ts';
+import { CONSOLE_CLIENT, SLUG_PATTERN, type Actor } from '../contract.ts';
 import { AppError } from '../errors.ts';
 import { firstPartySignIn } from '../oidc/interactions/first-party.ts';
 import { securityHeaders, STYLESHEET_PATH } from '../oidc/interactions/page.ts';
@@ -77,13 +78,6 @@ const PAGES: Record<string, { list: ListPage; one?: OnePage; actions?: readonly 
 const LOGIN_COOKIE = 'tessera.console-login';
 /** seconds a sign-in through the login page may take */
 const SIGN_IN_SECONDS = 15 * 60;
-
-const authorityOf = (slug: string, tenant: ServedTenant, user: UserRow): Authority =>
-  slug === SYSTEM_TENANT && user.roles.includes(PLATFORM_ADMIN_ROLE)
-    ? { kind: 'platform-admin' }
-    : user.roles.includes(TENANT_ADMIN_ROLE)
-      ? { kind: 'tenant-admin', tenant: slug, tenantId: tenant.id }
-      : { kind: 'none' };
 
 export function createConsole(deps: ConsoleDeps) {
   const routes = new Map<string, AdminRoute>(adminRoutes().map((r) => [r.operation, r]));
@@ -201,7 +195,7 @@ export function createConsole(deps: ConsoleDeps) {
       // a browser session from before a factor was needed: the login page again, whatever it says
       if (lacksSecondFactor(user, redeemed.amr, tenant.settings.mfa)) return signIn.start(ctx, true, redeemed.returnTo);
       // no session at all for someone who is no admin (a later promotion must not upgrade it)
-      if (authorityOf(slug, tenant, user).kind === 'none') return noAccess(ctx, tenant, user);
+      if (authorityOf(slug, tenant.id, user.roles).kind === 'none') return noAccess(ctx, tenant, user);
       await sessions.begin(ctx, {
         userId: user.id,
         version: user.securityVersion,
@@ -245,7 +239,7 @@ export function createConsole(deps: ConsoleDeps) {
       return plain(ctx, tenant, 405, 'Not allowed', 'This page cannot be used that way.');
     }
 
-    const authority = authorityOf(slug, tenant, user);
+    const authority = authorityOf(slug, tenant.id, user.roles);
     if (authority.kind === 'none') {
       // an admin who lost the role: the session ends with it
       await sessions.end(ctx);

@@ -9,9 +9,8 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Context } from 'koa';
-import { digest, randomSecret } from '../security/crypto.ts';
+import { constantTimeEqual, digest, randomSecret } from '../security/crypto.ts';
 import type { Store } from '../store/index.ts';
-import { sameSecret } from '../oidc/interactions/first-party.ts';
 
 const COOKIE = 'tessera.console';
 
@@ -88,6 +87,6 @@ export function createConsoleSessions(opts: ConsoleSessionOptions): ConsoleSessi
       const raw = await opts.store.take(keyOf(id));
       return raw ? (JSON.parse(raw) as ConsoleSession) : null;
     },
-    verifyCsrf: (id, token) => typeof token === 'string' && sameSecret(token, csrfOf(id)),
+    verifyCsrf: (id, token) => typeof token === 'string' && constantTimeEqual(token, csrfOf(id)),
   };
 }

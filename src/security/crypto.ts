@@ -64,6 +64,13 @@ export function createSecretBox(kek: Buffer): SecretBox {
 }
 
 /** digest used as the stored id of token-like values (refresh tokens, codes): never the value */
+/** constant-time equality of two strings (their lengths are not secret) */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
 export function digest(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('base64url');
 }

@@ -4,7 +4,8 @@
  * every form carries HMAC(key, uid + nonce). A post is accepted only when the token matches the
  * cookie and the interaction it was rendered for (double submit, signed and bound to the uid).
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { constantTimeEqual } from '../../security/crypto.ts';
 import type { Context } from 'koa';
 
 const COOKIE = 'tessera.csrf';
@@ -30,9 +31,7 @@ export function createCsrf(key: string, cookiePath: string, secure: boolean): Cs
     verify(ctx, uid, token) {
       const nonce = ctx.cookies.get(COOKIE, { signed: false });
       if (!nonce || !token) return false;
-      const expected = Buffer.from(mac(uid, nonce));
-      const actual = Buffer.from(token);
-      return actual.length === expected.length && timingSafeEqual(actual, expected);
+      return constantTimeEqual(token, mac(uid, nonce));
     },
   };
 }

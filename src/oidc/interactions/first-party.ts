@@ -5,12 +5,9 @@
  * a code is accepted only if it was issued to that client, for that verifier, in this browser's
  * state, and not before — then it is consumed.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
-import { digest, randomSecret } from '../../security/crypto.ts';
-
-export const sameSecret = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+import { constantTimeEqual as sameSecret, digest, randomSecret } from '../../security/crypto.ts';
 
 export interface FirstPartyOptions {
   provider: Provider;
