@@ -131,7 +131,7 @@ export async function clientsPage(r: ConsoleRequest, form?: URLSearchParams): Pr
       )}</tbody></table></div>
 ${clients.nextCursor ? html`<p><a href="${home}/clients?cursor=${clients.nextCursor}">Next page</a></p>` : EMPTY}
 <section class="section" aria-labelledby="create-client"><h2 id="create-client">Create a client</h2>
-<form method="post" action="${home}/clients" novalidate>${csrfField(r)}<input type="hidden" name="once" value="${await r.once.issue()}">${alertOf(general)}
+<form method="post" action="${home}/clients" novalidate>${csrfField(r)}<input type="hidden" name="once" value="${r.once.issue()}">${alertOf(general)}
 <fieldset class="checks"><legend>Type</legend>${(Object.keys(CLIENT_TYPES) as ClientType[]).map(
         (k) =>
           html`<label class="check"><input type="radio" name="type" value="${k}"${k === chosen ? html` checked` : EMPTY} aria-describedby="type-${k}-hint"> ${CLIENT_TYPES[k].label}</label><p class="hint radio-hint" id="type-${k}-hint">${CLIENT_TYPES[k].hint}</p>`,
@@ -211,7 +211,7 @@ ${
   c.tokenEndpointAuthMethod === 'none'
     ? EMPTY
     : html`<section class="section" aria-labelledby="secret-title"><h2 id="secret-title">Rotate the secret</h2>
-<form method="post" action="${base}/secret">${csrfField(r)}<input type="hidden" name="once" value="${await r.once.issue()}">${alertOf(alerts.secret)}
+<form method="post" action="${base}/secret">${csrfField(r)}<input type="hidden" name="once" value="${r.once.issue()}">${alertOf(alerts.secret)}
 <p class="hint">A new secret is shown once. The current one keeps working for a grace period (24 hours by default), so the app can switch without downtime; after that only the new one works.</p>
 <button type="submit" class="secondary">Rotate secret</button></form></section>`
 }

@@ -37,7 +37,6 @@ import { auditCsv, auditPage, NOTICES, userPage, usersPage } from './pages.ts';
 import { keysPage, settingsPage, tenantsPage } from './tenant-pages.ts';
 import type { ConsolePage, ConsoleRequest } from './types.ts';
 import { createConsoleSessions } from './session.ts';
-import { digest, randomSecret } from '../security/crypto.ts';
 
 export interface ConsoleDeps {
   publicUrl: string;
@@ -260,14 +259,7 @@ export function createConsole(deps: ConsoleDeps) {
         const params = route.path.includes('{t}') ? { t: slug, ...input.params } : { ...input.params };
         return call(route, actor, { params, query: input.query ?? {}, body: async () => input.body });
       },
-      once: {
-        async issue() {
-          const token = randomSecret(24);
-          await deps.store.set(`tessera:console-once:${tenant.id}:${digest(token)}`, '1', deps.maxSeconds * 1000);
-          return token;
-        },
-        use: async (token) => !!token && /^[\w-]{32}$/.test(token) && (await deps.store.take(`tessera:console-once:${tenant.id}:${digest(token)}`)) !== null,
-      },
+      once: { issue: () => sessions.onceToken(current.id), use: (token) => sessions.useOnce(current.id, token) },
       send: (page, status) =>
         layout(
           ctx,

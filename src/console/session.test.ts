@@ -155,4 +155,22 @@ describe('console sessions', () => {
     expect(await s.current(a.ctx)).toBeNull();
     expect(await s.end(a.ctx)).toBeNull();
   });
+
+  it('a single-use form token: good once (exactly one of 40 parallel uses), for its own session only, never forged', async () => {
+    const s = sessions();
+    const token = s.onceToken('session-a');
+    expect(token).toMatch(/^[\w-]{24}\.[\w-]{43}$/);
+    const uses = await Promise.all(Array.from({ length: 40 }, () => s.useOnce('session-a', token)));
+    expect(uses.filter(Boolean)).toHaveLength(1);
+    expect(await s.useOnce('session-a', token)).toBe(false);
+    const other = s.onceToken('session-a');
+    expect(await s.useOnce('session-b', other)).toBe(false);
+    const [nonce] = other.split('.');
+    for (const forged of [null, '', nonce!, `${nonce}.`, `${nonce}.${'A'.repeat(43)}`, `${other}.x`, `x${other}`])
+      expect(await s.useOnce('session-a', forged), String(forged)).toBe(false);
+    expect(await s.useOnce('session-a', other)).toBe(true);
+    // remembered as long as a session can live
+    at(8 * 3600_000 - 1);
+    expect(await s.useOnce('session-a', other)).toBe(false);
+  });
 });

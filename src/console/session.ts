@@ -32,6 +32,13 @@ export interface ConsoleSessions {
   begin(ctx: Context, session: ConsoleSession): Promise<void>;
   end(ctx: Context): Promise<ConsoleSession | null>;
   verifyCsrf(id: string, token: string | null): boolean;
+  /**
+   * A single-use form token of session `id`: a random nonce and its HMAC, so issuing one costs
+   * nothing and writes nothing; `useOnce` is true for the first use only (one atomic increment of
+   * the nonce's counter: of parallel submissions exactly one gets true).
+   */
+  onceToken(id: string): string;
+  useOnce(id: string, token: string | null): Promise<boolean>;
 }
 
 export interface ConsoleSessionOptions {
@@ -49,6 +56,7 @@ export interface ConsoleSessionOptions {
 export function createConsoleSessions(opts: ConsoleSessionOptions): ConsoleSessions {
   const keyOf = (id: string) => `tessera:console:${opts.tenantId}:${digest(id)}`;
   const cookie = { httpOnly: true, sameSite: 'strict' as const, secure: opts.secure, path: opts.cookiePath, signed: false, overwrite: true };
+  const onceMac = (id: string, nonce: string) => createHmac('sha256', opts.key).update(`console-once\0${id}\0${nonce}`).digest('base64url');
   const csrfOf = (id: string) => createHmac('sha256', opts.key).update(`console-csrf\0${id}`).digest('base64url');
   const idOf = (ctx: Context) => {
     const id = ctx.cookies.get(COOKIE, { signed: false });
@@ -88,5 +96,16 @@ export function createConsoleSessions(opts: ConsoleSessionOptions): ConsoleSessi
       return raw ? (JSON.parse(raw) as ConsoleSession) : null;
     },
     verifyCsrf: (id, token) => typeof token === 'string' && constantTimeEqual(token, csrfOf(id)),
+    onceToken(id) {
+      const nonce = randomSecret(18);
+      return `${nonce}.${onceMac(id, nonce)}`;
+    },
+    async useOnce(id, token) {
+      const [nonce, mac, extra] = (token ?? '').split('.');
+      // only a nonce this server issued for this session has its MAC (which also bounds the key)
+      if (!nonce || !mac || extra !== undefined || !constantTimeEqual(mac, onceMac(id, nonce))) return false;
+      // remembered as long as the session can live: a token is never good twice
+      return (await opts.store.increment(`tessera:console-once:${opts.tenantId}:${nonce}`, opts.maxSeconds * 1000)) === 1;
+    },
   };
 }

@@ -28,5 +28,5 @@ export interface ConsoleRequest {
    * single-use form tokens, for the forms whose answer shows a secret: sent again (a reload of the
    * answer), such a form does nothing instead of creating or rotating once more
    */
-  once: { issue(): Promise<string>; use(token: string | null): Promise<boolean> };
+  once: { issue(): string; use(token: string | null): Promise<boolean> };
 }
