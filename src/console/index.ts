@@ -21,6 +21,7 @@ import { adminRoutes } from '../admin/routes.ts';
 import { authorityOf } from '../admin/auth.ts';
 import { CONSOLE_CLIENT, SLUG_PATTERN, type Actor } from '../contract.ts';
 import { AppError } from '../errors.ts';
+import { RETRY_AFTER_SECONDS } from '../http/oauth-error.ts';
 import { firstPartySignIn } from '../oidc/interactions/first-party.ts';
 import { securityHeaders, STYLESHEET_PATH } from '../oidc/interactions/page.ts';
 import { consoleScript, EMPTY, html, join, render, SafeHtml } from '../oidc/interactions/views.ts';
@@ -288,17 +289,22 @@ export function createConsole(deps: ConsoleDeps) {
     try {
       await serve(ctx, m[1]!, m[2] ?? '');
     } catch (err) {
-      if (err instanceof AppError && err.code === 'unavailable') {
-        ctx.set('Retry-After', '1');
-        return plain(ctx, null, 503, 'Temporarily unavailable', 'The service is temporarily unavailable. Try again in a moment.');
-      }
       if (err instanceof AppError && err.code === 'not_found') return plain(ctx, null, 404, 'Not found', 'There is no such page.');
       // a refusal of a request no form shows (a forged cursor, a filter no page offers): words, not a 500
       if (err instanceof AppError && (err.code === 'invalid_request' || err.code === 'forbidden')) {
         return plain(ctx, null, err.status, 'Not accepted', `${err.message.charAt(0).toUpperCase()}${err.message.slice(1)}.`);
       }
-      deps.onServerError(err as Error);
-      return plain(ctx, null, 500, 'Something went wrong', 'The console could not do this. Try again; if it keeps happening, tell your operator.');
+      // anything else is a dependency that failed (the store, the database) or a bug: logged, and a
+      // 503 to retry, as the admin API answers it (never a 500, never its details)
+      if (!(err instanceof AppError && err.code === 'unavailable')) deps.onServerError(err as Error);
+      ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
+      return plain(
+        ctx,
+        null,
+        503,
+        'Temporarily unavailable',
+        'The console could not do this just now. Try again in a moment; if it keeps happening, tell your operator.',
+      );
     }
   };
 }

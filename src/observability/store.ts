@@ -6,12 +6,13 @@
 import { StoreUnavailableError } from '../store/types.ts';
 
 export function observeStore<S extends object>(store: S, onUnavailable: () => void): S {
-  const wrapped = new Map<PropertyKey, unknown>();
+  /** per method, the wrapper of the function it was made for (a method replaced later gets a new one) */
+  const wrapped = new Map<PropertyKey, { of: unknown; fn: unknown }>();
   return new Proxy(store, {
     get(target, prop) {
       const value: unknown = Reflect.get(target, prop, target);
       if (typeof value !== 'function') return value;
-      let fn = wrapped.get(prop);
+      let fn = wrapped.get(prop)?.of === value ? wrapped.get(prop)!.fn : undefined;
       if (!fn) {
         fn = (...args: unknown[]) => {
           const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
@@ -21,7 +22,7 @@ export function observeStore<S extends object>(store: S, onUnavailable: () => vo
             throw err;
           });
         };
-        wrapped.set(prop, fn);
+        wrapped.set(prop, { of: value, fn });
       }
       return fn;
     },

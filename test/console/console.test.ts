@@ -18,6 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digest } from '../../src/security/crypto.ts';
 import { authorize, CookieJar, pkcePair } from '../browser/http-flow.ts';
 import { tokenRequest } from '../helpers/oauth.ts';
+import { RETRY_AFTER_SECONDS } from '../../src/http/oauth-error.ts';
+import { StoreUnavailableError } from '../../src/store/types.ts';
 import { browse, get, hidden, post } from './http.ts';
 import { BACKENDS, ADMIN_PASSWORD } from '../helpers/tessera.ts';
 import { API, startDepartment, type Department } from '../signin/fixture.ts';
@@ -291,6 +293,24 @@ describe.each(BACKENDS)('the admin console (%s)', (backend) => {
     expect(cursor.html).toContain('<h1 id="page-title">Not accepted</h1>');
     expect((await browse(jar, `${home}/audit.csv?from=garbage`)).res.status).toBe(400);
     expect((await browse(jar, `${home}/users/%E0%A4%A`)).res.status).toBe(404);
+  });
+
+  it('answers 503 with Retry-After, never a 500 or a detail, when the store fails under it (found in review)', async () => {
+    const { jar } = await signIn(boss);
+    const store = d.server.tessera.store;
+    const original = store.get;
+    store.get = () => Promise.reject(new StoreUnavailableError(new Error('connection lost')));
+    try {
+      const res = await get(jar, `${home}/users`);
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe(String(RETRY_AFTER_SECONDS));
+      const text = await res.text();
+      expect(text).toContain('Temporarily unavailable');
+      expect(text).not.toContain('connection lost');
+    } finally {
+      store.get = original;
+    }
+    expect((await get(jar, `${home}/users`)).status).toBe(200);
   });
 
   it('comes back after the sign-in to the page that was asked for, and only to a console page', async () => {
