@@ -11,7 +11,7 @@ import { openCore, type Core } from '../core.ts';
 import { AppError } from '../errors.ts';
 import { randomSecret } from '../security/crypto.ts';
 import { createStore } from '../store/index.ts';
-import { adminCommands, commandUsage, overview, parseInvocation, UsageError, type AdminCommand } from './admin-commands.ts';
+import { adminCommands, commandUsage, overview, parseInvocation, UsageError, type AdminCommand, type Invocation } from './admin-commands.ts';
 
 export { UsageError };
 
@@ -32,7 +32,7 @@ export interface CommandResult {
 export type Parsed =
   | { kind: 'help'; text: string }
   | { kind: 'recovery'; verb: 'reset-password' | 'recover'; username: string | undefined; password: string | undefined; json: boolean }
-  | { kind: 'admin'; command: AdminCommand; invocation: ReturnType<typeof parseInvocation> };
+  | { kind: 'admin'; command: AdminCommand; invocation: Invocation };
 
 export function parseCommandLine(argv: string[], stdin?: () => string): Parsed {
   const [noun, verb] = argv;
@@ -83,7 +83,7 @@ export async function withCore<T>(config: Config, fn: (core: Core) => Promise<T>
 }
 
 /** one admin call through the admin API's pipeline, as the operator */
-export async function runAdmin(core: Core, command: AdminCommand, invocation: Parsed & { kind: 'admin' } extends { invocation: infer I } ? I : never) {
+export async function runAdmin(core: Core, command: AdminCommand, invocation: Invocation) {
   const call = createDispatcher({ services: core.services, tenantFor: (slug) => core.tenant(slug) });
   const result = await call(command.route, SYSTEM_ACTOR, {
     params: invocation.params,
