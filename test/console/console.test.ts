@@ -313,6 +313,21 @@ describe.each(BACKENDS)('the admin console (%s)', (backend) => {
     expect((await get(jar, `${home}/users`)).status).toBe(200);
   });
 
+  it('redeems a sign-in code once: of 40 parallel callbacks with it, exactly one opens a session', async () => {
+    const jar = new CookieJar();
+    const at = await browse(jar, `${home}/users`, boss, /\/console\/callback\?/);
+    expect(at.url).toMatch(/\/t\/dept\/console\/callback\?code=/);
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, () => fetch(at.url, { redirect: 'manual', headers: { cookie: jar.header(), connection: 'close' } })),
+    );
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s === 302)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 400)).toHaveLength(39);
+    const opened = answers.find((a) => a.status === 302)!;
+    expect(opened.headers.get('location')).toBe('/t/dept/console/users');
+    expect(opened.headers.getSetCookie().some((c) => c.startsWith('tessera.console=') && !c.startsWith('tessera.console=;'))).toBe(true);
+  });
+
   it('comes back after the sign-in to the page that was asked for, and only to a console page', async () => {
     const jar = new CookieJar();
     const page = await browse(jar, `${home}/audit`, boss);

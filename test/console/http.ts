@@ -27,14 +27,20 @@ export async function post(jar: CookieJar, url: string, form: Record<string, str
   return res;
 }
 
-/** follows redirects by hand from `url`, signing in at the login page, until a page answers */
-export async function browse(jar: CookieJar, url: string, who?: { username: string; password: string }): Promise<{ res: Response; html: string; url: string }> {
+/** follows redirects by hand from `url`, signing in at the login page, until a page answers (or a redirect to `until`) */
+export async function browse(
+  jar: CookieJar,
+  url: string,
+  who?: { username: string; password: string },
+  until?: RegExp,
+): Promise<{ res: Response; html: string; url: string }> {
   let res = await get(jar, url);
   let at = url;
   for (let hops = 0; hops < 12; hops++) {
     const location = res.headers.get('location');
     if (location) {
       at = new URL(location, at).href;
+      if (until?.test(at)) return { res, html: '', url: at };
       res = await get(jar, at);
       continue;
     }

@@ -6,7 +6,7 @@
  * state, and not before — then it is consumed.
  */
 import type { Context } from 'koa';
-import type Provider from 'oidc-provider';
+import { errors, type Provider } from 'oidc-provider';
 import { constantTimeEqual as sameSecret, digest, randomSecret } from '../../security/crypto.ts';
 
 export interface FirstPartyOptions {
@@ -78,7 +78,14 @@ export function firstPartySignIn(o: FirstPartyOptions) {
       ) {
         return null;
       }
-      await code.consume();
+      // the adapter consumes atomically: of parallel redemptions of one code, one wins; the others
+      // are refused like a spent code (they were an error page, then a 503, before the review)
+      try {
+        await code.consume();
+      } catch (err) {
+        if (err instanceof errors.InvalidGrant) return null;
+        throw err;
+      }
       const returnTo = back ? Buffer.from(back, 'base64url').toString('utf8') : undefined;
       return {
         accountId: code.accountId,
